@@ -1,0 +1,1 @@
+"""dksync: Moment to DK+ batch synchronizer."""

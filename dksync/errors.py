@@ -1,0 +1,71 @@
+"""One error root for dksync, subclassed by what the caller must do about it.
+
+- ``TransientError``: try again later (the only class retries catch).
+- ``RecordRejected``: this record's data is bad; store the reason, go on with the others.
+- ``FatalError`` and its children: stop the run; each maps to one CLI exit code.
+
+Messages never carry a secret: they name config keys and URLs, never tokens.
+"""
+
+from __future__ import annotations
+
+
+class DksyncError(Exception):
+    """Root of every error dksync raises on purpose."""
+
+
+class TransientError(DksyncError):
+    """A temporary failure (429, 5xx, connection trouble): safe to try again later."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UncertainWrite(DksyncError):
+    """A write that may or may not have reached the server (timeout or drop after sending).
+
+    Never retried blindly: the caller must look the object up before any new attempt.
+    """
+
+
+class RecordRejected(DksyncError):
+    """A record that cannot be written as it is; the message tells the operator what to fix."""
+
+
+class NotFound(DksyncError):
+    """The server has no object under that key (HTTP 404)."""
+
+
+class Conflict(DksyncError):
+    """A create collided with an object that already exists (HTTP 409)."""
+
+
+class FatalError(DksyncError):
+    """Stops the run. ``exit_code`` is what the CLI returns."""
+
+    exit_code = 3
+
+
+class ServiceError(FatalError):
+    """A service could not be reached, kept failing, or refused the credentials."""
+
+    exit_code = 3
+
+
+class ConfigError(FatalError):
+    """The configuration is missing, malformed or incomplete."""
+
+    exit_code = 4
+
+
+class StateError(FatalError):
+    """The state file cannot be read or is corrupt; cursors are never reset silently."""
+
+    exit_code = 5
+
+
+class LockedError(FatalError):
+    """Another dksync run holds the state lock."""
+
+    exit_code = 6

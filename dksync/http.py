@@ -1,0 +1,238 @@
+"""The HTTP boundary: the only module that imports ``requests``.
+
+Every ``requests`` error and every HTTP status is translated here into dksync's own
+errors (see ``errors.py``), so nothing above this module ever sees a ``Response``.
+Each API supplies a classifier (status and body in, a ``Verdict`` out); this module
+applies it and retries what is safe to retry.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from dksync import jsonio
+from dksync.errors import (
+    Conflict,
+    NotFound,
+    RecordRejected,
+    ServiceError,
+    TransientError,
+    UncertainWrite,
+)
+
+
+class Kind(enum.Enum):
+    OK = "ok"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    REJECT = "reject"
+    RETRY = "retry"
+    FATAL = "fatal"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a response means for the caller, decided by the API's classifier."""
+
+    kind: Kind
+    message: str = ""
+    retry_after: float | None = None
+
+
+Classifier = Callable[[int, Any, Mapping[str, str]], Verdict]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try a request that is safe to repeat."""
+
+    attempts: int = 6
+    max_total_seconds: float = 60.0
+    initial_wait: float = 0.5
+    max_wait: float = 10.0
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """The ``Retry-After`` header in seconds, when present and numeric."""
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class Pacer:
+    """A token bucket: at most ``rate`` requests per second, shared by all threads."""
+
+    def __init__(self, rate: float | None) -> None:
+        self._interval = 1.0 / rate if rate else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class Transport:
+    """JSON over HTTP for one API: base URL, auth, timeout, classifier and retries."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        base_url: str,
+        classify: Classifier,
+        headers: Mapping[str, str],
+        timeout: float = 30.0,
+        policy: RetryPolicy | None = None,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self._classify = classify
+        self._headers = {"Accept": "application/json", **headers}
+        self._timeout = (min(5.0, timeout), timeout)
+        self._policy = policy or RetryPolicy()
+        self._pacer = pacer or Pacer(None)
+        self._local = threading.local()
+        self.requests_sent = 0
+        self._count_lock = threading.Lock()
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET, retried on transient failures; raises ``NotFound`` on 404."""
+        return self.call("GET", path, params=params, safe=True)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        safe: bool,
+    ) -> Any:
+        """Send one request and return the parsed JSON answer.
+
+        ``safe`` says the request may be repeated: then transient failures are retried
+        with backoff. An unsafe request is only repeated when it certainly never reached
+        the server (connection refused, 429); anything else raises ``UncertainWrite``.
+        """
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self._policy.attempts)
+            | stop_after_delay(self._policy.max_total_seconds),
+            wait=self._wait,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._once(method, path, params, body, safe)
+        except TransientError as exc:
+            raise ServiceError(f"{self.name} kept failing on {method} {path}: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        policy = self._policy
+        backoff = wait_exponential_jitter(initial=policy.initial_wait, max=policy.max_wait)
+        outcome = state.outcome
+        exc = outcome.exception() if outcome else None
+        if isinstance(exc, TransientError) and exc.retry_after is not None:
+            return min(exc.retry_after, policy.max_wait)
+        return float(backoff(state))
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update(self._headers)
+            self._local.session = session
+        return session
+
+    def _once(
+        self, method: str, path: str, params: Mapping[str, Any] | None, body: Any, safe: bool
+    ) -> Any:
+        self._pacer.wait()
+        with self._count_lock:
+            self.requests_sent += 1
+        url = f"{self.base_url}{path}"
+        data = None if body is None else jsonio.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if data is not None else None
+        try:
+            response = self._session().request(
+                method, url, params=params, data=data, headers=headers, timeout=self._timeout
+            )
+        except (requests.ConnectTimeout, requests.exceptions.SSLError) as exc:
+            raise TransientError(f"cannot connect to {self.name} ({_short(exc)})") from exc
+        except requests.ConnectionError as exc:
+            if _never_sent(exc) or safe:
+                raise TransientError(f"connection to {self.name} failed ({_short(exc)})") from exc
+            raise UncertainWrite(f"{self.name} dropped the connection after the request") from exc
+        except requests.Timeout as exc:
+            if safe:
+                raise TransientError(f"{self.name} timed out") from exc
+            raise UncertainWrite(f"{self.name} did not answer in time") from exc
+        return self._interpret(response, method, path, safe)
+
+    def _interpret(self, response: requests.Response, method: str, path: str, safe: bool) -> Any:
+        payload = _parse_body(response.content)
+        verdict = self._classify(response.status_code, payload, response.headers)
+        where = f"{self.name} {method} {path}"
+        if verdict.kind is Kind.OK:
+            return payload
+        if verdict.kind is Kind.NOT_FOUND:
+            raise NotFound(f"{where}: not found")
+        if verdict.kind is Kind.CONFLICT:
+            raise Conflict(verdict.message)
+        if verdict.kind is Kind.REJECT:
+            raise RecordRejected(f"{self.name} refused it: {verdict.message}")
+        if verdict.kind is Kind.FATAL:
+            raise ServiceError(f"{where}: {verdict.message}")
+        if safe or response.status_code == 429:
+            raise TransientError(
+                f"{where} answered {response.status_code}", retry_after=verdict.retry_after
+            )
+        raise UncertainWrite(f"{where} answered {response.status_code} after the request was sent")
+
+
+def _parse_body(content: bytes) -> Any:
+    if not content:
+        return None
+    try:
+        return jsonio.loads(content)
+    except ValueError:
+        return content.decode("utf-8", "replace")[:500]
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """True when the connection failed before any byte of the request left."""
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text
+
+
+def _short(exc: Exception) -> str:
+    return type(exc).__name__
