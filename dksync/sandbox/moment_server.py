@@ -1,0 +1,215 @@
+"""A local Moment API: lists with paging and changed-since filters, objects by id.
+
+Every Moment name it uses comes from the adapter (``dksync.moment``), so the sandbox and
+the client change together when an assumption about Moment's shapes is corrected.
+With the ``unreliable_order`` knob it ignores the date filter and the sort, as a public
+client once saw the real API do, so dksync's own re-checks can be tested.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dksync import moment as m
+from dksync.sandbox.httpd import BadRequest, Knobs, Reply, Request, SandboxServer
+
+MAX_PAGE_SIZE = 500
+ENCODERS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "customers": m.encode_customer,
+    "projects": m.encode_project,
+    "invoices": m.encode_invoice,
+}
+
+
+class MomentServer(SandboxServer):
+    """The fake Moment API for one company code and one API key."""
+
+    name = "moment"
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        seed: int = 0,
+        knobs: Knobs | None = None,
+        company: str = "sandbox",
+        api_key: str | None = None,
+    ) -> None:
+        super().__init__(port=port, seed=seed, knobs=knobs)
+        self.company = company
+        self.api_key = api_key or secrets.token_hex(16)
+        self.objects: dict[str, dict[int, dict[str, Any]]] = {k: {} for k in m.ENTITY_PATHS}
+        self._latest = datetime(2000, 1, 1, tzinfo=UTC)
+        self._register()
+
+    def authenticate(self, headers: Any) -> str | None:
+        expected = base64.b64encode(f"{m.API_USER}:{self.api_key}".encode()).decode()
+        return self.api_key if headers.get("Authorization") == f"Basic {expected}" else None
+
+    # --- Python admin ----------------------------------------------------------------------
+
+    def load(self, dataset: Any) -> None:
+        """Serve a generated ``Dataset`` (see ``generator.py``)."""
+        for account in dataset.accounts:
+            self.put_raw("accounts", m.encode_account(account, dataset.epoch))
+        for product in dataset.products:
+            self.put_raw("products", m.encode_product(product, dataset.epoch))
+        for kind in ("customers", "projects", "invoices"):
+            for record in getattr(dataset, kind):
+                self.put_raw(kind, ENCODERS[kind](record))
+
+    def put_raw(self, kind: str, raw: dict[str, Any]) -> None:
+        """Store a Moment JSON object as it is (even a malformed one, for tests)."""
+        with self.lock:
+            self.objects[kind][int(raw[m.ID])] = copy.deepcopy(raw)
+            modified = raw.get(m.MODIFIED)
+            if isinstance(modified, str):
+                self._latest = max(self._latest, m.parse_instant(modified))
+
+    def raw(self, kind: str, ident: int) -> dict[str, Any]:
+        with self.lock:
+            return copy.deepcopy(self.objects[kind][ident])
+
+    def change(self, kind: str, ident: int, edit: Callable[[Any], Any]) -> dict[str, Any]:
+        """Apply ``edit`` to the record (as dksync parses it) and bump its version and time."""
+        with self.lock:
+            record = m.parse(kind, self.objects[kind][ident])
+            edited = edit(record)
+            raw = ENCODERS[kind](edited)
+            raw[m.CREATED] = self.objects[kind][ident].get(m.CREATED)
+            return self._bump(kind, ident, raw)
+
+    def patch_raw(self, kind: str, ident: int, fields: dict[str, Any]) -> dict[str, Any]:
+        """Merge Moment JSON fields into an object and bump its version and time."""
+        with self.lock:
+            raw = {**self.objects[kind][ident], **fields}
+            return self._bump(kind, ident, raw)
+
+    def delete(self, kind: str, ident: int) -> None:
+        with self.lock:
+            self.objects[kind].pop(ident, None)
+
+    def _bump(self, kind: str, ident: int, raw: dict[str, Any]) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        self._latest = max(now, self._latest + timedelta(milliseconds=1))
+        raw[m.MODIFIED] = m.format_instant(self._latest)
+        raw[m.VERSION] = int(raw.get(m.VERSION) or 0) + 1
+        self.objects[kind][ident] = raw
+        return copy.deepcopy(raw)
+
+    # --- routes -------------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        prefix = m.API_PREFIX.format(company="([^/]+)")
+        for kind, path in m.ENTITY_PATHS.items():
+            self.add_route("GET", f"{prefix}/{path}", self._lister(kind))
+            self.add_route("GET", f"{prefix}/{path}/([0-9]+)", self._getter(kind))
+        self.add_admin("GET", "/moment/([a-z]+)", self._admin_list)
+        self.add_admin("POST", "/moment/([a-z]+)", self._admin_put)
+        self.add_admin("PATCH", "/moment/([a-z]+)/([0-9]+)", self._admin_patch)
+        self.add_admin("DELETE", "/moment/([a-z]+)/([0-9]+)", self._admin_delete)
+
+    def _company(self, request: Request) -> None:
+        if request.params[0] != self.company:
+            raise BadRequest(404, f"Company {request.params[0]} not found")
+
+    def _getter(self, kind: str) -> Callable[[Request], Reply]:
+        def get(request: Request) -> Reply:
+            self._company(request)
+            with self.lock:
+                found = self.objects[kind].get(int(request.params[1]))
+                if found is None:
+                    return Reply(404, {"message": "Not found"})
+                return Reply(200, copy.deepcopy(found))
+
+        return get
+
+    def _lister(self, kind: str) -> Callable[[Request], Reply]:
+        def list_(request: Request) -> Reply:
+            self._company(request)
+            page, size = _int(request, m.PARAM_PAGE, 0), _int(request, m.PARAM_SIZE, 20)
+            size = max(1, min(size, MAX_PAGE_SIZE))
+            with self.lock:
+                chosen = self._select(kind, request)
+            start = page * size
+            total_pages = (len(chosen) + size - 1) // size
+            return Reply(
+                200,
+                {
+                    m.ENVELOPE_CONTENT: copy.deepcopy(chosen[start : start + size]),
+                    m.ENVELOPE_PAGE: {
+                        "number": page,
+                        "size": size,
+                        "totalElements": len(chosen),
+                        "totalPages": total_pages,
+                    },
+                },
+            )
+
+        return list_
+
+    def _select(self, kind: str, request: Request) -> list[dict[str, Any]]:
+        objects: Iterable[dict[str, Any]] = self.objects[kind].values()
+        if self.knobs.unreliable_order:
+            return sorted(objects, key=lambda o: -int(o[m.ID]))
+        low, high = _instant(request, m.PARAM_FROM), _instant(request, m.PARAM_TO)
+        if low or high:
+            objects = [o for o in objects if _within(o, low, high)]
+        if request.query.get(m.PARAM_SORT) == m.SORT_ASCENDING:
+            return sorted(objects, key=lambda o: (m.parse_instant(o[m.MODIFIED]), o[m.ID]))
+        return sorted(objects, key=lambda o: int(o[m.ID]))
+
+    def _admin_list(self, r: Request) -> Reply:
+        with self.lock:
+            return Reply(200, list(copy.deepcopy(self.objects[_kind(r)]).values()))
+
+    def _admin_put(self, r: Request) -> Reply:
+        if not isinstance(r.body, dict) or m.ID not in r.body:
+            raise BadRequest(400, "body must be a Moment object with an id")
+        self.put_raw(_kind(r), r.body)
+        return Reply(200, r.body)
+
+    def _admin_patch(self, r: Request) -> Reply:
+        if int(r.params[1]) not in self.objects[_kind(r)]:
+            raise BadRequest(404, "no such object")
+        return Reply(200, self.patch_raw(_kind(r), int(r.params[1]), r.body or {}))
+
+    def _admin_delete(self, r: Request) -> Reply:
+        self.delete(_kind(r), int(r.params[1]))
+        return Reply(200, {})
+
+
+def _kind(r: Request) -> str:
+    if r.params[0] not in m.ENTITY_PATHS:
+        raise BadRequest(404, f"unknown kind {r.params[0]}; one of {', '.join(m.ENTITY_PATHS)}")
+    return r.params[0]
+
+
+def _int(request: Request, name: str, default: int) -> int:
+    value = request.query.get(name)
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise BadRequest(400, f"{name} must be a non-negative number")
+    return int(value)
+
+
+def _instant(request: Request, name: str) -> datetime | None:
+    value = request.query.get(name)
+    if value is None:
+        return None
+    try:
+        return m.parse_instant(value)
+    except ValueError as exc:
+        raise BadRequest(400, f"{name} is not an ISO-8601 time") from exc
+
+
+def _within(obj: dict[str, Any], low: datetime | None, high: datetime | None) -> bool:
+    modified = m.parse_instant(obj[m.MODIFIED])
+    return (low is None or modified >= low) and (high is None or modified <= high)
