@@ -32,10 +32,8 @@ def _write(value: JsonValue, out: list[str], sort_keys: bool) -> None:
         if not value.is_finite():
             raise ValueError(f"cannot write {value} as JSON")
         out.append(format(value, "f"))
-    elif value is None or isinstance(value, bool | int | str):
+    elif value is None or isinstance(value, bool | int | float | str):
         out.append(json.dumps(value, ensure_ascii=False))
-    elif isinstance(value, float):
-        raise TypeError("float in a JSON body: money must be Decimal")
     elif isinstance(value, dict):
         items = sorted(value.items()) if sort_keys else value.items()
         out.append("{")

@@ -170,7 +170,10 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, daemon=True, name=f"{self.name}-{self.port}"
+            target=self._httpd.serve_forever,
+            args=(0.05,),
+            daemon=True,
+            name=f"{self.name}-{self.port}",
         )
         self._thread.start()
         return self
