@@ -516,6 +516,7 @@ class MomentClient:
         timeout: float = 30.0,
         policy: RetryPolicy | None = None,
         rate_limit: float | None = None,
+        page_size: int = 200,
     ) -> MomentClient:
         token = base64.b64encode(f"{API_USER}:{api_key}".encode()).decode()
         transport = Transport(
@@ -527,7 +528,7 @@ class MomentClient:
             policy=policy,
             pacer=Pacer(rate_limit),
         )
-        return cls(transport, company)
+        return cls(transport, company, page_size)
 
     @property
     def requests_sent(self) -> int:
@@ -542,22 +543,36 @@ class MomentClient:
         return self._transport.get(self._path(kind, ident))
 
     def changed_since(self, kind: str, since: datetime | None) -> Iterator[Any]:
-        """Raw objects changed at or after ``since``, page by page, as Moment returns them.
+        """Raw objects changed at or after ``since``, as Moment returns them.
 
-        The caller must re-check every object: Moment's filter and sort are not trusted.
+        Pages by key: each request starts at the newest time seen so far, so an object
+        changed during the read moves ahead and is read again instead of shifting another
+        object out of an offset page. When that makes no progress (Moment ignored the
+        filter, or a whole page shares one time) it falls back to offset paging for the
+        rest of the read. Objects may come twice: the caller de-duplicates and re-checks.
         """
-        params: dict[str, Any] = {PARAM_SORT: SORT_ASCENDING, PARAM_SIZE: self._page_size}
+        bound, page, by_offset = since, 0, False
+        while True:
+            content, total_pages = self._page(kind, bound, page)
+            yield from content
+            last_page = page + 1 >= total_pages if total_pages is not None else False
+            if not content or len(content) < self._page_size or last_page:
+                return
+            newest = max((k[0] for k in map(record_key, content) if k), default=None)
+            if by_offset or newest is None or (bound is not None and newest <= bound):
+                by_offset, page = True, page + 1
+            else:
+                bound, page = newest, 0
+
+    def _page(self, kind: str, since: datetime | None, page: int) -> tuple[list[Any], int | None]:
+        params: dict[str, Any] = {
+            PARAM_SORT: SORT_ASCENDING,
+            PARAM_SIZE: self._page_size,
+            PARAM_PAGE: page,
+        }
         if since is not None:
             params[PARAM_FROM] = format_instant(since)
-        page = 0
-        while True:
-            envelope = self._transport.get(self._path(kind), {**params, PARAM_PAGE: page})
-            content, total_pages = _unwrap(envelope)
-            yield from content
-            page += 1
-            last = len(content) < self._page_size if total_pages is None else page >= total_pages
-            if not content or last:
-                return
+        return _unwrap(self._transport.get(self._path(kind), params))
 
     def all(self, kind: str) -> Iterator[Any]:
         """Every object of a kind (used for the small reference lists such as accounts)."""

@@ -219,7 +219,7 @@ def _line(
     if rng.random() < 0.6:
         product, account = rng.choice(products), None
     else:
-        product, account = None, rng.choice(accounts[:4])
+        product, account = None, rng.choice(accounts[:3])
     price = (
         product.unit_price
         if product and product.unit_price

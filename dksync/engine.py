@@ -1,0 +1,185 @@
+"""The sync run: which streams, in which order, and the books (cursors, outcomes, history).
+
+The engine knows no HTTP and no Moment names: it pulls raw objects through the Moment
+adapter, hands parsed records to the per-type sync steps, and moves each stream's cursor
+only after a complete read, past records that are done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dksync import moment
+from dksync.config import Config
+from dksync.cursors import CursorTracker, read_from
+from dksync.dkplus import DkPlusClient
+from dksync.errors import ConfigError, FatalError, NotFound, RecordRejected
+from dksync.http import RetryPolicy
+from dksync.moment import MomentClient
+from dksync.outcome import Action, Outcome, RunReport
+from dksync.state import Cursor, State
+from dksync.sync.context import RunContext
+from dksync.sync.customers import sync_customer
+from dksync.sync.invoices import sync_invoice
+from dksync.sync.projects import sync_project
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One object type: how to sync a parsed record of it."""
+
+    object_type: str
+    sync: Callable[[RunContext, Any], Outcome]
+
+
+STREAMS = (
+    Stream("customers", sync_customer),
+    Stream("projects", sync_project),
+    Stream("invoices", sync_invoice),
+)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    only: tuple[str, ...] = ()
+    dry_run: bool = False
+    since: datetime | None = None
+    limit: int | None = None
+    keep_unchanged: bool = False
+
+
+@dataclass(frozen=True)
+class Clients:
+    moment: MomentClient
+    dkplus: DkPlusClient
+
+
+def connect(config: Config, policy: RetryPolicy | None = None) -> Clients:
+    """API clients for the configured services."""
+    m, d = config.moment, config.dkplus
+    return Clients(
+        MomentClient.connect(
+            m.base_url,
+            m.company,
+            m.api_key.reveal(),
+            timeout=m.timeout,
+            policy=policy,
+            rate_limit=m.rate_limit,
+            page_size=m.page_size,
+        ),
+        DkPlusClient.connect(
+            d.base_url, d.token.reveal(), timeout=d.timeout, policy=policy, rate_limit=d.rate_limit
+        ),
+    )
+
+
+def run(config: Config, options: RunOptions, clients: Clients | None = None) -> RunReport:
+    """One sync run. Errors that stop it end up in ``report.fatal``, never half-recorded."""
+    clients = clients or connect(config)
+    report = RunReport(dry_run=options.dry_run, keep_unchanged=options.keep_unchanged)
+    state = State.open(config.state_path)
+    try:
+        run_id = None if options.dry_run else state.start_run()
+        ctx = RunContext(config, clients.moment, clients.dkplus, state, report, options.dry_run)
+        try:
+            for stream in selected(config, options):
+                sync_stream(ctx, stream, options)
+        except FatalError as exc:
+            report.fatal = exc
+        if run_id is not None:
+            state.finish_run(run_id, report.outcome_word, report.counts())
+    finally:
+        state.close()
+    return report
+
+
+def selected(config: Config, options: RunOptions) -> list[Stream]:
+    wanted = options.only or config.sync.objects
+    return [s for s in STREAMS if s.object_type in wanted]
+
+
+def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions) -> None:
+    """Read one object type from its cursor, sync each record, then move the cursor."""
+    kind = stream.object_type
+    if kind == "invoices":
+        _check_sales_person(ctx)
+    stored = ctx.state.cursor(kind)
+    start = read_from(stored, ctx.config.sync.lookback, ctx.config.sync.start_from, options.since)
+    tracker, seen, worked = CursorTracker(), set[int](), 0
+    for raw in ctx.moment.changed_since(kind, start):
+        key = moment.record_key(raw)
+        if key is None:
+            ctx.report.add(
+                Outcome(
+                    kind,
+                    0,
+                    moment.record_label(kind, raw),
+                    Action.REJECT,
+                    "Moment sent an object without id or lastModifiedDate",
+                )
+            )
+            continue
+        cursor = Cursor(*key)
+        if (start is not None and cursor.modified < start) or cursor.record_id in seen:
+            continue
+        seen.add(cursor.record_id)
+        ctx.report.fetched[kind] += 1
+        if options.limit is not None and worked >= options.limit:
+            tracker.record(cursor, done=False)
+            continue
+        outcome = _sync_raw(ctx, stream, raw, cursor.record_id)
+        worked += outcome.action not in (Action.UNCHANGED, Action.SKIP)
+        tracker.record(cursor, outcome.action.done)
+    _retry_rejected(ctx, stream, seen)
+    new = tracker.result()
+    if new is not None and not ctx.dry_run:
+        with ctx.state.transaction():
+            ctx.state.move_cursor(kind, new)
+
+
+def _sync_raw(ctx: RunContext, stream: Stream, raw: Any, ident: int) -> Outcome:
+    kind = stream.object_type
+    try:
+        record = moment.parse(kind, raw)
+    except RecordRejected as exc:
+        label = moment.record_label(kind, raw)
+        outcome = Outcome(kind, ident, label, Action.REJECT, str(exc))
+        if not ctx.dry_run:
+            with ctx.state.transaction():
+                ctx.state.reject(kind, ident, label, outcome.detail)
+        ctx.report.add(outcome)
+        return outcome
+    return stream.sync(ctx, record)
+
+
+def _retry_rejected(ctx: RunContext, stream: Stream, seen: set[int]) -> None:
+    """Try again every rejected record of this type that the read did not bring back:
+    someone may have fixed it in Moment or in DK+ since."""
+    for row in ctx.state.rejected(stream.object_type):
+        if row.moment_id in seen or row.moment_id == 0:
+            continue
+        try:
+            raw = ctx.moment.get(stream.object_type, row.moment_id)
+        except NotFound:
+            outcome = Outcome(
+                stream.object_type,
+                row.moment_id,
+                row.number,
+                Action.REJECT,
+                "no longer exists in Moment: drop it with 'dksync failures drop'",
+            )
+            ctx.report.add(outcome)
+            continue
+        _sync_raw(ctx, stream, raw, row.moment_id)
+
+
+def _check_sales_person(ctx: RunContext) -> None:
+    number = ctx.config.dkplus.sales_person
+    if not ctx.dkplus.sales_person_exists(number):
+        raise ConfigError(
+            f"dkplus.sales_person: sales person '{number}' does not exist in DK+;"
+            " no invoice was sent. Create it in DK+ or fix the config"
+        )

@@ -1,0 +1,90 @@
+"""What a run did, record by record, and the totals the summary table shows."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from dksync.errors import FatalError
+
+
+class Action(enum.Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    ADOPT = "adopt"
+    SKIP = "skip"
+    DRIFT = "drift"
+    REJECT = "reject"
+    UNCERTAIN = "uncertain"
+
+    @property
+    def done(self) -> bool:
+        """Whether the cursor may move past a record with this outcome."""
+        return self is not Action.UNCERTAIN
+
+
+@dataclass
+class Outcome:
+    """One record's result. ``changes`` holds {field: (DK+ now, wanted)} for updates and drift."""
+
+    object_type: str
+    moment_id: int
+    label: str
+    action: Action
+    detail: str = ""
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    payload: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
+    dk_number: str | None = None
+
+
+EXIT_OK, EXIT_REJECTED = 0, 1
+
+
+@dataclass
+class RunReport:
+    """Totals per object type and action, and every outcome worth showing."""
+
+    dry_run: bool = False
+    fetched: Counter[str] = field(default_factory=Counter)
+    tally: Counter[tuple[str, Action]] = field(default_factory=Counter)
+    outcomes: list[Outcome] = field(default_factory=list)
+    fatal: FatalError | None = None
+    keep_unchanged: bool = False
+
+    def add(self, outcome: Outcome) -> None:
+        self.tally[(outcome.object_type, outcome.action)] += 1
+        if outcome.action is not Action.UNCHANGED or self.keep_unchanged:
+            self.outcomes.append(outcome)
+
+    def count(self, object_type: str, action: Action) -> int:
+        return self.tally[(object_type, action)]
+
+    def with_action(self, *actions: Action) -> list[Outcome]:
+        return [o for o in self.outcomes if o.action in actions]
+
+    @property
+    def exit_code(self) -> int:
+        if self.fatal is not None:
+            return self.fatal.exit_code
+        if any(a in (Action.REJECT, Action.UNCERTAIN) for _, a in self.tally):
+            return EXIT_REJECTED
+        return EXIT_OK
+
+    @property
+    def outcome_word(self) -> str:
+        if self.fatal is not None:
+            return "failed"
+        return "rejected" if self.exit_code == EXIT_REJECTED else "ok"
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """{object type: {"fetched": n, action: n, ...}} for JSON and the run history."""
+        result: dict[str, dict[str, int]] = {}
+        for object_type in sorted({t for t, _ in self.tally} | set(self.fetched)):
+            row = {"fetched": self.fetched[object_type]}
+            row.update({a.value: self.tally[(object_type, a)] for a in Action})
+            result[object_type] = row
+        return result

@@ -1,0 +1,116 @@
+"""Rendering a run for people (rich tables) and for programs (one JSON document)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from dksync import jsonio
+from dksync.outcome import Action, Outcome, RunReport
+
+SUMMARY_COLUMNS = (
+    ("created", (Action.CREATE,)),
+    ("updated", (Action.UPDATE,)),
+    ("unchanged", (Action.UNCHANGED, Action.ADOPT)),
+    ("skipped", (Action.SKIP, Action.DRIFT)),
+    ("rejected", (Action.REJECT,)),
+    ("uncertain", (Action.UNCERTAIN,)),
+)
+ORDER = ("customers", "projects", "products", "invoices")
+STYLE = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.REJECT: "red",
+    Action.DRIFT: "magenta",
+    Action.UNCERTAIN: "red bold",
+    Action.ADOPT: "cyan",
+}
+
+
+def summary_table(report: RunReport) -> Table:
+    title = "dksync dry run: nothing was written" if report.dry_run else "dksync run"
+    table = Table(title=title)
+    table.add_column("object")
+    table.add_column("fetched", justify="right")
+    for name, _ in SUMMARY_COLUMNS:
+        table.add_column(name, justify="right")
+    kinds = sorted({t for t, _ in report.tally} | set(report.fetched), key=_order)
+    for kind in kinds:
+        cells = [str(sum(report.count(kind, a) for a in actions)) for _, actions in SUMMARY_COLUMNS]
+        table.add_row(kind, str(report.fetched[kind]) if kind in report.fetched else "-", *cells)
+    return table
+
+
+def _order(kind: str) -> int:
+    return ORDER.index(kind) if kind in ORDER else len(ORDER)
+
+
+def outcome_table(title: str, outcomes: list[Outcome], verbose: bool = False) -> Table:
+    table = Table(title=title, show_lines=verbose)
+    for column in ("object", "number", "action", "detail"):
+        table.add_column(column, overflow="fold")
+    for o in outcomes:
+        detail = o.detail
+        if o.changes:
+            detail = "; ".join(f"{k}: {old!r} → {new!r}" for k, (old, new) in o.changes.items()) + (
+                f" ({o.detail})" if o.detail else ""
+            )
+        if o.warnings:
+            detail += (" " if detail else "") + "warning: " + "; ".join(o.warnings)
+        if verbose and o.payload is not None:
+            detail += ("\n" if detail else "") + jsonio.dumps(o.payload)
+        style = STYLE.get(o.action, "")
+        table.add_row(
+            o.object_type,
+            o.label,
+            f"[{style}]{o.action.value}[/]" if style else o.action.value,
+            detail,
+        )
+    return table
+
+
+def render(report: RunReport, console: Console, verbose: bool = False) -> None:
+    """The per-record plan (dry run), the summary, then what needs a person's attention."""
+    if report.dry_run and report.outcomes:
+        console.print(outcome_table("What would happen", report.outcomes, verbose))
+    elif verbose and report.outcomes:
+        console.print(outcome_table("What happened", report.outcomes, verbose))
+    console.print(summary_table(report))
+    for title, action in (
+        ("Rejected records", Action.REJECT),
+        ("Project drift", Action.DRIFT),
+        ("Uncertain invoices", Action.UNCERTAIN),
+    ):
+        listed = report.with_action(action)
+        if listed and not report.dry_run:
+            console.print(outcome_table(title, listed))
+    if report.fatal is not None:
+        console.print(f"[red bold]Stopped:[/] {report.fatal}")
+
+
+def as_json(report: RunReport) -> dict[str, Any]:
+    """The run as one JSON-ready document (shape documented in the README)."""
+    return {
+        "dry_run": report.dry_run,
+        "outcome": report.outcome_word,
+        "exit_code": report.exit_code,
+        "error": str(report.fatal) if report.fatal else None,
+        "counts": report.counts(),
+        "records": [_outcome_json(o) for o in report.outcomes],
+    }
+
+
+def _outcome_json(o: Outcome) -> dict[str, Any]:
+    return {
+        "object": o.object_type,
+        "moment_id": o.moment_id,
+        "number": o.label,
+        "action": o.action.value,
+        "detail": o.detail,
+        "dk_number": o.dk_number,
+        "changes": {k: {"dkplus": old, "wanted": new} for k, (old, new) in o.changes.items()},
+        "warnings": list(o.warnings),
+        "payload": o.payload,
+    }

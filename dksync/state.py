@@ -1,0 +1,268 @@
+"""The SQLite state: cursors, what was written, invoices posted, rejected records, run history.
+
+Every change happens inside ``transaction()``; a cursor moves in the same transaction as
+the records it covers. The schema is versioned: an older file is migrated in place, one
+transaction per step, never dropped. A file that cannot be read stops the run: cursors are
+never reset silently.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dksync.errors import StateError
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE cursors (
+        object_type TEXT PRIMARY KEY, modified TEXT NOT NULL, record_id INTEGER NOT NULL,
+        updated_at TEXT NOT NULL);
+    CREATE TABLE written (
+        object_type TEXT NOT NULL, moment_id INTEGER NOT NULL, number TEXT NOT NULL,
+        payload_hash TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (object_type, moment_id));
+    CREATE TABLE invoices (
+        moment_id INTEGER PRIMARY KEY, reference TEXT NOT NULL, status TEXT NOT NULL,
+        dk_number INTEGER, detail TEXT NOT NULL DEFAULT '', updated_at TEXT NOT NULL);
+    CREATE TABLE rejected (
+        object_type TEXT NOT NULL, moment_id INTEGER NOT NULL, number TEXT NOT NULL,
+        reason TEXT NOT NULL, attempts INTEGER NOT NULL, first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL, dropped_at TEXT,
+        PRIMARY KEY (object_type, moment_id));
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT,
+        outcome TEXT, counts TEXT NOT NULL DEFAULT '{}');
+    """,
+)
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Cursor:
+    """A position in Moment's change stream: last modified time, then id to break ties."""
+
+    modified: datetime
+    record_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceRow:
+    moment_id: int
+    reference: str
+    status: str
+    dk_number: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    object_type: str
+    moment_id: int
+    number: str
+    reason: str
+    attempts: int
+    first_seen: str
+    last_seen: str
+    dropped_at: str | None
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class State:
+    """One open state file. Not shared between processes (the run lock sees to that)."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> State:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            state = cls(connection, path)
+            state._migrate()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise StateError(
+                f"the state file {path} cannot be used ({exc}); it was left as it is. Restore "
+                "a backup, or move it away to start again from sync.start_from"
+            ) from None
+        return state
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise StateError(
+                f"the state file {self.path} was written by a newer dksync "
+                f"(schema {version}); upgrade dksync to use it"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in filter(str.strip, script.split(";")):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
+        if self._db.in_transaction:
+            yield
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- cursors ----------------------------------------------------------------------------
+
+    def cursor(self, object_type: str) -> Cursor | None:
+        row = self._db.execute(
+            "SELECT modified, record_id FROM cursors WHERE object_type = ?", (object_type,)
+        ).fetchone()
+        return None if row is None else Cursor(datetime.fromisoformat(row[0]), int(row[1]))
+
+    def move_cursor(self, object_type: str, cursor: Cursor) -> None:
+        """Store ``cursor`` if it is past the stored one; a cursor never moves back."""
+        current = self.cursor(object_type)
+        if current is not None and cursor <= current:
+            return
+        self._db.execute(
+            "INSERT INTO cursors VALUES (?, ?, ?, ?) ON CONFLICT(object_type) DO UPDATE SET "
+            "modified = excluded.modified, record_id = excluded.record_id, "
+            "updated_at = excluded.updated_at",
+            (object_type, cursor.modified.isoformat(), cursor.record_id, now_text()),
+        )
+
+    # --- written records --------------------------------------------------------------------
+
+    def written_hash(self, object_type: str, moment_id: int) -> str | None:
+        row = self._db.execute(
+            "SELECT payload_hash FROM written WHERE object_type = ? AND moment_id = ?",
+            (object_type, moment_id),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def record_written(self, object_type: str, moment_id: int, number: str, digest: str) -> None:
+        self._db.execute(
+            "INSERT INTO written VALUES (?, ?, ?, ?, ?) ON CONFLICT(object_type, moment_id) "
+            "DO UPDATE SET number = excluded.number, payload_hash = excluded.payload_hash, "
+            "updated_at = excluded.updated_at",
+            (object_type, moment_id, number, digest, now_text()),
+        )
+        self.clear_rejected(object_type, moment_id)
+
+    # --- invoices ---------------------------------------------------------------------------
+
+    def invoice(self, moment_id: int) -> InvoiceRow | None:
+        row = self._db.execute(
+            "SELECT moment_id, reference, status, dk_number FROM invoices WHERE moment_id = ?",
+            (moment_id,),
+        ).fetchone()
+        return None if row is None else InvoiceRow(*row)
+
+    def mark_invoice(
+        self,
+        moment_id: int,
+        reference: str,
+        status: str,
+        dk_number: int | None = None,
+        detail: str = "",
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO invoices VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(moment_id) DO UPDATE SET "
+            "status = excluded.status, dk_number = excluded.dk_number, "
+            "detail = excluded.detail, updated_at = excluded.updated_at",
+            (moment_id, reference, status, dk_number, detail, now_text()),
+        )
+        if status == "posted":
+            self.clear_rejected("invoices", moment_id)
+
+    def invoices_with_status(self, status: str) -> list[InvoiceRow]:
+        rows = self._db.execute(
+            "SELECT moment_id, reference, status, dk_number FROM invoices "
+            "WHERE status = ? ORDER BY moment_id",
+            (status,),
+        ).fetchall()
+        return [InvoiceRow(*row) for row in rows]
+
+    def posted_count(self) -> int:
+        row = self._db.execute("SELECT COUNT(*) FROM invoices WHERE status = 'posted'")
+        return int(row.fetchone()[0])
+
+    # --- rejected records -------------------------------------------------------------------
+
+    def reject(self, object_type: str, moment_id: int, number: str, reason: str) -> None:
+        stamp = now_text()
+        self._db.execute(
+            "INSERT INTO rejected VALUES (?, ?, ?, ?, 1, ?, ?, NULL) "
+            "ON CONFLICT(object_type, moment_id) DO UPDATE SET reason = excluded.reason, "
+            "number = excluded.number, attempts = attempts + 1, last_seen = excluded.last_seen",
+            (object_type, moment_id, number, reason, stamp, stamp),
+        )
+
+    def clear_rejected(self, object_type: str, moment_id: int) -> None:
+        self._db.execute(
+            "DELETE FROM rejected WHERE object_type = ? AND moment_id = ? AND dropped_at IS NULL",
+            (object_type, moment_id),
+        )
+
+    def rejected(
+        self, object_type: str | None = None, *, include_dropped: bool = False
+    ) -> list[RejectedRow]:
+        sql = "SELECT * FROM rejected WHERE (? IS NULL OR object_type = ?)"
+        if not include_dropped:
+            sql += " AND dropped_at IS NULL"
+        rows = self._db.execute(
+            sql + " ORDER BY object_type, moment_id", (object_type, object_type)
+        ).fetchall()
+        return [RejectedRow(*row) for row in rows]
+
+    # --- run history ------------------------------------------------------------------------
+
+    def start_run(self) -> int:
+        with self.transaction():
+            cur = self._db.execute("INSERT INTO runs (started_at) VALUES (?)", (now_text(),))
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, outcome: str, counts: dict[str, Any]) -> None:
+        with self.transaction():
+            self._db.execute(
+                "UPDATE runs SET finished_at = ?, outcome = ?, counts = ? WHERE id = ?",
+                (now_text(), outcome, json.dumps(counts), run_id),
+            )
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT id, started_at, finished_at, outcome, counts FROM runs "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            {
+                "id": r[0],
+                "started_at": r[1],
+                "finished_at": r[2],
+                "outcome": r[3],
+                "counts": json.loads(r[4]),
+            }
+            for r in rows
+        ]

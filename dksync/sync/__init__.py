@@ -1,0 +1,1 @@
+"""Per-record sync steps: one module per object type, sharing a ``RunContext``."""

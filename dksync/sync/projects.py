@@ -1,0 +1,92 @@
+"""Projects: create once; a later change in Moment is reported as drift, never written."""
+
+from __future__ import annotations
+
+from dksync.errors import Conflict, RecordRejected
+from dksync.jsonio import fingerprint
+from dksync.mapping import Rejected, differences
+from dksync.mapping.projects import DRIFT_FIELDS, map_project
+from dksync.outcome import Action, Outcome
+from dksync.records import Project
+from dksync.sync.context import RunContext
+from dksync.sync.customers import ensure_customer
+
+KIND = "projects"
+
+
+def sync_project(ctx: RunContext, project: Project) -> Outcome:
+    """Bring one project to DK+ (once per run) and record the outcome."""
+    done = ctx.synced.get((KIND, project.id))
+    if done is not None:
+        return done
+    try:
+        outcome = _write(ctx, project)
+    except RecordRejected as exc:
+        outcome = Outcome(KIND, project.id, project.number, Action.REJECT, str(exc))
+    if outcome.action is Action.REJECT and not ctx.dry_run:
+        with ctx.state.transaction():
+            ctx.state.reject(KIND, project.id, project.number, outcome.detail)
+    ctx.synced[(KIND, project.id)] = outcome
+    ctx.report.add(outcome)
+    return outcome
+
+
+def ensure_project(ctx: RunContext, project_id: int | None, number: str) -> None:
+    """Make the invoice's project exist in DK+; ``RecordRejected`` when it cannot."""
+    if number in ctx.known_projects:
+        return
+    if project_id is None:
+        raise RecordRejected(f"its project {number} has no Moment id to read it by")
+    outcome = sync_project(ctx, ctx.moment_project(project_id))
+    if outcome.action is Action.REJECT:
+        raise RecordRejected(f"its project {number} is rejected: {outcome.detail}")
+
+
+def _write(ctx: RunContext, project: Project) -> Outcome:
+    customer = None
+    if project.customer_id is not None:
+        customer = ctx.moment_customer(project.customer_id)
+    mapped = map_project(project, customer, ctx.config.customer_rules)
+    if isinstance(mapped, Rejected):
+        return Outcome(KIND, project.id, project.number, Action.REJECT, mapped.message)
+    payload, number = mapped.payload, mapped.payload["Number"]
+    digest = fingerprint(payload)
+    outcome = Outcome(
+        KIND, project.id, project.number, Action.UNCHANGED, payload=payload, dk_number=number
+    )
+    stored = ctx.state.written_hash(KIND, project.id)
+    if stored == digest:
+        ctx.known_projects.add(number)
+        return outcome
+    current = ctx.dkplus.project(number)
+    if current is None:
+        if customer is not None:
+            ensure_customer(ctx, customer.id)
+        outcome.action = Action.CREATE
+        if not ctx.dry_run:
+            try:
+                ctx.dkplus.create_project(payload)
+            except Conflict:
+                outcome.action, outcome.detail = Action.ADOPT, "already in DK+: adopted"
+    else:
+        _compare(outcome, payload, current, known_before=stored is not None)
+    if not ctx.dry_run and outcome.action is not Action.DRIFT:
+        with ctx.state.transaction():
+            ctx.state.record_written(KIND, project.id, number, digest)
+    ctx.known_projects.add(number)
+    return outcome
+
+
+def _compare(
+    outcome: Outcome, payload: dict[str, object], current: dict[str, object], known_before: bool
+) -> None:
+    wanted = {k: v for k, v in payload.items() if k in DRIFT_FIELDS}
+    outcome.changes = differences(wanted, current)
+    if outcome.changes:
+        outcome.action = Action.DRIFT
+        fields = ", ".join(outcome.changes)
+        outcome.detail = (
+            f"differs in DK+ ({fields}); DK+ has no project update: fix it by hand in DK+"
+        )
+    elif not known_before:
+        outcome.action, outcome.detail = Action.ADOPT, "already in DK+: adopted"
