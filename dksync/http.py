@@ -61,10 +61,10 @@ Classifier = Callable[[int, Any, Mapping[str, str]], Verdict]
 class RetryPolicy:
     """How hard to try a request that is safe to repeat."""
 
-    attempts: int = 6
-    max_total_seconds: float = 60.0
+    attempts: int = 20
+    max_total_seconds: float = 120.0
     initial_wait: float = 0.5
-    max_wait: float = 10.0
+    max_wait: float = 15.0
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -158,7 +158,9 @@ class Transport:
 
     def _wait(self, state: RetryCallState) -> float:
         policy = self._policy
-        backoff = wait_exponential_jitter(initial=policy.initial_wait, max=policy.max_wait)
+        backoff = wait_exponential_jitter(
+            multiplier=policy.initial_wait, max=policy.max_wait, jitter=policy.initial_wait
+        )
         outcome = state.outcome
         exc = outcome.exception() if outcome else None
         if isinstance(exc, TransientError) and exc.retry_after is not None:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
+from dksync import config as config_module
+from dksync import engine
+from dksync.config import Config
+from dksync.http import RetryPolicy
+from dksync.outcome import RunReport
 from dksync.sandbox.pair import Sandbox, Sizes
+
+FAST_RETRIES = RetryPolicy(attempts=40, max_total_seconds=20, initial_wait=0.01, max_wait=0.05)
 
 
 @pytest.fixture
@@ -14,3 +24,26 @@ def sandbox() -> Iterator[Sandbox]:
     """A fresh Moment + DK+ pair with the default small generated company."""
     with Sandbox(seed=1, sizes=Sizes()) as pair:
         yield pair
+
+
+def config_for(sb: Sandbox, state: Path, **sections: dict[str, Any]) -> Config:
+    """A validated config pointing at ``sb``, with ``sections`` merged over the defaults."""
+    raw = yaml.safe_load(sb.config_yaml(str(state)))
+    for name, values in sections.items():
+        raw.setdefault(name, {}).update(values)
+    return config_module.from_mapping(raw, env={})
+
+
+Sync = Callable[..., RunReport]
+
+
+@pytest.fixture
+def sync(sandbox: Sandbox, tmp_path: Path) -> Sync:
+    """Run dksync against the sandbox with one state file for the whole test."""
+
+    def run(config: Config | None = None, **options: Any) -> RunReport:
+        settings = config or config_for(sandbox, tmp_path / "state.sqlite")
+        clients = engine.connect(settings, policy=FAST_RETRIES)
+        return engine.run(settings, engine.RunOptions(**options), clients)
+
+    return run

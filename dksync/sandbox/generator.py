@@ -294,6 +294,7 @@ PLANTED_INVOICES = {
     5: "invoice line with no item code source",
     8: "invoice for customer without kennitala",
     9: "invoice for customer with malformed kennitala",
+    12: "invoice marked do not transfer",
 }
 
 
@@ -309,7 +310,9 @@ def _plant_invoices(data: Dataset) -> None:
             export_status=ExportStatus.TO_TRANSFER,
             number=1001 + index,
         )
-        if index == 5:
+        if index == 12:
+            invoice = replace(invoice, export_status=ExportStatus.DO_NOT_TRANSFER)
+        elif index == 5:
             first = invoice.lines[0]
             invoice = replace(
                 invoice,

@@ -74,6 +74,7 @@ class LogEntry:
     path: str
     status: int
     fault: str | None
+    body: Any = None
 
 
 class BadRequest(Exception):
@@ -265,6 +266,7 @@ def _dispatch(routes: list[tuple[str, re.Pattern[str], Handler]], request: Reque
 def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the server keeps its own request log."""
@@ -285,7 +287,8 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
                 return
             reply, fault = server.handle_api(request)
             with server.lock:
-                server.log.append(LogEntry(self.command, split.path, reply.status, fault))
+                logged = body if self.command in WRITE_METHODS else None
+                server.log.append(LogEntry(self.command, split.path, reply.status, fault, logged))
             if fault == "drop":
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
