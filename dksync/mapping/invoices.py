@@ -91,11 +91,14 @@ def _line(
     quantity = -abs(line.quantity) if invoice.is_credit_note else line.quantity
     price = price_with_surcharge(line.unit_price, line.surcharge_percent)
     total = line_total(quantity, price, line.discount_percent)
-    if line.line_total is not None and abs(total - line.line_total) > CENT:
+    expected = line.line_total
+    if expected is not None and invoice.is_credit_note:
+        expected = -abs(expected)
+    if expected is not None and abs(total - expected) > CENT:
         return (
             None,
             None,
-            (f"line {n}: total {total} differs from Moment's {line.line_total} by more than 0.01"),
+            f"line {n}: total {total} differs from Moment's {expected} by more than 0.01",
         )
     payload: Payload = {
         "ItemCode": code,

@@ -1,0 +1,104 @@
+"""Config loading: every problem names its key; secrets come from config, env or files."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dksync import config
+from dksync.errors import ConfigError
+
+BASE: dict[str, Any] = {
+    "moment": {"company": "acme", "api_key": "m-key"},
+    "dkplus": {"token": "dk-token", "sales_person": "SALA1"},
+}
+
+
+def _with(**sections: dict[str, Any]) -> dict[str, Any]:
+    raw = {k: dict(v) for k, v in BASE.items()}
+    for name, values in sections.items():
+        raw.setdefault(name, {}).update(values)
+    return raw
+
+
+def _problem(raw: dict[str, Any], env: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as caught:
+        config.from_mapping(raw, env or {})
+    return str(caught.value)
+
+
+def test_defaults() -> None:
+    settings = config.from_mapping(BASE, {})
+    assert settings.moment.base_url == "https://app.moment.team"
+    assert settings.dkplus.base_url == "https://api.dkplus.is"
+    assert settings.sync.objects == ("customers", "projects", "invoices")
+    assert settings.sync.lookback == timedelta(minutes=10)
+    assert settings.invoice_rules.item_code_from == "vat_code"
+    assert settings.create_missing_products is True
+    assert settings.state_path.name == "state.sqlite"
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ({"moment": {"api_key": "k"}, "dkplus": BASE["dkplus"]}, "moment.company: missing"),
+        (_with(dkplus={"sales_person": None}), "dkplus.sales_person: missing"),
+        (_with(sync={"lookback": "ten minutes"}), "sync.lookback: must be a duration"),
+        (_with(sync={"start_from": "yesterday"}), "sync.start_from: must be an ISO-8601"),
+        (_with(sync={"objects": ["customers", "orders"]}), "sync.objects: must list"),
+        (_with(invoices={"item_code_from": "sku"}), "invoices.item_code_from: must be one of"),
+        (_with(invoices={"create_missing_products": "yes"}), "must be true or false"),
+        (_with(customers={"payment_terms": {"14": ""}}), "customers.payment_terms"),
+        (_with(dkplus={"base_url": "api.dkplus.is"}), "dkplus.base_url: must be an http(s) URL"),
+        (_with(sync={"lookbak": "10m"}), "sync.lookbak: unknown key (did you mean 'lookback'?)"),
+        (_with(moment={"timeout": "fast"}), "moment.timeout: must be a number"),
+        ({**BASE, "extra": {}}, "extra: unknown key"),
+    ],
+)
+def test_each_problem_names_its_key(raw: dict[str, Any], words: str) -> None:
+    assert words in _problem(raw)
+
+
+def test_secrets_from_env_and_files_and_never_in_messages(tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("from-file\n")
+    raw = {"moment": {"company": "acme"}, "dkplus": {"sales_person": "S"}}
+    settings = config.from_mapping(
+        raw, {"MOMENT_API_KEY_FILE": str(key_file), "DKPLUS_API_TOKEN": "from-env"}
+    )
+    assert settings.moment.api_key.reveal() == "from-file"
+    assert settings.dkplus.token.reveal() == "from-env"
+    assert "from-env" not in repr(settings) and "from-file" not in repr(settings)
+    missing = _problem(raw)
+    assert "moment.api_key: missing" in missing and "MOMENT_API_KEY_FILE" in missing
+    unreadable = _problem(
+        raw, {"MOMENT_API_KEY_FILE": str(tmp_path / "nope"), "DKPLUS_API_TOKEN": "t"}
+    )
+    assert "cannot read" in unreadable
+
+
+def test_env_references_are_expanded_or_named() -> None:
+    raw = _with(moment={"api_key": "${MY_KEY}"})
+    assert config.from_mapping(raw, {"MY_KEY": "s3cret"}).moment.api_key.reveal() == "s3cret"
+    assert "moment.api_key: refers to ${MY_KEY}, which is not set" in _problem(raw)
+
+
+def test_file_lookup_order_and_yaml_errors(tmp_path: Path) -> None:
+    assert config.find_config(None, {}) == Path("dksync.yaml")
+    assert config.find_config(None, {"DKSYNC_CONFIG": "/x.yaml"}) == Path("/x.yaml")
+    assert config.find_config("/given.yaml", {"DKSYNC_CONFIG": "/x.yaml"}) == Path("/given.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("moment:\n  company: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML at line"):
+        config.load(bad, {})
+    with pytest.raises(ConfigError, match="cannot read the config file"):
+        config.load(tmp_path / "missing.yaml", {})
+
+
+def test_example_config_is_valid() -> None:
+    example = Path(__file__).parents[2] / "config.example.yaml"
+    settings = config.load(example, {"MOMENT_API_KEY": "k", "DKPLUS_API_TOKEN": "t"})
+    assert settings.customer_rules.payment_terms
