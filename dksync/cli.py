@@ -117,7 +117,6 @@ def run(
     config: ConfigOption = None,
 ) -> None:
     """Sync what changed in Moment since the stored cursor to DK+, then print a summary."""
-    settings = _load(config)
     options = engine.RunOptions(
         only=_objects(only),
         dry_run=dry_run,
@@ -125,6 +124,7 @@ def run(
         limit=limit,
         keep_unchanged=dry_run and verbose,
     )
+    settings = _load(config)
     with _errors():
         report = engine.run(settings, options)
     if json_output:

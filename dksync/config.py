@@ -36,7 +36,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "dkplus": frozenset(
         {"base_url", "token", "token_file", "sales_person", "timeout", "rate_limit", "concurrency"}
     ),
-    "sync": frozenset({"objects", "start_from", "lookback"}),
+    "sync": frozenset({"objects", "start_from", "lookback", "retry_for"}),
     "invoices": frozenset({"item_code_from", "create_missing_products", "default_currency"}),
     "customers": frozenset({"payment_terms", "number_from"}),
     "state": frozenset({"path"}),
@@ -91,6 +91,7 @@ class SyncConfig:
     objects: tuple[str, ...] = OBJECT_TYPES
     start_from: datetime | None = None
     lookback: timedelta = timedelta(minutes=10)
+    retry_for: timedelta = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -333,6 +334,7 @@ class _Reader:
             objects=chosen,
             start_from=self._instant("sync.start_from"),
             lookback=self._duration("sync.lookback", timedelta(minutes=10)),
+            retry_for=self._duration("sync.retry_for", timedelta(minutes=2)),
         )
 
     def _instant(self, key: str) -> datetime | None:

@@ -60,6 +60,7 @@ class Clients:
 def connect(config: Config, policy: RetryPolicy | None = None) -> Clients:
     """API clients for the configured services."""
     m, d = config.moment, config.dkplus
+    policy = policy or RetryPolicy(max_total_seconds=config.sync.retry_for.total_seconds())
     return Clients(
         MomentClient.connect(
             m.base_url,

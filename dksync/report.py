@@ -11,12 +11,14 @@ from dksync import jsonio
 from dksync.outcome import Action, Outcome, RunReport
 
 SUMMARY_COLUMNS = (
-    ("created", (Action.CREATE,)),
-    ("updated", (Action.UPDATE,)),
-    ("unchanged", (Action.UNCHANGED, Action.ADOPT)),
-    ("skipped", (Action.SKIP, Action.DRIFT)),
-    ("rejected", (Action.REJECT,)),
-    ("uncertain", (Action.UNCERTAIN,)),
+    ("created", Action.CREATE, True),
+    ("updated", Action.UPDATE, True),
+    ("unchanged", Action.UNCHANGED, True),
+    ("skipped", Action.SKIP, True),
+    ("rejected", Action.REJECT, True),
+    ("adopted", Action.ADOPT, False),
+    ("drift", Action.DRIFT, False),
+    ("uncertain", Action.UNCERTAIN, False),
 )
 ORDER = ("customers", "projects", "products", "invoices")
 STYLE = {
@@ -34,11 +36,16 @@ def summary_table(report: RunReport) -> Table:
     table = Table(title=title)
     table.add_column("object")
     table.add_column("fetched", justify="right")
-    for name, _ in SUMMARY_COLUMNS:
-        table.add_column(name, justify="right")
     kinds = sorted({t for t, _ in report.tally} | set(report.fetched), key=_order)
+    columns = [
+        (name, action)
+        for name, action, always in SUMMARY_COLUMNS
+        if always or any(report.count(k, action) for k in kinds)
+    ]
+    for name, _ in columns:
+        table.add_column(name, justify="right")
     for kind in kinds:
-        cells = [str(sum(report.count(kind, a) for a in actions)) for _, actions in SUMMARY_COLUMNS]
+        cells = [str(report.count(kind, action)) for _, action in columns]
         table.add_row(kind, str(report.fetched[kind]) if kind in report.fetched else "-", *cells)
     return table
 
@@ -86,8 +93,6 @@ def render(report: RunReport, console: Console, verbose: bool = False) -> None:
         listed = report.with_action(action)
         if listed and not report.dry_run:
             console.print(outcome_table(title, listed))
-    if report.fatal is not None:
-        console.print(f"[red bold]Stopped:[/] {report.fatal}")
 
 
 def as_json(report: RunReport) -> dict[str, Any]:

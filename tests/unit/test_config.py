@@ -39,6 +39,37 @@ def test_defaults() -> None:
     assert settings.invoice_rules.item_code_from == "vat_code"
     assert settings.create_missing_products is True
     assert settings.state_path.name == "state.sqlite"
+    assert settings.sync.retry_for == timedelta(minutes=2)
+
+
+def test_every_documented_key_is_read() -> None:
+    raw = _with(
+        sync={
+            "lookback": "7m",
+            "retry_for": "15s",
+            "objects": ["invoices"],
+            "start_from": "2026-02-01T00:00:00Z",
+        },
+        moment={"timeout": 9, "rate_limit": 5, "page_size": 50},
+        dkplus={"timeout": 8, "rate_limit": 3, "concurrency": 2},
+        invoices={
+            "item_code_from": "revenue_class",
+            "create_missing_products": False,
+            "default_currency": "EUR",
+        },
+        customers={"payment_terms": {30: "m30"}, "number_from": "kennitala"},
+        state={"path": "/tmp/x.sqlite"},
+    )
+    s = config.from_mapping(raw, {})
+    assert (s.sync.lookback, s.sync.retry_for) == (timedelta(minutes=7), timedelta(seconds=15))
+    assert s.sync.objects == ("invoices",) and s.sync.start_from is not None
+    assert (s.moment.timeout, s.moment.rate_limit, s.moment.page_size) == (9, 5, 50)
+    assert (s.dkplus.timeout, s.dkplus.rate_limit, s.dkplus.concurrency) == (8, 3, 2)
+    assert s.invoice_rules.item_code_from == "revenue_class"
+    assert s.invoice_rules.default_currency == "EUR" and not s.create_missing_products
+    assert s.customer_rules.payment_terms == {30: "m30"}
+    assert s.customer_rules.number_from == "kennitala"
+    assert str(s.state_path) == "/tmp/x.sqlite"
 
 
 @pytest.mark.parametrize(
