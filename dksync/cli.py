@@ -7,10 +7,12 @@ uncertain; 2 wrong usage; 3 a service could not be reached or refused the creden
 
 from __future__ import annotations
 
+import enum
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -18,12 +20,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from dksync import commands, engine, jsonio
 from dksync import config as config_module
-from dksync import engine, jsonio
 from dksync.config import OBJECT_TYPES, Config
 from dksync.errors import DksyncError, FatalError
 from dksync.moment import parse_instant
-from dksync.report import as_json, render
+from dksync.outcome import RunReport
+from dksync.report import as_json, failures_table, render
 
 app = typer.Typer(
     name="dksync",
@@ -32,6 +35,13 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
 )
+
+
+class ObjectKind(enum.Enum):
+    invoice = "invoice"
+    customer = "customer"
+    project = "project"
+
 
 ConfigOption = Annotated[
     Path | None,
@@ -127,6 +137,11 @@ def run(
     settings = _load(config)
     with _errors():
         report = engine.run(settings, options)
+    _finish(report, json_output, verbose)
+
+
+def _finish(report: RunReport, json_output: bool, verbose: bool) -> None:
+    """Show a run's report and leave with its exit code."""
     if json_output:
         sys.stdout.write(jsonio.dumps(as_json(report)) + "\n")
     else:
@@ -134,6 +149,66 @@ def run(
     if report.fatal is not None:
         Console(stderr=True).print(f"dksync: {report.fatal}", markup=False, highlight=False)
     raise typer.Exit(report.exit_code)
+
+
+failures_app = typer.Typer(help="Rejected records: list them, or give one up on purpose.")
+app.add_typer(failures_app, name="failures")
+
+
+@failures_app.callback(invoke_without_command=True)
+def failures(
+    ctx: typer.Context,
+    include_dropped: Annotated[
+        bool, typer.Option("--all", help="Also list records given up with 'failures drop'.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """List rejected records with their reasons, attempts, and first and last time seen."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = _load(config)
+    with _errors():
+        rows = commands.rejected_records(settings, include_dropped)
+    if json_output:
+        sys.stdout.write(jsonio.dumps([asdict(r) for r in rows]) + "\n")
+        return
+    Console().print(failures_table(rows))
+
+
+@failures_app.command("drop")
+def failures_drop(
+    record_id: Annotated[int, typer.Argument(help="The ID shown by 'dksync failures'.")],
+    note: Annotated[str, typer.Option(help="Why it is given up (kept in the state).")] = (
+        "dropped by hand"
+    ),
+    config: ConfigOption = None,
+) -> None:
+    """Give up one rejected record on purpose: it is no longer retried, and the drop is kept."""
+    settings = _load(config)
+    with _errors():
+        row = commands.drop_rejected(settings, record_id, note)
+    Console().print(
+        f"Dropped {row.object_type} {row.number} (Moment id {row.moment_id}); "
+        "it will not be retried.",
+        markup=False,
+        highlight=False,
+    )
+
+
+@app.command()
+def resync(
+    kind: Annotated[ObjectKind, typer.Argument(help="invoice, customer or project.")],
+    number: Annotated[str, typer.Argument(help="Its number in Moment.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Fetch one record from Moment by its number and sync it now (an invoice only if it is
+    not in DK+ yet). Cursors do not move."""
+    settings = _load(config)
+    with _errors():
+        report = engine.resync(settings, f"{kind.value}s", number)
+    _finish(report, json_output, verbose=True)
 
 
 @app.command()

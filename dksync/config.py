@@ -272,7 +272,7 @@ class _Reader:
             )
             or "",
             api_key=self.secret("moment.api_key", "MOMENT_API_KEY", "the Moment API key"),
-            timeout=self.number("moment.timeout", 30.0, minimum=1),
+            timeout=self.number("moment.timeout", 30.0, minimum=0.1),
             rate_limit=self.number("moment.rate_limit", 25.0, minimum=0) or None,
             page_size=self.number("moment.page_size", 200, minimum=1, integer=True),
         )
@@ -285,7 +285,7 @@ class _Reader:
                 why="the DK+ sales person number used on every invoice",
             )
             or "",
-            timeout=self.number("dkplus.timeout", 30.0, minimum=1),
+            timeout=self.number("dkplus.timeout", 30.0, minimum=0.1),
             rate_limit=self.number("dkplus.rate_limit", None, minimum=0) or None,
             concurrency=self.number("dkplus.concurrency", 4, minimum=1, integer=True),
         )

@@ -7,7 +7,8 @@ only after a complete read, past records that are done.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,8 +17,9 @@ from dksync import moment
 from dksync.config import Config
 from dksync.cursors import CursorTracker, read_from
 from dksync.dkplus import DkPlusClient
-from dksync.errors import ConfigError, FatalError, NotFound, RecordRejected
+from dksync.errors import ConfigError, FatalError, NotFound, RecordNotFound, RecordRejected
 from dksync.http import RetryPolicy
+from dksync.lock import RunLock
 from dksync.moment import MomentClient
 from dksync.outcome import Action, Outcome, RunReport
 from dksync.state import Cursor, State
@@ -81,8 +83,7 @@ def run(config: Config, options: RunOptions, clients: Clients | None = None) -> 
     """One sync run. Errors that stop it end up in ``report.fatal``, never half-recorded."""
     clients = clients or connect(config)
     report = RunReport(dry_run=options.dry_run, keep_unchanged=options.keep_unchanged)
-    state = State.open(config.state_path)
-    try:
+    with RunLock(config.state_path), _open_state(config) as state:
         run_id = None if options.dry_run else state.start_run()
         ctx = RunContext(config, clients.moment, clients.dkplus, state, report, options.dry_run)
         try:
@@ -92,9 +93,52 @@ def run(config: Config, options: RunOptions, clients: Clients | None = None) -> 
             report.fatal = exc
         if run_id is not None:
             state.finish_run(run_id, report.outcome_word, report.counts())
+    return report
+
+
+def resync(
+    config: Config, object_type: str, number: str, clients: Clients | None = None
+) -> RunReport:
+    """Fetch one record from Moment by its number and sync it now; cursors stay where they
+    are. An invoice already in DK+ is recognised, never posted again."""
+    clients = clients or connect(config)
+    report = RunReport()
+    stream = next(s for s in STREAMS if s.object_type == object_type)
+    with RunLock(config.state_path, "resync"), _open_state(config) as state:
+        ctx = RunContext(config, clients.moment, clients.dkplus, state, report)
+        try:
+            raw = _fetch_by_number(clients.moment, state, object_type, number)
+            if raw is None:
+                raise RecordNotFound(f"Moment has no {object_type[:-1]} numbered {number}")
+            if object_type == "invoices":
+                _check_sales_person(ctx)
+            report.fetched[object_type] += 1
+            key = moment.record_key(raw)
+            _sync_raw(ctx, stream, raw, key[1] if key else 0)
+            with state.transaction():
+                state.add_event("resync", f"{object_type} {number}")
+        except FatalError as exc:
+            report.fatal = exc
+    return report
+
+
+def _fetch_by_number(client: MomentClient, state: State, object_type: str, number: str) -> Any:
+    known = state.moment_id_for(object_type, number)
+    if known is not None:
+        try:
+            return client.get(object_type, known)
+        except NotFound:
+            pass  # gone under that id: look it up by number below
+    return client.find(object_type, number)
+
+
+@contextmanager
+def _open_state(config: Config) -> Iterator[State]:
+    state = State.open(config.state_path)
+    try:
+        yield state
     finally:
         state.close()
-    return report
 
 
 def selected(config: Config, options: RunOptions) -> list[Stream]:

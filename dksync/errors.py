@@ -65,6 +65,12 @@ class StateError(FatalError):
     exit_code = 5
 
 
+class RecordNotFound(FatalError):
+    """A record asked for by number does not exist where it was looked for."""
+
+    exit_code = 1
+
+
 class LockedError(FatalError):
     """Another dksync run holds the state lock."""
 

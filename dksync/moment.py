@@ -574,6 +574,11 @@ class MomentClient:
             params[PARAM_FROM] = format_instant(since)
         return _unwrap(self._transport.get(self._path(kind), params))
 
+    def find(self, kind: str, number: str) -> Any:
+        """The raw object whose number (customer, project or invoice) is ``number``, or
+        None. Reads the whole list: Moment has no lookup by number."""
+        return next((raw for raw in self.all(kind) if record_label(kind, raw) == number), None)
+
     def all(self, kind: str) -> Iterator[Any]:
         """Every object of a kind (used for the small reference lists such as accounts)."""
         return self.changed_since(kind, None)

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from dksync import jsonio
 from dksync.outcome import Action, Outcome, RunReport
+from dksync.state import RejectedRow
 
 SUMMARY_COLUMNS = (
     ("created", Action.CREATE, True),
@@ -119,3 +120,22 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
         "warnings": list(o.warnings),
         "payload": o.payload,
     }
+
+
+def failures_table(rows: list[RejectedRow]) -> Table:
+    """Rejected records, for ``dksync failures``."""
+    table = Table(title="Rejected records" if rows else "No rejected records")
+    for column in ("ID", "object", "number", "reason", "attempts", "first seen", "last seen"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        reason = r.reason if r.dropped_at is None else f"{r.reason} [dropped: {r.dropped_note}]"
+        table.add_row(
+            str(r.id),
+            r.object_type,
+            r.number,
+            reason,
+            str(r.attempts),
+            r.first_seen[:19],
+            r.last_seen[:19],
+        )
+    return table

@@ -40,6 +40,12 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT,
         outcome TEXT, counts TEXT NOT NULL DEFAULT '{}');
     """,
+    """
+    ALTER TABLE rejected ADD COLUMN dropped_note TEXT;
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,
+        detail TEXT NOT NULL);
+    """,
 )
 
 
@@ -57,10 +63,16 @@ class InvoiceRow:
     reference: str
     status: str
     dk_number: int | None
+    updated_at: str = ""
+
+    def age_seconds(self, now: datetime) -> float:
+        """How long ago this row last changed (a pending POST may still be in flight)."""
+        return (now - datetime.fromisoformat(self.updated_at)).total_seconds()
 
 
 @dataclass(frozen=True, slots=True)
 class RejectedRow:
+    id: int
     object_type: str
     moment_id: int
     number: str
@@ -69,10 +81,14 @@ class RejectedRow:
     first_seen: str
     last_seen: str
     dropped_at: str | None
+    dropped_note: str | None
+
+
+_INVOICE_COLUMNS = "moment_id, reference, status, dk_number, updated_at"
 
 
 def now_text() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class State:
@@ -146,7 +162,7 @@ class State:
         if current is not None and cursor <= current:
             return
         self._db.execute(
-            "INSERT INTO cursors VALUES (?, ?, ?, ?) ON CONFLICT(object_type) DO UPDATE SET "
+            "INSERT INTO cursors (object_type, modified, record_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(object_type) DO UPDATE SET "
             "modified = excluded.modified, record_id = excluded.record_id, "
             "updated_at = excluded.updated_at",
             (object_type, cursor.modified.isoformat(), cursor.record_id, now_text()),
@@ -163,7 +179,8 @@ class State:
 
     def record_written(self, object_type: str, moment_id: int, number: str, digest: str) -> None:
         self._db.execute(
-            "INSERT INTO written VALUES (?, ?, ?, ?, ?) ON CONFLICT(object_type, moment_id) "
+            "INSERT INTO written (object_type, moment_id, number, payload_hash, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(object_type, moment_id) "
             "DO UPDATE SET number = excluded.number, payload_hash = excluded.payload_hash, "
             "updated_at = excluded.updated_at",
             (object_type, moment_id, number, digest, now_text()),
@@ -188,7 +205,8 @@ class State:
         detail: str = "",
     ) -> None:
         self._db.execute(
-            "INSERT INTO invoices VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(moment_id) DO UPDATE SET "
+            "INSERT INTO invoices (moment_id, reference, status, dk_number, detail, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(moment_id) DO UPDATE SET "
             "status = excluded.status, dk_number = excluded.dk_number, "
             "detail = excluded.detail, updated_at = excluded.updated_at",
             (moment_id, reference, status, dk_number, detail, now_text()),
@@ -213,7 +231,8 @@ class State:
     def reject(self, object_type: str, moment_id: int, number: str, reason: str) -> None:
         stamp = now_text()
         self._db.execute(
-            "INSERT INTO rejected VALUES (?, ?, ?, ?, 1, ?, ?, NULL) "
+            "INSERT INTO rejected (object_type, moment_id, number, reason, attempts, first_seen, "
+            "last_seen) VALUES (?, ?, ?, ?, 1, ?, ?) "
             "ON CONFLICT(object_type, moment_id) DO UPDATE SET reason = excluded.reason, "
             "number = excluded.number, attempts = attempts + 1, last_seen = excluded.last_seen",
             (object_type, moment_id, number, reason, stamp, stamp),
@@ -228,13 +247,61 @@ class State:
     def rejected(
         self, object_type: str | None = None, *, include_dropped: bool = False
     ) -> list[RejectedRow]:
-        sql = "SELECT * FROM rejected WHERE (? IS NULL OR object_type = ?)"
+        sql = "SELECT rowid, * FROM rejected WHERE (? IS NULL OR object_type = ?)"
         if not include_dropped:
             sql += " AND dropped_at IS NULL"
         rows = self._db.execute(
             sql + " ORDER BY object_type, moment_id", (object_type, object_type)
         ).fetchall()
         return [RejectedRow(*row) for row in rows]
+
+    def drop_rejected(self, row_id: int, note: str) -> RejectedRow | None:
+        """Give a rejected record up on purpose; the drop and its note are kept."""
+        with self.transaction():
+            self._db.execute(
+                "UPDATE rejected SET dropped_at = ?, dropped_note = ? "
+                "WHERE rowid = ? AND dropped_at IS NULL",
+                (now_text(), note, row_id),
+            )
+            row = self._db.execute(
+                "SELECT rowid, * FROM rejected WHERE rowid = ?", (row_id,)
+            ).fetchone()
+            if row is not None:
+                self.add_event("drop", f"{row[1]} {row[3]} (Moment id {row[2]}): {note}")
+        return None if row is None else RejectedRow(*row)
+
+    def moment_id_for(self, object_type: str, number: str) -> int | None:
+        """The Moment id of a record dksync has seen, by the number people know it by."""
+        queries: list[tuple[str, tuple[str, ...]]] = [
+            (
+                "SELECT moment_id FROM written WHERE object_type = ? AND number = ?",
+                (object_type, number),
+            ),
+            (
+                "SELECT moment_id FROM rejected WHERE object_type = ? AND number = ?",
+                (object_type, number),
+            ),
+        ]
+        if object_type == "invoices":
+            queries.insert(0, ("SELECT moment_id FROM invoices WHERE reference = ?", (number,)))
+        for sql, args in queries:
+            row = self._db.execute(sql, args).fetchone()
+            if row is not None:
+                return int(row[0])
+        return None
+
+    # --- audit log and run history ------------------------------------------------------
+
+    def add_event(self, kind: str, detail: str) -> None:
+        self._db.execute(
+            "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)", (now_text(), kind, detail)
+        )
+
+    def events(self, limit: int = 50) -> list[tuple[str, str, str]]:
+        rows = self._db.execute(
+            "SELECT at, kind, detail FROM events ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [(str(a), str(k), str(d)) for a, k, d in rows]
 
     # --- run history ------------------------------------------------------------------------
 

@@ -28,7 +28,16 @@ ADMIN_PREFIX = "/_sandbox"
 
 @dataclass
 class Knobs:
-    """Behaviour settings; change them at any time from Python or ``PUT /_sandbox/knobs``."""
+    """Behaviour settings; change them at any time from Python or ``PUT /_sandbox/knobs``.
+
+    ``latency_ms`` delays every request; ``rate_limit`` answers 429 above that many
+    requests/s per key; ``error_rate`` answers that share 503 before any write;
+    ``drop_rate`` lets that share of writes happen and then closes the connection without an
+    answer; ``burst_rate`` starts a run of ``burst_length`` 429s; ``slow_rate`` delays that
+    share by ``slow_ms`` more (past a client's timeout; the request is still carried out);
+    ``fault_path`` limits all of these to requests for exactly that path;
+    ``unreliable_order`` makes Moment lists ignore their date filter and sort.
+    """
 
     latency_ms: float = 0.0
     rate_limit: float | None = None
@@ -36,6 +45,9 @@ class Knobs:
     drop_rate: float = 0.0
     burst_rate: float = 0.0
     burst_length: int = 5
+    slow_rate: float = 0.0
+    slow_ms: float = 0.0
+    fault_path: str = ""
     unreliable_order: bool = False
 
     def update(self, changes: Mapping[str, Any]) -> None:
@@ -108,7 +120,13 @@ class FaultPlan:
     def __init__(self, seed: int) -> None:
         self._random = random.Random(seed)
         self._burst_left = 0
-        self.injected: dict[str, int] = {"5xx": 0, "drop": 0, "429": 0, "rate_limited": 0}
+        self.injected: dict[str, int] = {
+            "5xx": 0,
+            "drop": 0,
+            "429": 0,
+            "rate_limited": 0,
+            "slow": 0,
+        }
 
     def burst(self, knobs: Knobs) -> bool:
         if self._burst_left == 0 and knobs.burst_rate and self._random.random() < knobs.burst_rate:
@@ -211,8 +229,13 @@ class SandboxServer:
     def handle_api(self, request: Request) -> tuple[Reply, str | None]:
         """The answer to an API request and the fault injected, if any ('drop' = no answer)."""
         knobs = self.knobs
-        if knobs.latency_ms:
-            time.sleep(knobs.latency_ms / 1000)
+        if knobs.fault_path and knobs.fault_path != request.path:
+            knobs = Knobs(rate_limit=knobs.rate_limit)
+        with self.lock:
+            slow = self.faults.chance(knobs.slow_rate, "slow")
+        delay = knobs.latency_ms + (knobs.slow_ms if slow else 0.0)
+        if delay:
+            time.sleep(delay / 1000)
         key = self.authenticate(request.headers)
         if key is None:
             return Reply(401, {"Message": "Unauthorized"}), None

@@ -9,6 +9,7 @@ blindly again. A DK+ invoice that already carries the reference is adopted.
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import UTC, datetime
 from typing import Any
 
 from dksync.errors import Conflict, RecordRejected, UncertainWrite
@@ -45,6 +46,18 @@ def _sync(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
     row = ctx.state.invoice(invoice.id)
     if row is not None and row.status == POSTED:
         return Outcome(KIND, invoice.id, label, Action.UNCHANGED, dk_number=str(row.dk_number))
+    if row is not None and row.status in (PENDING, UNCERTAIN):
+        settle = 2 * ctx.config.dkplus.timeout
+        age = row.age_seconds(datetime.now(UTC))
+        if age < settle:
+            return Outcome(
+                KIND,
+                invoice.id,
+                label,
+                Action.UNCERTAIN,
+                f"a POST {age:.0f}s ago may still be in flight; looked up in DK+ "
+                f"again once {settle:.0f}s have passed",
+            )
     adopted = _adopt_existing(ctx, invoice, label)
     if adopted is not None:
         return adopted
