@@ -162,7 +162,9 @@ class State:
         if current is not None and cursor <= current:
             return
         self._db.execute(
-            "INSERT INTO cursors (object_type, modified, record_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(object_type) DO UPDATE SET "
+            "INSERT INTO cursors (object_type, modified, record_id, updated_at) "
+            "VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(object_type) DO UPDATE SET "
             "modified = excluded.modified, record_id = excluded.record_id, "
             "updated_at = excluded.updated_at",
             (object_type, cursor.modified.isoformat(), cursor.record_id, now_text()),
