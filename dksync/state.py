@@ -63,7 +63,7 @@ class InvoiceRow:
     reference: str
     status: str
     dk_number: int | None
-    updated_at: str = ""
+    updated_at: str
 
     def age_seconds(self, now: datetime) -> float:
         """How long ago this row last changed (a pending POST may still be in flight)."""
@@ -193,7 +193,7 @@ class State:
 
     def invoice(self, moment_id: int) -> InvoiceRow | None:
         row = self._db.execute(
-            "SELECT moment_id, reference, status, dk_number FROM invoices WHERE moment_id = ?",
+            f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE moment_id = ?",
             (moment_id,),
         ).fetchone()
         return None if row is None else InvoiceRow(*row)
@@ -218,8 +218,7 @@ class State:
 
     def invoices_with_status(self, status: str) -> list[InvoiceRow]:
         rows = self._db.execute(
-            "SELECT moment_id, reference, status, dk_number FROM invoices "
-            "WHERE status = ? ORDER BY moment_id",
+            f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE status = ? ORDER BY moment_id",
             (status,),
         ).fetchall()
         return [InvoiceRow(*row) for row in rows]
