@@ -47,3 +47,20 @@ def sync(sandbox: Sandbox, tmp_path: Path) -> Sync:
         return engine.run(settings, engine.RunOptions(**options), clients)
 
     return run
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--chaos-long", action="store_true", help="run the long chaos test (make chaos)"
+    )
+
+
+FIGURES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Benchmarks and the chaos test report figures here, so every run shows them."""
+    if FIGURES:
+        terminalreporter.section("figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

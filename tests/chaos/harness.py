@@ -1,0 +1,223 @@
+"""The chaos harness: faults on both APIs, SIGKILL at seeded moments, then an audit of DK+."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dksync import moment
+from dksync.mapping import Mapped, kennitala
+from dksync.mapping.customers import CustomerRules, map_customer
+from dksync.records import Customer, ExportStatus, Invoice, InvoiceStatus, Project
+from dksync.sandbox.generator import generate
+from dksync.sandbox.pair import Sandbox, Sizes
+from dksync.state import State
+
+MOMENT_FAULTS = {
+    "error_rate": 0.05,
+    "burst_rate": 0.01,
+    "burst_length": 3,
+    "latency_ms": 1,
+    "slow_rate": 0.01,
+    "slow_ms": 400,
+}
+DKPLUS_FAULTS = {
+    "error_rate": 0.05,
+    "drop_rate": 0.06,
+    "burst_rate": 0.01,
+    "burst_length": 3,
+    "latency_ms": 1,
+    "slow_rate": 0.02,
+    "slow_ms": 400,
+}
+
+
+@dataclass
+class Figures:
+    seed: int
+    runs: int = 0
+    kills: int = 0
+    kills_while_writing: int = 0
+    exits: Counter[int] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        faults = ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items()))
+        return (
+            f"chaos seed {self.seed}: runs {self.runs}, kills {self.kills} "
+            f"({self.kills_while_writing} while DK+ was being written), exit codes "
+            f"{dict(sorted(self.exits.items()))}, faults injected {sum(self.faults.values())}"
+            f" ({faults}), duplicates found {self.duplicates}, records missing "
+            f"{len(self.missing)}, wrongly rejected {len(self.unexpected)}, wrong fields "
+            f"{len(self.wrong)}"
+        )
+
+
+def _config(sb: Sandbox, folder: Path) -> Path:
+    raw = yaml.safe_load(sb.config_yaml(str(folder / "state.sqlite")))
+    raw["moment"].update({"timeout": 0.3, "rate_limit": 0})
+    raw["dkplus"]["timeout"] = 0.3
+    raw["sync"]["retry_for"] = "5s"
+    path = folder / "dksync.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def _one_run(config: Path, kill_after: float | None) -> tuple[int | None, Any]:
+    """Run dksync once; SIGKILL it after ``kill_after`` seconds. (exit code, JSON) or
+    (None, None) when it was killed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dksync", "run", "--json", "-c", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        out, _ = process.communicate(timeout=kill_after if kill_after is not None else 180)
+    except subprocess.TimeoutExpired:
+        if kill_after is None:
+            raise
+        process.send_signal(signal.SIGKILL)
+        process.communicate()
+        return None, None
+    try:
+        return process.returncode, json.loads(out)
+    except ValueError:
+        return process.returncode, None
+
+
+def _writes(sb: Sandbox) -> int:
+    return sum(1 for e in sb.dkplus.requests_to("/api/v1/") if e.method != "GET")
+
+
+def _succeeded(code: int | None, document: Any) -> bool:
+    if code not in (0, 1) or not isinstance(document, dict) or document.get("error"):
+        return False
+    return not any(row.get("uncertain") for row in document["counts"].values())
+
+
+PUBLISH_PER_RUN = 4
+
+
+class _Workload:
+    """Moment keeps changing while dksync crashes: new invoices, edited customers."""
+
+    def __init__(self, sb: Sandbox, held_back: list[Invoice], rng: random.Random) -> None:
+        self.sb, self.held_back, self.rng = sb, held_back, rng
+
+    def step(self) -> None:
+        for invoice in self.held_back[:PUBLISH_PER_RUN]:
+            self.sb.moment.put_raw("invoices", moment.encode_invoice(invoice))
+            self.sb.moment.patch_raw("invoices", invoice.id, {})
+        del self.held_back[:PUBLISH_PER_RUN]
+        customer = self.rng.choice(self.sb.dataset.customers)
+        phone = f"+354 {self.rng.randint(400, 899)} {self.rng.randint(1000, 9999)}"
+        self.sb.moment.change("customers", customer.id, lambda c: replace(c, phone=phone))
+
+
+def chaos(seed: int, kills: int, sizes: Sizes, folder: Path, max_runs: int = 600) -> Figures:
+    """Kill dksync until ``kills`` kills landed while it was writing to DK+, then run it until
+    a run succeeds; audit DK+ and the state against Moment."""
+    rng = random.Random(seed)
+    figures = Figures(seed)
+    data = generate(seed, sizes.customers, sizes.projects, sizes.invoices)
+    first = sizes.invoices // 3
+    held_back, data.invoices = data.invoices[first:], data.invoices[:first]
+    with Sandbox(seed=seed, dataset=data) as sb:
+        sb.moment.knobs.update(MOMENT_FAULTS)
+        sb.dkplus.knobs.update(DKPLUS_FAULTS)
+        config = _config(sb, folder)
+        workload = _Workload(sb, held_back, rng)
+        while figures.runs < max_runs:
+            killing = figures.kills_while_writing < kills and figures.kills < 4 * kills
+            if killing or workload.held_back:
+                workload.step()
+            kill_after = rng.uniform(0.3, 2.5) if killing else None
+            writes_before = _writes(sb)
+            code, document = _one_run(config, kill_after)
+            figures.runs += 1
+            if code is None:
+                figures.kills += 1
+                figures.kills_while_writing += _writes(sb) > writes_before
+                continue
+            figures.exits[code] += 1
+            if kill_after is None and not workload.held_back and _succeeded(code, document):
+                break
+        figures.faults = Counter(sb.moment.faults.injected) + Counter(sb.dkplus.faults.injected)
+        _audit(sb, folder / "state.sqlite", figures)
+    return figures
+
+
+def _current(sb: Sandbox, kind: str) -> list[Any]:
+    with sb.moment.lock:
+        raws = list(sb.moment.objects[kind].values())
+    return [moment.parse(kind, raw) for raw in raws]
+
+
+def _audit(sb: Sandbox, state_path: Path, figures: Figures) -> None:
+    """What DK+ and the state hold against what Moment holds now."""
+    customers: list[Customer] = _current(sb, "customers")
+    projects: list[Project] = _current(sb, "projects")
+    invoices: list[Invoice] = _current(sb, "invoices")
+    store = sb.dkplus.snapshot()
+    bad_customers = {
+        c.id for c in customers if len(c.number) > 12 or not kennitala.check(c.kennitala).digits
+    }
+    line_bad = {sb.dataset.planted["invoice line with no item code source"]}
+    final = [
+        i
+        for i in invoices
+        if i.status not in (InvoiceStatus.DRAFT, InvoiceStatus.APPROVED)
+        and i.export_status is not ExportStatus.DO_NOT_TRANSFER
+    ]
+    eligible = {
+        str(i.number)
+        for i in final
+        if i.customer_id not in bad_customers and str(i.number) not in line_bad
+    }
+    counts = Counter(i["Reference"] for i in store["invoices"])
+    figures.duplicates = sum(n - 1 for n in counts.values())
+    figures.missing = sorted(eligible - set(counts))
+    figures.wrong = [f"invoice {r} should not be in DK+" for r in set(counts) - eligible]
+    for customer in customers:
+        mapped = map_customer(customer, CustomerRules())
+        if isinstance(mapped, Mapped):
+            held = store["customers"].get(customer.number)
+            if held is None:
+                figures.missing.append(f"customer {customer.number}")
+            elif any(held.get(k) != v for k, v in mapped.payload.items()):
+                figures.wrong.append(f"customer {customer.number}")
+    long_numbers = {c.number for c in customers if len(c.number) > 12}
+    for project in projects:
+        if project.customer_number not in long_numbers:
+            held = store["projects"].get(project.number)
+            if held is None:
+                figures.missing.append(f"project {project.number}")
+            elif held.get("CustomerToBill") != project.customer_number:
+                figures.wrong.append(f"project {project.number}")
+    expected_rejects = {("customers", n) for n in long_numbers}
+    expected_rejects |= {
+        ("projects", p.number) for p in projects if p.customer_number in long_numbers
+    }
+    expected_rejects |= {("invoices", str(i.number)) for i in final} - {
+        ("invoices", r) for r in eligible
+    }
+    state = State.open(state_path)
+    try:
+        rejected = {(r.object_type, r.number) for r in state.rejected()}
+    finally:
+        state.close()
+    figures.unexpected = sorted(f"{t} {n}" for t, n in rejected - expected_rejects)
+    figures.missing += sorted(f"rejection of {t} {n}" for t, n in expected_rejects - rejected)
