@@ -9,6 +9,7 @@ applies it and retries what is safe to retry.
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +35,8 @@ from dksync.errors import (
     TransientError,
     UncertainWrite,
 )
+
+log = logging.getLogger("dksync.http")
 
 
 class Kind(enum.Enum):
@@ -146,6 +149,7 @@ class Transport:
             stop=stop_after_attempt(self._policy.attempts)
             | stop_after_delay(self._policy.max_total_seconds),
             wait=self._wait,
+            before_sleep=_log_retry,
             reraise=True,
         )
         try:
@@ -219,6 +223,17 @@ class Transport:
                 f"{where} answered {response.status_code}", retry_after=verdict.retry_after
             )
         raise UncertainWrite(f"{where} answered {response.status_code} after the request was sent")
+
+
+def _log_retry(state: RetryCallState) -> None:
+    outcome = state.outcome
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.warning(
+        "%s; retrying in %.2fs (attempt %d)",
+        outcome.exception() if outcome else "failed",
+        wait,
+        state.attempt_number + 1,
+    )
 
 
 def _parse_body(content: bytes) -> Any:

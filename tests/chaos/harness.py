@@ -32,10 +32,10 @@ MOMENT_FAULTS = {
 }
 DKPLUS_FAULTS = {
     "error_rate": 0.05,
-    "drop_rate": 0.06,
+    "drop_rate": 0.1,
     "burst_rate": 0.01,
     "burst_length": 3,
-    "latency_ms": 1,
+    "latency_ms": 3,
     "slow_rate": 0.02,
     "slow_ms": 400,
 }
