@@ -40,6 +40,9 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "invoices": frozenset({"item_code_from", "create_missing_products", "default_currency"}),
     "customers": frozenset({"payment_terms", "number_from"}),
     "state": frozenset({"path"}),
+    "email": frozenset(
+        {"to", "from", "host", "port", "security", "user", "password", "password_file", "timeout"}
+    ),
 }
 
 
@@ -95,6 +98,18 @@ class SyncConfig:
 
 
 @dataclass(frozen=True)
+class EmailConfig:
+    to: tuple[str, ...]
+    sender: str
+    host: str
+    port: int
+    security: str = "starttls"
+    user: str | None = None
+    password: Secret | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class Config:
     moment: MomentConfig
     dkplus: DkPlusConfig
@@ -104,6 +119,7 @@ class Config:
     create_missing_products: bool
     state_path: Path
     source: Path | None = None
+    email: EmailConfig | None = None
 
 
 def default_state_path() -> Path:
@@ -313,6 +329,39 @@ class _Reader:
             create_missing_products=self.flag("invoices.create_missing_products", True),
             state_path=Path(self.text("state.path") or default_state_path()).expanduser(),
             source=source,
+            email=self._email(),
+        )
+
+    def _email(self) -> EmailConfig | None:
+        if not isinstance(self.raw.get("email"), Mapping):
+            return None
+        to = self.value("email.to")
+        recipients = [to] if isinstance(to, str) else to
+        if (
+            not isinstance(recipients, list)
+            or not recipients
+            or not all(isinstance(r, str) and "@" in r for r in recipients)
+        ):
+            self.problems.append("email.to: must list the addresses to notify")
+            recipients = []
+        security = self.choice("email.security", ("starttls", "ssl", "none"), "starttls")
+        user = self.text("email.user")
+        password = None
+        if user:
+            password = self.secret(
+                "email.password", "DKSYNC_SMTP_PASSWORD", "the SMTP password for email.user"
+            )
+        return EmailConfig(
+            to=tuple(recipients),
+            sender=self.text("email.from", required=True, why="the sender address") or "",
+            host=self.text("email.host", required=True, why="the SMTP server") or "",
+            port=self.number(
+                "email.port", 465 if security == "ssl" else 587, minimum=1, integer=True
+            ),
+            security=security,
+            user=user,
+            password=password,
+            timeout=self.number("email.timeout", 30.0, minimum=1),
         )
 
     def _sync(self) -> SyncConfig:

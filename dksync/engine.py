@@ -7,6 +7,7 @@ only after a complete read, past records that are done.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from dksync.sync.context import RunContext
 from dksync.sync.customers import sync_customer
 from dksync.sync.invoices import sync_invoice
 from dksync.sync.projects import sync_project
+
+log = logging.getLogger("dksync.engine")
 
 
 @dataclass(frozen=True)
@@ -79,10 +82,16 @@ def connect(config: Config, policy: RetryPolicy | None = None) -> Clients:
     )
 
 
-def run(config: Config, options: RunOptions, clients: Clients | None = None) -> RunReport:
+def run(
+    config: Config,
+    options: RunOptions,
+    clients: Clients | None = None,
+    report: RunReport | None = None,
+) -> RunReport:
     """One sync run. Errors that stop it end up in ``report.fatal``, never half-recorded."""
     clients = clients or connect(config)
-    report = RunReport(dry_run=options.dry_run, keep_unchanged=options.keep_unchanged)
+    report = report or RunReport()
+    report.dry_run, report.keep_unchanged = options.dry_run, options.keep_unchanged
     with RunLock(config.state_path), _open_state(config) as state:
         run_id = None if options.dry_run else state.start_run()
         ctx = RunContext(config, clients.moment, clients.dkplus, state, report, options.dry_run)
@@ -154,6 +163,9 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions) -> None:
     stored = ctx.state.cursor(kind)
     start = read_from(stored, ctx.config.sync.lookback, ctx.config.sync.start_from, options.since)
     tracker, seen, worked = CursorTracker(), set[int](), 0
+    log.info(
+        "%s: reading Moment changes since %s", kind, start.isoformat() if start else "the start"
+    )
     for raw in ctx.moment.changed_since(kind, start):
         key = moment.record_key(raw)
         if key is None:
@@ -183,6 +195,13 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions) -> None:
     if new is not None and not ctx.dry_run:
         with ctx.state.transaction():
             ctx.state.move_cursor(kind, new)
+        log.info(
+            "%s: %d read; cursor now %s (id %d)",
+            kind,
+            ctx.report.fetched[kind],
+            new.modified.isoformat(),
+            new.record_id,
+        )
 
 
 def _sync_raw(ctx: RunContext, stream: Stream, raw: Any, ident: int) -> Outcome:

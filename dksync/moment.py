@@ -574,6 +574,13 @@ class MomentClient:
             params[PARAM_FROM] = format_instant(since)
         return _unwrap(self._transport.get(self._path(kind), params))
 
+    def sample(self, kind: str, count: int = 1) -> list[Any]:
+        """The first few objects of a kind, for ``dksync check``."""
+        content, _ = _unwrap(
+            self._transport.get(self._path(kind), {PARAM_PAGE: 0, PARAM_SIZE: count})
+        )
+        return content
+
     def find(self, kind: str, number: str) -> Any:
         """The raw object whose number (customer, project or invoice) is ``number``, or
         None. Reads the whole list: Moment has no lookup by number."""

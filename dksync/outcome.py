@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,9 +55,12 @@ class RunReport:
     outcomes: list[Outcome] = field(default_factory=list)
     fatal: FatalError | None = None
     keep_unchanged: bool = False
+    listeners: list[Callable[[Outcome], None]] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
         self.tally[(outcome.object_type, outcome.action)] += 1
+        for listener in self.listeners:
+            listener(outcome)
         if outcome.action is not Action.UNCHANGED or self.keep_unchanged:
             self.outcomes.append(outcome)
 

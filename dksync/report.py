@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dksync import jsonio
+from dksync.check import Readiness
 from dksync.outcome import Action, Outcome, RunReport
 from dksync.state import RejectedRow
 
@@ -137,5 +138,82 @@ def failures_table(rows: list[RejectedRow]) -> Table:
             str(r.attempts),
             r.first_seen[:19],
             r.last_seen[:19],
+        )
+    return table
+
+
+def readiness_table(readiness: Readiness) -> Table:
+    """``dksync check``: one row per check, with what is wrong listed under it."""
+    verdict = "ready for go-live" if readiness.ready else "NOT ready for go-live"
+    table = Table(title=f"dksync check: {verdict}", show_lines=True)
+    for column in ("check", "result", "detail"):
+        table.add_column(column, overflow="fold")
+    for item in readiness.checks:
+        detail = item.detail + "".join(f"\n- {line}" for line in item.items)
+        table.add_row(item.name, "[green]ok[/]" if item.ok else "[red]FAIL[/]", detail)
+    return table
+
+
+def status_tables(status: dict[str, Any]) -> list[Table]:
+    """``dksync status``: cursors and the last run, then what needs attention."""
+    cursors = Table(title=f"dksync status ({status['state_file']})")
+    for column in ("object", "cursor (Moment lastModifiedDate)", "id"):
+        cursors.add_column(column)
+    for kind, cursor in status["cursors"].items():
+        cursors.add_row(
+            kind,
+            cursor["modified"] if cursor else "not started",
+            str(cursor["id"]) if cursor else "-",
+        )
+    facts = Table(show_header=False)
+    facts.add_column("what")
+    facts.add_column("value", overflow="fold")
+    last = status["last_run"]
+    facts.add_row(
+        "last run",
+        "none yet"
+        if last is None
+        else f"{last['started_at']} → {last['finished_at'] or 'did not finish'}: "
+        f"{last['outcome'] or 'interrupted'}; " + _brief(last["counts"]),
+    )
+    facts.add_row("invoices posted", str(status["posted_invoices"]))
+    facts.add_row("rejected records", str(len(status["rejected"])))
+    facts.add_row(
+        "uncertain invoices",
+        ", ".join(
+            f"{i['reference']} ({i['status']} since {i['updated_at'][:19]})"
+            for i in status["uncertain_invoices"]
+        )
+        or "none",
+    )
+    lock = status["lock"]
+    facts.add_row(
+        "running now",
+        "no"
+        if lock is None
+        else f"yes: pid {lock.get('pid')} on {lock.get('host')} since {lock.get('since')}",
+    )
+    return [cursors, facts]
+
+
+def _brief(counts: dict[str, dict[str, int]]) -> str:
+    parts = []
+    for kind, row in counts.items():
+        done = ", ".join(f"{k} {v}" for k, v in row.items() if v and k != "fetched")
+        parts.append(f"{kind}: {row.get('fetched', 0)} read" + (f", {done}" if done else ""))
+    return "; ".join(parts) or "nothing read"
+
+
+def history_table(runs: list[dict[str, Any]]) -> Table:
+    table = Table(title="dksync history" if runs else "dksync history: no runs yet")
+    for column in ("run", "started", "finished", "outcome", "counts"):
+        table.add_column(column, overflow="fold")
+    for run in runs:
+        table.add_row(
+            str(run["id"]),
+            run["started_at"][:19],
+            (run["finished_at"] or "-")[:19],
+            run["outcome"] or "interrupted",
+            _brief(run["counts"]),
         )
     return table

@@ -46,6 +46,10 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,
         detail TEXT NOT NULL);
     """,
+    """
+    CREATE TABLE notices (
+        channel TEXT PRIMARY KEY, fingerprint TEXT, sent_at TEXT NOT NULL);
+    """,
 )
 
 
@@ -290,6 +294,24 @@ class State:
             if row is not None:
                 return int(row[0])
         return None
+
+    # --- notifications --------------------------------------------------------------------
+
+    def last_notice(self, channel: str) -> str | None:
+        """The fingerprint of the problem last notified on ``channel`` (None: all was well)."""
+        row = self._db.execute(
+            "SELECT fingerprint FROM notices WHERE channel = ?", (channel,)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def record_notice(self, channel: str, fingerprint: str | None) -> None:
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO notices (channel, fingerprint, sent_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(channel) DO UPDATE SET fingerprint = excluded.fingerprint, "
+                "sent_at = excluded.sent_at",
+                (channel, fingerprint, now_text()),
+            )
 
     # --- audit log and run history ------------------------------------------------------
 

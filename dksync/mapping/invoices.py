@@ -52,10 +52,11 @@ def reference(invoice: Invoice) -> str:
     return str(invoice.number)
 
 
-def _item_code(
+def item_code(
     n: int, line: InvoiceLine, accounts: Mapping[int, FinancialAccount], rules: InvoiceRules
 ) -> tuple[str | None, FinancialAccount | None, str | None]:
-    """(item code, account used, reason when none)."""
+    """(item code, account used, reason when none): the product number, else the code the
+    configured rule takes from the line's financial account."""
     if line.product_number:
         return line.product_number, None, None
     if line.account_id is None:
@@ -85,7 +86,7 @@ def _line(
     rules: InvoiceRules,
 ) -> tuple[Payload | None, Payload | None, str | None]:
     """(DK+ line, product it needs, reason when it cannot be written)."""
-    code, account, reason = _item_code(n, line, accounts, rules)
+    code, account, reason = item_code(n, line, accounts, rules)
     if code is None:
         return None, None, reason
     quantity = -abs(line.quantity) if invoice.is_credit_note else line.quantity

@@ -1,0 +1,23 @@
+"""The ``dksync`` command line: parse, call the library, render, map errors to exit codes.
+
+Exit codes: 0 everything eligible was written; 1 some records were rejected or are
+uncertain (or a record asked for does not exist); 2 wrong usage; 3 a service could not be
+reached or refused the credentials; 4 bad configuration; 5 the state file cannot be used;
+6 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+from dksync.cli import operate, records, sync
+from dksync.cli.common import app
+
+app.command()(sync.run)
+app.command()(operate.check)
+app.command()(operate.status)
+app.command()(operate.history)
+app.command()(operate.init)
+app.add_typer(records.failures_app, name="failures")
+app.command()(records.resync)
+app.command()(operate.sandbox)
+
+__all__ = ["app"]

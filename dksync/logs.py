@@ -1,0 +1,65 @@
+"""Logging for people and for cron: stderr by default, a file on request, never a secret.
+
+Level: WARNING by default, INFO with ``-v``, DEBUG with ``-vv``, ERROR only with ``-q``.
+A filter on every handler replaces the configured secrets with ``***``, as a second
+guard behind the rule that no message is ever built from a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces any known secret in a record's final message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, None
+        return True
+
+
+REDACT = RedactSecrets()
+
+
+def forget_secrets(secrets: Iterable[str]) -> None:
+    """Register secret values that must never appear in a log line."""
+    REDACT.secrets.update(s for s in secrets if len(s) >= 4)
+
+
+def setup(verbosity: int, quiet: bool, log_file: Path | None) -> None:
+    """Configure the root logger once per CLI call."""
+    level = (
+        logging.ERROR
+        if quiet
+        else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbosity, 2)]
+    )
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(level)
+    handlers: list[logging.Handler] = [console]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        to_file = logging.FileHandler(log_file, encoding="utf-8")
+        to_file.setLevel(logging.DEBUG if verbosity else logging.INFO)
+        handlers.append(to_file)
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.addFilter(REDACT)
+        root.addHandler(handler)
+    root.setLevel(min(h.level for h in handlers))
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
