@@ -1,0 +1,51 @@
+"""The README's command reference stays in step with the CLI, and every command has help."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import typer.main
+
+from dksync.cli import app
+
+README = (Path(__file__).parents[2] / "README.md").read_text()
+REFERENCE = README.split("## Commands", 1)[1].split("```", 2)[1]
+
+
+def _commands() -> dict[str, Any]:
+    group: Any = typer.main.get_command(app)
+    found: dict[str, Any] = {}
+    for name, command in group.commands.items():
+        found[name] = command
+        if hasattr(command, "commands"):
+            found.update({f"{name} {sub}": c for sub, c in command.commands.items()})
+    return found
+
+
+def test_every_command_and_option_is_in_the_readme() -> None:
+    for name, command in _commands().items():
+        lines = [line for line in REFERENCE.splitlines() if f"dksync {name} " in f"{line} "]
+        assert lines, f"'dksync {name}' is missing from the README's command reference"
+        block = REFERENCE.split(lines[0], 1)[1].split("\ndksync ", 1)[0]
+        text = lines[0] + block
+        for param in command.params:
+            if param.param_type_name != "option" or param.name == "help":
+                continue
+            spelled = [o for o in param.opts if re.search(rf"{re.escape(o)}\b", text)]
+            assert spelled, f"{param.opts} of 'dksync {name}' is not in the README"
+
+
+def test_every_command_in_the_readme_exists() -> None:
+    named = set(re.findall(r"^dksync ([a-z]+(?: drop)?)", REFERENCE, re.MULTILINE))
+    assert named - {"COMMAND"} <= set(_commands()) | {"failures drop"}
+    assert set(_commands()) <= named | {"failures drop"}
+
+
+def test_every_command_has_help() -> None:
+    for name, command in _commands().items():
+        assert command.help and len(command.help) > 20, name
+        for param in command.params:
+            if param.param_type_name == "option" and param.name != "help":
+                assert param.help, f"{name} {param.opts}"
