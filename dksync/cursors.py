@@ -8,30 +8,52 @@ every key not done.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from array import array
+from datetime import UTC, datetime, timedelta
 
 from dksync.state import Cursor
 
 
-@dataclass
 class CursorTracker:
-    """Collects the keys of one read and says how far the cursor may go."""
+    """Collects the keys of one read and says how far the cursor may go.
 
-    _done: list[Cursor] = field(default_factory=list)
-    _first_undone: Cursor | None = None
+    Done keys are kept as two arrays of 64-bit numbers (microseconds, id), 16 bytes each,
+    because Moment's order is not trusted: the answer is known only after the whole read.
+    """
+
+    def __init__(self) -> None:
+        self._micros = array("q")
+        self._ids = array("q")
+        self._first_undone: Cursor | None = None
 
     def record(self, key: Cursor, done: bool) -> None:
         if done:
-            self._done.append(key)
+            self._micros.append(_micros(key.modified))
+            self._ids.append(key.record_id)
         elif self._first_undone is None or key < self._first_undone:
             self._first_undone = key
 
     def result(self) -> Cursor | None:
         """The furthest safe cursor, or None when nothing may move."""
-        limit = self._first_undone
-        eligible = [k for k in self._done if limit is None or k < limit]
-        return max(eligible, default=None)
+        limit = (
+            None
+            if self._first_undone is None
+            else (_micros(self._first_undone.modified), self._first_undone.record_id)
+        )
+        best: tuple[int, int] | None = None
+        for key in zip(self._micros, self._ids, strict=True):
+            if (limit is None or key < limit) and (best is None or key > best):
+                best = key
+        if best is None:
+            return None
+        return Cursor(EPOCH + timedelta(microseconds=best[0]), best[1])
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 def read_from(

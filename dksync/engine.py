@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from types import TracebackType
 from typing import Any
 
 from dksync import moment
 from dksync.config import Config
 from dksync.cursors import CursorTracker, read_from
 from dksync.dkplus import DkPlusClient
-from dksync.errors import ConfigError, FatalError, NotFound, RecordNotFound, RecordRejected
+from dksync.errors import FatalError, NotFound, RecordNotFound, RecordRejected
 from dksync.http import RetryPolicy
 from dksync.lock import RunLock
 from dksync.moment import MomentClient
@@ -98,6 +101,7 @@ def run(
         try:
             for stream in selected(config, options):
                 sync_stream(ctx, stream, options)
+                ctx.facts_fresh |= stream.object_type == "customers"
         except FatalError as exc:
             report.fatal = exc
         if run_id is not None:
@@ -119,8 +123,6 @@ def resync(
             raw = _fetch_by_number(clients.moment, state, object_type, number)
             if raw is None:
                 raise RecordNotFound(f"Moment has no {object_type[:-1]} numbered {number}")
-            if object_type == "invoices":
-                _check_sales_person(ctx)
             report.fetched[object_type] += 1
             key = moment.record_key(raw)
             _sync_raw(ctx, stream, raw, key[1] if key else 0)
@@ -156,40 +158,30 @@ def selected(config: Config, options: RunOptions) -> list[Stream]:
 
 
 def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions) -> None:
-    """Read one object type from its cursor, sync each record, then move the cursor."""
+    """Read one object type from its cursor, sync each record, then move the cursor.
+
+    Moment is read in this thread, page by page; records are synced on up to
+    ``dkplus.concurrency`` threads (one with ``--limit``), at most twice that in flight.
+    """
     kind = stream.object_type
-    if kind == "invoices":
-        _check_sales_person(ctx)
-    stored = ctx.state.cursor(kind)
-    start = read_from(stored, ctx.config.sync.lookback, ctx.config.sync.start_from, options.since)
-    tracker, seen, worked = CursorTracker(), set[int](), 0
+    start = read_from(
+        ctx.state.cursor(kind), ctx.config.sync.lookback, ctx.config.sync.start_from, options.since
+    )
     log.info(
         "%s: reading Moment changes since %s", kind, start.isoformat() if start else "the start"
     )
-    for raw in ctx.moment.changed_since(kind, start):
-        key = moment.record_key(raw)
-        if key is None:
-            ctx.report.add(
-                Outcome(
-                    kind,
-                    0,
-                    moment.record_label(kind, raw),
-                    Action.REJECT,
-                    "Moment sent an object without id or lastModifiedDate",
-                )
-            )
-            continue
-        cursor = Cursor(*key)
-        if (start is not None and cursor.modified < start) or cursor.record_id in seen:
-            continue
-        seen.add(cursor.record_id)
-        ctx.report.fetched[kind] += 1
-        if options.limit is not None and worked >= options.limit:
-            tracker.record(cursor, done=False)
-            continue
-        outcome = _sync_raw(ctx, stream, raw, cursor.record_id)
-        worked += outcome.action not in (Action.UNCHANGED, Action.SKIP)
-        tracker.record(cursor, outcome.action.done)
+    tracker, seen, worked = CursorTracker(), set[int](), 0
+    workers = 1 if options.limit is not None else ctx.config.dkplus.concurrency
+    with _Writers(workers, tracker) as writers:
+        for raw in ctx.moment.changed_since(kind, start):
+            cursor = _accept(ctx, kind, raw, start, seen)
+            if cursor is None:
+                continue
+            if options.limit is not None and worked >= options.limit:
+                tracker.record(cursor, done=False)
+                continue
+            outcome = writers.submit(partial(_sync_raw, ctx, stream, raw, cursor.record_id), cursor)
+            worked += outcome is not None and outcome.action not in (Action.UNCHANGED, Action.SKIP)
     _retry_rejected(ctx, stream, seen)
     new = tracker.result()
     if new is not None and not ctx.dry_run:
@@ -202,6 +194,87 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions) -> None:
             new.modified.isoformat(),
             new.record_id,
         )
+
+
+def _accept(
+    ctx: RunContext, kind: str, raw: Any, start: datetime | None, seen: set[int]
+) -> Cursor | None:
+    """The record's cursor key when it is one to sync now; None for a repeat, a record
+    outside the asked range (Moment's filter is not trusted), or one without a key."""
+    key = moment.record_key(raw)
+    if key is None:
+        ctx.report.add(
+            Outcome(
+                kind,
+                0,
+                moment.record_label(kind, raw),
+                Action.REJECT,
+                "Moment sent an object without id or lastModifiedDate",
+            )
+        )
+        return None
+    cursor = Cursor(*key)
+    if (start is not None and cursor.modified < start) or cursor.record_id in seen:
+        return None
+    seen.add(cursor.record_id)
+    ctx.report.fetched[kind] += 1
+    return cursor
+
+
+class _Writers:
+    """Runs sync tasks on a bounded pool and feeds each result to the cursor tracker.
+
+    On a fatal error it lets the tasks already in flight finish (each keeps its own books,
+    an invoice POST included) and then raises the first error.
+    """
+
+    def __init__(self, workers: int, tracker: CursorTracker) -> None:
+        self._pool = ThreadPoolExecutor(workers, "dksync-writer") if workers > 1 else None
+        self._window = 2 * workers
+        self._tracker = tracker
+        self._inflight: dict[Future[Outcome], Cursor] = {}
+
+    def __enter__(self) -> _Writers:
+        return self
+
+    def submit(self, task: Callable[[], Outcome], cursor: Cursor) -> Outcome | None:
+        """Run (or queue) one task; the outcome when it ran here and now."""
+        if self._pool is None:
+            outcome = task()
+            self._tracker.record(cursor, outcome.action.done)
+            return outcome
+        self._inflight[self._pool.submit(task)] = cursor
+        if len(self._inflight) >= self._window:
+            self._collect(FIRST_COMPLETED)
+        return None
+
+    def _collect(self, when: str) -> None:
+        done, _ = wait(self._inflight, return_when=when)
+        failure: BaseException | None = None
+        for future in done:
+            cursor = self._inflight.pop(future)
+            error = future.exception()
+            if error is None:
+                self._tracker.record(cursor, future.result().action.done)
+            else:
+                failure = failure or error
+        if failure is not None:
+            wait(self._inflight)
+            self._inflight.clear()
+            raise failure
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        try:
+            if self._inflight:
+                self._collect(ALL_COMPLETED)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
 
 
 def _sync_raw(ctx: RunContext, stream: Stream, raw: Any, ident: int) -> Outcome:
@@ -238,12 +311,3 @@ def _retry_rejected(ctx: RunContext, stream: Stream, seen: set[int]) -> None:
             ctx.report.add(outcome)
             continue
         _sync_raw(ctx, stream, raw, row.moment_id)
-
-
-def _check_sales_person(ctx: RunContext) -> None:
-    number = ctx.config.dkplus.sales_person
-    if not ctx.dkplus.sales_person_exists(number):
-        raise ConfigError(
-            f"dkplus.sales_person: sales person '{number}' does not exist in DK+;"
-            " no invoice was sent. Create it in DK+ or fix the config"
-        )

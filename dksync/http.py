@@ -82,22 +82,49 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
 
 
 class Pacer:
-    """A token bucket: at most ``rate`` requests per second, shared by all threads."""
+    """A client-side token bucket shared by all threads: at most ``rate`` requests/s.
+
+    On a 429 it halves its pace (down to a floor) and then climbs back by 5% a request,
+    so dksync paces itself to what the server allows instead of collecting 429s.
+    """
+
+    FLOOR, UNPACED = 1.0, 1000.0
 
     def __init__(self, rate: float | None) -> None:
-        self._interval = 1.0 / rate if rate else 0.0
+        self._ceiling = rate
+        self._rate = rate
         self._next = 0.0
+        self._slowed = -1.0
         self._lock = threading.Lock()
 
+    @property
+    def rate(self) -> float | None:
+        return self._rate
+
     def wait(self) -> None:
-        if not self._interval:
+        if not self._rate:
             return
         with self._lock:
             now = time.monotonic()
             slot = max(now, self._next)
-            self._next = slot + self._interval
+            self._next = slot + 1.0 / self._rate
+            self._rate *= 1.05
+            if self._ceiling:
+                self._rate = min(self._ceiling, self._rate)
+            elif self._rate > self.UNPACED:
+                self._rate = None  # back to no pacing, as configured
         if slot > now:
             time.sleep(slot - now)
+
+    def slow_down(self) -> None:
+        """A 429 arrived: halve the pace, at most once a second (a burst of 429s to several
+        threads is one signal, not many); a pacer without a rate starts from 10/s."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._slowed < 1.0:
+                return
+            self._slowed = now
+            self._rate = max(self.FLOOR, (self._rate or 20.0) / 2)
 
 
 class Transport:
@@ -218,6 +245,8 @@ class Transport:
             raise RecordRejected(f"{self.name} refused it: {verdict.message}")
         if verdict.kind is Kind.FATAL:
             raise ServiceError(f"{where}: {verdict.message}")
+        if response.status_code == 429:
+            self._pacer.slow_down()
         if safe or response.status_code == 429:
             raise TransientError(
                 f"{where} answered {response.status_code}", retry_after=verdict.retry_after

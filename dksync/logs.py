@@ -34,6 +34,14 @@ class RedactSecrets(logging.Filter):
 REDACT = RedactSecrets()
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (test runners swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def forget_secrets(secrets: Iterable[str]) -> None:
     """Register secret values that must never appear in a log line."""
     REDACT.secrets.update(s for s in secrets if len(s) >= 4)
@@ -49,7 +57,7 @@ def setup(verbosity: int, quiet: bool, log_file: Path | None) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    console = logging.StreamHandler(sys.stderr)
+    console = _Stderr()
     console.setLevel(level)
     handlers: list[logging.Handler] = [console]
     if log_file is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class Outcome:
 
 
 EXIT_OK, EXIT_REJECTED = 0, 1
+ATTENTION = frozenset({Action.REJECT, Action.DRIFT, Action.UNCERTAIN})
 
 
 @dataclass
@@ -55,14 +57,24 @@ class RunReport:
     outcomes: list[Outcome] = field(default_factory=list)
     fatal: FatalError | None = None
     keep_unchanged: bool = False
+    lean: bool = False
     listeners: list[Callable[[Outcome], None]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, outcome: Outcome) -> None:
-        self.tally[(outcome.object_type, outcome.action)] += 1
-        for listener in self.listeners:
-            listener(outcome)
-        if outcome.action is not Action.UNCHANGED or self.keep_unchanged:
-            self.outcomes.append(outcome)
+        """Count an outcome and keep it if it is to be shown. A lean report (a plain run)
+        keeps only what needs a person's attention, without payloads, so a big run's
+        memory does not grow with the number of records."""
+        keep = outcome.action is not Action.UNCHANGED or self.keep_unchanged
+        if self.lean:
+            keep = outcome.action in ATTENTION
+            outcome.payload = None
+        with self._lock:
+            self.tally[(outcome.object_type, outcome.action)] += 1
+            if keep:
+                self.outcomes.append(outcome)
+            for listener in self.listeners:
+                listener(outcome)
 
     def count(self, object_type: str, action: Action) -> int:
         return self.tally[(object_type, action)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +50,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE notices (
         channel TEXT PRIMARY KEY, fingerprint TEXT, sent_at TEXT NOT NULL);
+    """,
+    """
+    CREATE TABLE customer_facts (
+        moment_id INTEGER PRIMARY KEY, number TEXT NOT NULL, name TEXT NOT NULL,
+        kennitala TEXT, updated_at TEXT NOT NULL);
     """,
 )
 
@@ -101,6 +107,7 @@ class State:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        self._lock = threading.RLock()
 
     @classmethod
     def open(cls, path: Path) -> State:
@@ -123,7 +130,7 @@ class State:
 
     @property
     def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        return int(self._one("PRAGMA user_version")[0])
 
     def _migrate(self) -> None:
         version = self.schema_version
@@ -135,29 +142,45 @@ class State:
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction():
                 for statement in filter(str.strip, script.split(";")):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number}")
+                    self._sql(statement)
+                self._sql(f"PRAGMA user_version = {number}")
+
+    def _sql(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        """One statement, serialised with every other thread's use of this connection;
+        answers the new row's id for an INSERT."""
+        with self._lock:
+            return self._db.execute(sql, args).lastrowid or 0
+
+    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
-        if self._db.in_transaction:
-            yield
-            return
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error. Holds this state's lock for the
+        whole transaction, so statements of other threads never slip into it."""
+        with self._lock:
+            if self._db.in_transaction:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # --- cursors ----------------------------------------------------------------------------
 
     def cursor(self, object_type: str) -> Cursor | None:
-        row = self._db.execute(
+        row = self._one(
             "SELECT modified, record_id FROM cursors WHERE object_type = ?", (object_type,)
-        ).fetchone()
+        )
         return None if row is None else Cursor(datetime.fromisoformat(row[0]), int(row[1]))
 
     def move_cursor(self, object_type: str, cursor: Cursor) -> None:
@@ -165,7 +188,7 @@ class State:
         current = self.cursor(object_type)
         if current is not None and cursor <= current:
             return
-        self._db.execute(
+        self._sql(
             "INSERT INTO cursors (object_type, modified, record_id, updated_at) "
             "VALUES (?, ?, ?, ?) "
             "ON CONFLICT(object_type) DO UPDATE SET "
@@ -177,14 +200,14 @@ class State:
     # --- written records --------------------------------------------------------------------
 
     def written_hash(self, object_type: str, moment_id: int) -> str | None:
-        row = self._db.execute(
+        row = self._one(
             "SELECT payload_hash FROM written WHERE object_type = ? AND moment_id = ?",
             (object_type, moment_id),
-        ).fetchone()
+        )
         return None if row is None else str(row[0])
 
     def record_written(self, object_type: str, moment_id: int, number: str, digest: str) -> None:
-        self._db.execute(
+        self._sql(
             "INSERT INTO written (object_type, moment_id, number, payload_hash, updated_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(object_type, moment_id) "
             "DO UPDATE SET number = excluded.number, payload_hash = excluded.payload_hash, "
@@ -193,13 +216,33 @@ class State:
         )
         self.clear_rejected(object_type, moment_id)
 
+    # --- customer facts (what an invoice needs of its customer, kept on disk, not in RAM) --
+
+    def record_customer_facts(
+        self, moment_id: int, number: str, name: str, kennitala: str | None
+    ) -> None:
+        self._sql(
+            "INSERT INTO customer_facts (moment_id, number, name, kennitala, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(moment_id) DO UPDATE SET number = "
+            "excluded.number, name = excluded.name, kennitala = excluded.kennitala, "
+            "updated_at = excluded.updated_at",
+            (moment_id, number, name, kennitala, now_text()),
+        )
+
+    def customer_facts(self, moment_id: int) -> tuple[str, str, str | None] | None:
+        """(number, name, kennitala) of a customer written to DK+, or None."""
+        row = self._one(
+            "SELECT number, name, kennitala FROM customer_facts WHERE moment_id = ?", (moment_id,)
+        )
+        return None if row is None else (row[0], row[1], row[2])
+
     # --- invoices ---------------------------------------------------------------------------
 
     def invoice(self, moment_id: int) -> InvoiceRow | None:
-        row = self._db.execute(
+        row = self._one(
             f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE moment_id = ?",
             (moment_id,),
-        ).fetchone()
+        )
         return None if row is None else InvoiceRow(*row)
 
     def mark_invoice(
@@ -210,7 +253,7 @@ class State:
         dk_number: int | None = None,
         detail: str = "",
     ) -> None:
-        self._db.execute(
+        self._sql(
             "INSERT INTO invoices (moment_id, reference, status, dk_number, detail, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(moment_id) DO UPDATE SET "
             "status = excluded.status, dk_number = excluded.dk_number, "
@@ -221,21 +264,20 @@ class State:
             self.clear_rejected("invoices", moment_id)
 
     def invoices_with_status(self, status: str) -> list[InvoiceRow]:
-        rows = self._db.execute(
+        rows = self._all(
             f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE status = ? ORDER BY moment_id",
             (status,),
-        ).fetchall()
+        )
         return [InvoiceRow(*row) for row in rows]
 
     def posted_count(self) -> int:
-        row = self._db.execute("SELECT COUNT(*) FROM invoices WHERE status = 'posted'")
-        return int(row.fetchone()[0])
+        return int(self._one("SELECT COUNT(*) FROM invoices WHERE status = 'posted'")[0])
 
     # --- rejected records -------------------------------------------------------------------
 
     def reject(self, object_type: str, moment_id: int, number: str, reason: str) -> None:
         stamp = now_text()
-        self._db.execute(
+        self._sql(
             "INSERT INTO rejected (object_type, moment_id, number, reason, attempts, first_seen, "
             "last_seen) VALUES (?, ?, ?, ?, 1, ?, ?) "
             "ON CONFLICT(object_type, moment_id) DO UPDATE SET reason = excluded.reason, "
@@ -244,7 +286,7 @@ class State:
         )
 
     def clear_rejected(self, object_type: str, moment_id: int) -> None:
-        self._db.execute(
+        self._sql(
             "DELETE FROM rejected WHERE object_type = ? AND moment_id = ? AND dropped_at IS NULL",
             (object_type, moment_id),
         )
@@ -255,22 +297,18 @@ class State:
         sql = "SELECT rowid, * FROM rejected WHERE (? IS NULL OR object_type = ?)"
         if not include_dropped:
             sql += " AND dropped_at IS NULL"
-        rows = self._db.execute(
-            sql + " ORDER BY object_type, moment_id", (object_type, object_type)
-        ).fetchall()
+        rows = self._all(sql + " ORDER BY object_type, moment_id", (object_type, object_type))
         return [RejectedRow(*row) for row in rows]
 
     def drop_rejected(self, row_id: int, note: str) -> RejectedRow | None:
         """Give a rejected record up on purpose; the drop and its note are kept."""
         with self.transaction():
-            self._db.execute(
+            self._sql(
                 "UPDATE rejected SET dropped_at = ?, dropped_note = ? "
                 "WHERE rowid = ? AND dropped_at IS NULL",
                 (now_text(), note, row_id),
             )
-            row = self._db.execute(
-                "SELECT rowid, * FROM rejected WHERE rowid = ?", (row_id,)
-            ).fetchone()
+            row = self._one("SELECT rowid, * FROM rejected WHERE rowid = ?", (row_id,))
             if row is not None:
                 self.add_event("drop", f"{row[1]} {row[3]} (Moment id {row[2]}): {note}")
         return None if row is None else RejectedRow(*row)
@@ -290,7 +328,7 @@ class State:
         if object_type == "invoices":
             queries.insert(0, ("SELECT moment_id FROM invoices WHERE reference = ?", (number,)))
         for sql, args in queries:
-            row = self._db.execute(sql, args).fetchone()
+            row = self._one(sql, args)
             if row is not None:
                 return int(row[0])
         return None
@@ -299,14 +337,12 @@ class State:
 
     def last_notice(self, channel: str) -> str | None:
         """The fingerprint of the problem last notified on ``channel`` (None: all was well)."""
-        row = self._db.execute(
-            "SELECT fingerprint FROM notices WHERE channel = ?", (channel,)
-        ).fetchone()
+        row = self._one("SELECT fingerprint FROM notices WHERE channel = ?", (channel,))
         return None if row is None else row[0]
 
     def record_notice(self, channel: str, fingerprint: str | None) -> None:
         with self.transaction():
-            self._db.execute(
+            self._sql(
                 "INSERT INTO notices (channel, fingerprint, sent_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(channel) DO UPDATE SET fingerprint = excluded.fingerprint, "
                 "sent_at = excluded.sent_at",
@@ -316,36 +352,33 @@ class State:
     # --- audit log and run history ------------------------------------------------------
 
     def add_event(self, kind: str, detail: str) -> None:
-        self._db.execute(
+        self._sql(
             "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)", (now_text(), kind, detail)
         )
 
     def events(self, limit: int = 50) -> list[tuple[str, str, str]]:
-        rows = self._db.execute(
-            "SELECT at, kind, detail FROM events ORDER BY id DESC LIMIT ?", (limit,)
-        ).fetchall()
+        rows = self._all("SELECT at, kind, detail FROM events ORDER BY id DESC LIMIT ?", (limit,))
         return [(str(a), str(k), str(d)) for a, k, d in rows]
 
     # --- run history ------------------------------------------------------------------------
 
     def start_run(self) -> int:
         with self.transaction():
-            cur = self._db.execute("INSERT INTO runs (started_at) VALUES (?)", (now_text(),))
-        return int(cur.lastrowid or 0)
+            return self._sql("INSERT INTO runs (started_at) VALUES (?)", (now_text(),))
 
     def finish_run(self, run_id: int, outcome: str, counts: dict[str, Any]) -> None:
         with self.transaction():
-            self._db.execute(
+            self._sql(
                 "UPDATE runs SET finished_at = ?, outcome = ?, counts = ? WHERE id = ?",
                 (now_text(), outcome, json.dumps(counts), run_id),
             )
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = self._all(
             "SELECT id, started_at, finished_at, outcome, counts FROM runs "
             "ORDER BY id DESC LIMIT ?",
             (limit,),
-        ).fetchall()
+        )
         return [
             {
                 "id": r[0],

@@ -1,32 +1,50 @@
-"""What one run shares between records: clients, state, caches of what exists in DK+."""
+"""What one run shares between records: clients, state, and what is known to exist in DK+.
+
+Records may be synced by several threads at once (``dkplus.concurrency``); everything here
+is safe for that. Memory stays flat as runs grow: what an invoice needs of its customer is
+read from the state file (``customer_facts``), not kept in RAM, and per-run results are a
+number or a short reason per record.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from dksync import moment
 from dksync.config import Config
 from dksync.dkplus import DkPlusClient
-from dksync.errors import NotFound, RecordRejected
+from dksync.errors import ConfigError, NotFound, RecordRejected
 from dksync.moment import MomentClient
-from dksync.outcome import Outcome, RunReport
-from dksync.records import Customer, FinancialAccount, Project
+from dksync.outcome import RunReport
+from dksync.records import Customer, CustomerStatus, FinancialAccount, Project
 from dksync.state import State
 
-CACHE_SIZE = 2000
+CACHE_SIZE = 500
+STRIPES = 64
 
 
-class _Lru(OrderedDict[int, Any]):
-    """A small bounded cache, so memory does not grow with the number of records."""
+class _Lru:
+    """A small bounded, thread-safe cache, so memory does not grow with the run."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[int, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: int) -> Any:
+        with self._lock:
+            return self._items.get(key)
 
     def remember(self, key: int, value: Any) -> Any:
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > CACHE_SIZE:
-            self.popitem(last=False)
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            if len(self._items) > CACHE_SIZE:
+                self._items.popitem(last=False)
         return value
 
 
@@ -38,23 +56,69 @@ class RunContext:
     state: State
     report: RunReport
     dry_run: bool = False
-    known_customers: set[str] = field(default_factory=set)
+    facts_fresh: bool = False
     known_projects: set[str] = field(default_factory=set)
     known_products: set[str] = field(default_factory=set)
-    synced: dict[tuple[str, int], Outcome] = field(default_factory=dict)
+    results: dict[tuple[str, int], str | None] = field(default_factory=dict)
+    _dry_facts: dict[int, tuple[str, str, str | None]] = field(default_factory=dict)
     _customers: _Lru = field(default_factory=_Lru)
     _projects: _Lru = field(default_factory=_Lru)
     _accounts: dict[int, FinancialAccount] | None = None
+    _sales_person_ok: bool = False
+    _locks: dict[str, list[threading.Lock]] = field(
+        default_factory=lambda: {
+            kind: [threading.Lock() for _ in range(STRIPES)]
+            for kind in ("customers", "projects", "products")
+        }
+    )
+    _once: threading.Lock = field(default_factory=threading.Lock)
+
+    def key_lock(self, kind: str, key: object) -> threading.Lock:
+        """The lock that serialises work on one object of a kind, from a fixed set per kind.
+
+        Deadlock-free: the only nesting is a project's lock, then its customer's, and a
+        customer's holder never waits for another lock.
+        """
+        return self._locks[kind][hash(key) % STRIPES]
+
+    def remember_result(self, kind: str, ident: int, reason: str | None) -> None:
+        """This run's result for a record: None when it is in DK+, else why not."""
+        self.results[(kind, ident)] = reason
+
+    def remember_facts(self, customer: Customer) -> None:
+        """What an invoice needs of this customer, for the rest of the run and later runs."""
+        if self.dry_run:
+            self._dry_facts[customer.id] = (customer.number, customer.name, customer.kennitala)
+        else:
+            self.state.record_customer_facts(
+                customer.id, customer.number, customer.name, customer.kennitala
+            )
+
+    def known_customer(self, ident: int) -> Customer | None:
+        """The customer as last written to DK+, when that is known to be current: synced in
+        this run, or the customer stream read all changes in this run."""
+        if not (self.facts_fresh or (("customers", ident) in self.results)):
+            return None
+        facts = self._dry_facts.get(ident) or self.state.customer_facts(ident)
+        if facts is None:
+            return None
+        number, name, kennitala = facts
+        return Customer(
+            id=ident,
+            modified=datetime.min.replace(tzinfo=UTC),
+            version=0,
+            number=number,
+            name=name,
+            status=CustomerStatus.ACTIVE,
+            kennitala=kennitala,
+        )
 
     def moment_customer(self, ident: int) -> Customer:
-        """The Moment customer by id, fetched at most once per run (while cached)."""
+        """The Moment customer by id, fetched at most once while it stays cached."""
         found: Customer | None = self._customers.get(ident)
         if found is None:
             found = self._customers.remember(ident, _fetch(self.moment, "customers", ident))
         return found
-
-    def remember_customer(self, customer: Customer) -> None:
-        self._customers.remember(customer.id, customer)
 
     def moment_project(self, ident: int) -> Project:
         found: Project | None = self._projects.get(ident)
@@ -64,16 +128,28 @@ class RunContext:
 
     def accounts(self) -> Mapping[int, FinancialAccount]:
         """Moment's financial accounts by id, read once per run."""
-        if self._accounts is None:
-            accounts: dict[int, FinancialAccount] = {}
-            for raw in self.moment.all("accounts"):
-                try:
-                    account: FinancialAccount = moment.parse("accounts", raw)
-                except RecordRejected:
-                    continue
-                accounts[account.id] = account
-            self._accounts = accounts
-        return self._accounts
+        with self._once:
+            if self._accounts is None:
+                accounts: dict[int, FinancialAccount] = {}
+                for raw in self.moment.all("accounts"):
+                    if not moment.field_problems("accounts", raw):
+                        account: FinancialAccount = moment.parse("accounts", raw)
+                        accounts[account.id] = account
+                self._accounts = accounts
+            return self._accounts
+
+    def require_sales_person(self) -> None:
+        """Checked once, before the first invoice is sent; ``ConfigError`` stops the run."""
+        with self._once:
+            if self._sales_person_ok:
+                return
+            number = self.config.dkplus.sales_person
+            if not self.dkplus.sales_person_exists(number):
+                raise ConfigError(
+                    f"dkplus.sales_person: sales person '{number}' does not exist in DK+; no "
+                    "invoice was sent. Create it in DK+ or fix the config"
+                )
+            self._sales_person_ok = True
 
 
 def _fetch(client: MomentClient, kind: str, ident: int) -> Any:

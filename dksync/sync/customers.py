@@ -14,11 +14,7 @@ KIND = "customers"
 
 
 def sync_customer(ctx: RunContext, customer: Customer) -> Outcome:
-    """Bring one customer to DK+ (once per run) and record the outcome."""
-    done = ctx.synced.get((KIND, customer.id))
-    if done is not None:
-        return done
-    ctx.remember_customer(customer)
+    """Bring one customer to DK+ and record the outcome."""
     try:
         outcome = _write(ctx, customer)
     except RecordRejected as exc:
@@ -26,18 +22,27 @@ def sync_customer(ctx: RunContext, customer: Customer) -> Outcome:
     if outcome.action is Action.REJECT and not ctx.dry_run:
         with ctx.state.transaction():
             ctx.state.reject(KIND, customer.id, customer.number, outcome.detail)
-    ctx.synced[(KIND, customer.id)] = outcome
+    ctx.remember_result(
+        KIND, customer.id, outcome.detail if outcome.action is Action.REJECT else None
+    )
     ctx.report.add(outcome)
     return outcome
 
 
 def ensure_customer(ctx: RunContext, customer_id: int) -> Customer:
-    """Make the Moment customer exist in DK+; ``RecordRejected`` when it cannot."""
-    customer = ctx.moment_customer(customer_id)
-    outcome = sync_customer(ctx, customer)
-    if outcome.action is Action.REJECT:
-        raise RecordRejected(f"its customer {customer.number} is rejected: {outcome.detail}")
-    return customer
+    """The invoice's or project's customer, made to exist in DK+ first; ``RecordRejected``
+    when it cannot be. Costs no request when this run already knows it is there."""
+    with ctx.key_lock(KIND, customer_id):
+        known = ctx.known_customer(customer_id)
+        if known is not None and ctx.results.get((KIND, customer_id)) is None:
+            return known
+        if (KIND, customer_id) not in ctx.results:
+            customer = ctx.moment_customer(customer_id)
+            sync_customer(ctx, customer)
+        reason = ctx.results.get((KIND, customer_id))
+        if reason is not None:
+            raise RecordRejected(f"its customer is rejected: {reason}")
+        return ctx.known_customer(customer_id) or ctx.moment_customer(customer_id)
 
 
 def _write(ctx: RunContext, customer: Customer) -> Outcome:
@@ -49,9 +54,19 @@ def _write(ctx: RunContext, customer: Customer) -> Outcome:
     outcome = Outcome(
         KIND, customer.id, customer.number, Action.UNCHANGED, payload=payload, dk_number=number
     )
-    if ctx.state.written_hash(KIND, customer.id) == digest:
-        ctx.known_customers.add(number)
-        return outcome
+    if ctx.state.written_hash(KIND, customer.id) != digest:
+        _bring_to_dkplus(ctx, outcome, payload)
+    if not ctx.dry_run:
+        with ctx.state.transaction():
+            ctx.state.record_written(KIND, customer.id, number, digest)
+            ctx.remember_facts(customer)
+    else:
+        ctx.remember_facts(customer)
+    return outcome
+
+
+def _bring_to_dkplus(ctx: RunContext, outcome: Outcome, payload: dict[str, object]) -> None:
+    number = str(payload["Number"])
     current = ctx.dkplus.customer(number)
     if current is None:
         outcome.action = Action.CREATE
@@ -61,14 +76,9 @@ def _write(ctx: RunContext, customer: Customer) -> Outcome:
             except Conflict:
                 outcome.action, outcome.detail = Action.UPDATE, "already in DK+: updated"
                 ctx.dkplus.update_customer(number, payload)
-    else:
-        outcome.changes = differences(payload, current)
-        if outcome.changes:
-            outcome.action = Action.UPDATE
-            if not ctx.dry_run:
-                ctx.dkplus.update_customer(number, payload)
-    if not ctx.dry_run:
-        with ctx.state.transaction():
-            ctx.state.record_written(KIND, customer.id, number, digest)
-    ctx.known_customers.add(number)
-    return outcome
+        return
+    outcome.changes = differences(payload, current)
+    if outcome.changes:
+        outcome.action = Action.UPDATE
+        if not ctx.dry_run:
+            ctx.dkplus.update_customer(number, payload)

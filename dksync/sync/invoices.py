@@ -58,18 +58,24 @@ def _sync(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
                 f"a POST {age:.0f}s ago may still be in flight; looked up in DK+ "
                 f"again once {settle:.0f}s have passed",
             )
-    adopted = _adopt_existing(ctx, invoice, label)
-    if adopted is not None:
-        return adopted
+    if row is not None and row.status in (PENDING, UNCERTAIN):
+        adopted = _adopt_existing(ctx, invoice, label)  # a POST may have landed: look first
+        if adopted is not None:
+            return adopted
     customer = ensure_customer(ctx, invoice.customer_id)
     mapped = map_invoice(
         invoice, customer, ctx.accounts(), ctx.config.customer_rules, ctx.config.invoice_rules
     )
     if isinstance(mapped, Rejected):
         return Outcome(KIND, invoice.id, label, Action.REJECT, mapped.message)
+    if row is None or row.status not in (PENDING, UNCERTAIN):
+        adopted = _adopt_existing(ctx, invoice, label)
+        if adopted is not None:
+            return adopted
     if invoice.project_number:
         ensure_project(ctx, invoice.project_id, invoice.project_number)
     _ensure_products(ctx, mapped)
+    ctx.require_sales_person()
     outcome = Outcome(
         KIND, invoice.id, label, Action.CREATE, payload=mapped.payload, warnings=mapped.warnings
     )
@@ -100,17 +106,25 @@ def _ensure_products(ctx: RunContext, mapped: Mapped) -> None:
         code = str(product["ItemCode"])
         if code.upper() in ctx.known_products:
             continue
-        if ctx.dkplus.product(code) is None:
-            if not ctx.config.create_missing_products:
-                raise RecordRejected(
-                    f"item code {code} is not a product in DK+ and "
-                    "invoices.create_missing_products is off: create it in DK+"
-                )
-            if not ctx.dry_run:
-                with suppress(Conflict):  # created meanwhile: it exists, which is all we need
-                    ctx.dkplus.create_product(product)
-            ctx.report.add(Outcome("products", 0, code, Action.CREATE, payload=product))
-        ctx.known_products.add(code.upper())
+        with ctx.key_lock("products", code.upper()):
+            _ensure_product(ctx, code, product)
+
+
+def _ensure_product(ctx: RunContext, code: str, product: dict[str, Any]) -> None:
+    """One product code, checked at most once per run (callers hold its key lock)."""
+    if code.upper() in ctx.known_products:
+        return
+    if ctx.dkplus.product(code) is None:
+        if not ctx.config.create_missing_products:
+            raise RecordRejected(
+                f"item code {code} is not a product in DK+ and "
+                "invoices.create_missing_products is off: create it in DK+"
+            )
+        if not ctx.dry_run:
+            with suppress(Conflict):  # created meanwhile: it exists, which is all we need
+                ctx.dkplus.create_product(product)
+        ctx.report.add(Outcome("products", 0, code, Action.CREATE, payload=product))
+    ctx.known_products.add(code.upper())
 
 
 def _post(ctx: RunContext, invoice: Invoice, mapped: Mapped, outcome: Outcome) -> None:

@@ -15,10 +15,7 @@ KIND = "projects"
 
 
 def sync_project(ctx: RunContext, project: Project) -> Outcome:
-    """Bring one project to DK+ (once per run) and record the outcome."""
-    done = ctx.synced.get((KIND, project.id))
-    if done is not None:
-        return done
+    """Bring one project to DK+ and record the outcome."""
     try:
         outcome = _write(ctx, project)
     except RecordRejected as exc:
@@ -26,26 +23,39 @@ def sync_project(ctx: RunContext, project: Project) -> Outcome:
     if outcome.action is Action.REJECT and not ctx.dry_run:
         with ctx.state.transaction():
             ctx.state.reject(KIND, project.id, project.number, outcome.detail)
-    ctx.synced[(KIND, project.id)] = outcome
+    ctx.remember_result(
+        KIND, project.id, outcome.detail if outcome.action is Action.REJECT else None
+    )
     ctx.report.add(outcome)
     return outcome
 
 
 def ensure_project(ctx: RunContext, project_id: int | None, number: str) -> None:
-    """Make the invoice's project exist in DK+; ``RecordRejected`` when it cannot."""
+    """Make the invoice's project exist in DK+; ``RecordRejected`` when it cannot. Costs no
+    request when this run or the state knows it is there."""
     if number in ctx.known_projects:
         return
     if project_id is None:
         raise RecordRejected(f"its project {number} has no Moment id to read it by")
-    outcome = sync_project(ctx, ctx.moment_project(project_id))
-    if outcome.action is Action.REJECT:
-        raise RecordRejected(f"its project {number} is rejected: {outcome.detail}")
+    with ctx.key_lock(KIND, project_id):
+        reason = ctx.results.get((KIND, project_id))
+        if reason is None and (
+            (KIND, project_id) in ctx.results
+            or ctx.state.written_hash(KIND, project_id) is not None
+        ):
+            ctx.known_projects.add(number)
+            return
+        if (KIND, project_id) not in ctx.results:
+            sync_project(ctx, ctx.moment_project(project_id))
+        reason = ctx.results.get((KIND, project_id))
+    if reason is not None:
+        raise RecordRejected(f"its project {number} is rejected: {reason}")
 
 
 def _write(ctx: RunContext, project: Project) -> Outcome:
     customer = None
     if project.customer_id is not None:
-        customer = ctx.moment_customer(project.customer_id)
+        customer = ensure_customer(ctx, project.customer_id)
     mapped = map_project(project, customer, ctx.config.customer_rules)
     if isinstance(mapped, Rejected):
         return Outcome(KIND, project.id, project.number, Action.REJECT, mapped.message)
@@ -60,8 +70,6 @@ def _write(ctx: RunContext, project: Project) -> Outcome:
         return outcome
     current = ctx.dkplus.project(number)
     if current is None:
-        if customer is not None:
-            ensure_customer(ctx, customer.id)
         outcome.action = Action.CREATE
         if not ctx.dry_run:
             try:
