@@ -320,3 +320,43 @@ def test_invoice_post_answered_5xx_is_not_retried(sandbox: Sandbox, sync: Sync) 
     posts = [e for e in sandbox.dkplus.log if e.path == "/api/v1/sales/invoice"]
     assert report.fatal is not None or report.with_action(Action.UNCERTAIN)
     assert len(posts) <= 1
+
+
+def test_concurrent_invoices_create_each_dependency_once(
+    sandbox: Sandbox, tmp_path: Path, sync: Sync
+) -> None:
+    settings = config_for(sandbox, tmp_path / "state.sqlite", dkplus={"concurrency": 8})
+    report = sync(settings, only=("invoices",))
+    assert report.fatal is None
+    for path, key in (
+        ("/api/v1/customer", "Number"),
+        ("/api/v1/Product", "ItemCode"),
+        ("/api/v1/project", "Number"),
+    ):
+        created = [e.body[key] for e in _writes(sandbox) if e.method == "POST" and e.path == path]
+        assert created and len(created) == len(set(created)), f"{path}: something created twice"
+    assert set(_by_reference(sandbox)) == {str(i.number) for i in _eligible(sandbox)}
+    gets = [e.path for e in sandbox.dkplus.log if e.method == "GET" and "/customer/" in e.path]
+    assert len(gets) == len(set(gets)), "at most one existence check per customer"
+
+
+def test_no_change_run_makes_no_dkplus_request(tmp_path: Path) -> None:
+    from dksync import engine
+    from dksync.sandbox.generator import generate
+    from tests.conftest import FAST_RETRIES
+
+    with Sandbox(dataset=generate(4, 20, 6, 40, plant=False)) as clean:
+        settings = config_for(clean, tmp_path / "state.sqlite")
+
+        def run() -> RunReport:
+            return engine.run(
+                settings, engine.RunOptions(), engine.connect(settings, policy=FAST_RETRIES)
+            )
+
+        assert run().exit_code == 0
+        dk_before, moment_before = len(clean.dkplus.log), len(clean.moment.log)
+        second = run()
+        assert second.exit_code == 0
+        assert clean.dkplus.log[dk_before:] == []
+        paths = [e.path.rsplit("/", 1)[1] for e in clean.moment.log[moment_before:]]
+        assert paths == ["customers", "projects", "invoices"], "one list request per stream"
