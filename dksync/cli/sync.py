@@ -80,7 +80,7 @@ def run(
         keep_unchanged=dry_run and verbose,
     )
     settings = load(config)
-    report = RunReport()
+    report = RunReport(lean=not (dry_run or verbose))
     with errors(), RunProgress(report):
         engine.run(settings, options, report=report)
     notify.after_run(settings, report)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +20,7 @@ from dksync.config import Config
 from dksync.dkplus import DkPlusClient
 from dksync.errors import ConfigError, NotFound, RecordRejected
 from dksync.moment import MomentClient
-from dksync.outcome import RunReport
+from dksync.outcome import Action, Outcome, RunReport
 from dksync.records import Customer, CustomerStatus, FinancialAccount, Project
 from dksync.state import State
 
@@ -81,9 +81,30 @@ class RunContext:
         """
         return self._locks[kind][hash(key) % STRIPES]
 
-    def remember_result(self, kind: str, ident: int, reason: str | None) -> None:
-        """This run's result for a record: None when it is in DK+, else why not."""
-        self.results[(kind, ident)] = reason
+    def book(
+        self,
+        kind: str,
+        ident: int,
+        label: str,
+        write: Callable[[], Outcome],
+        *,
+        remember: bool = True,
+    ) -> Outcome:
+        """Run one record's sync step and keep the books: a rejection is stored with its
+        reason (not in a dry run), the outcome is counted, and for records that others
+        depend on (``remember``) this run's result is kept: None when in DK+, else why not."""
+        try:
+            outcome = write()
+        except RecordRejected as exc:
+            outcome = Outcome(kind, ident, label, Action.REJECT, str(exc))
+        rejected = outcome.action is Action.REJECT
+        if rejected and not self.dry_run:
+            with self.state.transaction():
+                self.state.reject(kind, ident, label, outcome.detail)
+        if remember:
+            self.results[(kind, ident)] = outcome.detail if rejected else None
+        self.report.add(outcome)
+        return outcome
 
     def remember_facts(self, customer: Customer) -> None:
         """What an invoice needs of this customer, for the rest of the run and later runs."""

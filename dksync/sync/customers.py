@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from dksync.errors import Conflict, RecordRejected
 from dksync.jsonio import fingerprint
 from dksync.mapping import Rejected, differences
@@ -15,18 +17,7 @@ KIND = "customers"
 
 def sync_customer(ctx: RunContext, customer: Customer) -> Outcome:
     """Bring one customer to DK+ and record the outcome."""
-    try:
-        outcome = _write(ctx, customer)
-    except RecordRejected as exc:
-        outcome = Outcome(KIND, customer.id, customer.number, Action.REJECT, str(exc))
-    if outcome.action is Action.REJECT and not ctx.dry_run:
-        with ctx.state.transaction():
-            ctx.state.reject(KIND, customer.id, customer.number, outcome.detail)
-    ctx.remember_result(
-        KIND, customer.id, outcome.detail if outcome.action is Action.REJECT else None
-    )
-    ctx.report.add(outcome)
-    return outcome
+    return ctx.book(KIND, customer.id, customer.number, partial(_write, ctx, customer))
 
 
 def ensure_customer(ctx: RunContext, customer_id: int) -> Customer:

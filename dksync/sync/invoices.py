@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from dksync.errors import Conflict, RecordRejected, UncertainWrite
@@ -28,15 +29,7 @@ PENDING, POSTED, UNCERTAIN = "pending", "posted", "uncertain"
 def sync_invoice(ctx: RunContext, invoice: Invoice) -> Outcome:
     """Post one invoice unless it is not eligible or already in DK+; record the outcome."""
     label = reference(invoice) if invoice.number else f"id {invoice.id}"
-    try:
-        outcome = _sync(ctx, invoice, label)
-    except RecordRejected as exc:
-        outcome = Outcome(KIND, invoice.id, label, Action.REJECT, str(exc))
-    if outcome.action is Action.REJECT and not ctx.dry_run:
-        with ctx.state.transaction():
-            ctx.state.reject(KIND, invoice.id, label, outcome.detail)
-    ctx.report.add(outcome)
-    return outcome
+    return ctx.book(KIND, invoice.id, label, partial(_sync, ctx, invoice, label), remember=False)
 
 
 def _sync(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:

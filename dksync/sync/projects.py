@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from dksync.errors import Conflict, RecordRejected
 from dksync.jsonio import fingerprint
 from dksync.mapping import Rejected, differences
@@ -16,18 +18,7 @@ KIND = "projects"
 
 def sync_project(ctx: RunContext, project: Project) -> Outcome:
     """Bring one project to DK+ and record the outcome."""
-    try:
-        outcome = _write(ctx, project)
-    except RecordRejected as exc:
-        outcome = Outcome(KIND, project.id, project.number, Action.REJECT, str(exc))
-    if outcome.action is Action.REJECT and not ctx.dry_run:
-        with ctx.state.transaction():
-            ctx.state.reject(KIND, project.id, project.number, outcome.detail)
-    ctx.remember_result(
-        KIND, project.id, outcome.detail if outcome.action is Action.REJECT else None
-    )
-    ctx.report.add(outcome)
-    return outcome
+    return ctx.book(KIND, project.id, project.number, partial(_write, ctx, project))
 
 
 def ensure_project(ctx: RunContext, project_id: int | None, number: str) -> None:

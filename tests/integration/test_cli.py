@@ -5,44 +5,26 @@ from __future__ import annotations
 import json
 import re
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
-import yaml
 from typer.testing import CliRunner
 
 from dksync.cli import app
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
 from dksync.state import State
+from tests.helpers import config_file, free_port
 
 runner = CliRunner(env={"COLUMNS": "250"})
 ANSI = re.compile(r"\x1b\[")
 
 
-def _config(sb: Sandbox, tmp_path: Path, **sections: dict[str, Any]) -> Path:
-    raw = yaml.safe_load(sb.config_yaml(str(tmp_path / "state.sqlite")))
-    raw["sync"]["retry_for"] = "2s"
-    for name, values in sections.items():
-        raw.setdefault(name, {}).update(values)
-    path = tmp_path / "dksync.yaml"
-    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_run_with_rejections_exits_1_and_lists_them(sandbox: Sandbox, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["run", "-c", str(_config(sandbox, tmp_path))])
+    result = runner.invoke(app, ["run", "-c", str(config_file(sandbox, tmp_path))])
     assert result.exit_code == 1, result.output
     assert "dksync run" in result.output and "Rejected records" in result.output
     assert "has 13 characters" in result.output
@@ -54,13 +36,13 @@ def test_run_with_rejections_exits_1_and_lists_them(sandbox: Sandbox, tmp_path: 
 
 def test_clean_data_exits_0(tmp_path: Path) -> None:
     with Sandbox(dataset=generate(5, 10, 4, 12, plant=False)) as clean:
-        result = runner.invoke(app, ["run", "-c", str(_config(clean, tmp_path))])
+        result = runner.invoke(app, ["run", "-c", str(config_file(clean, tmp_path))])
         assert result.exit_code == 0, result.output
         assert len(clean.dkplus.snapshot()["customers"]) == 10
 
 
 def test_only_invoices_comma_and_repeat(sandbox: Sandbox, tmp_path: Path) -> None:
-    config = str(_config(sandbox, tmp_path))
+    config = str(config_file(sandbox, tmp_path))
     result = runner.invoke(app, ["run", "--only", "customers,projects", "-c", config])
     assert result.exit_code == 1
     assert sandbox.dkplus.snapshot()["invoices"] == []
@@ -71,7 +53,7 @@ def test_only_invoices_comma_and_repeat(sandbox: Sandbox, tmp_path: Path) -> Non
 
 
 def test_json_output_is_one_document(sandbox: Sandbox, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["run", "--json", "-c", str(_config(sandbox, tmp_path))])
+    result = runner.invoke(app, ["run", "--json", "-c", str(config_file(sandbox, tmp_path))])
     document = json.loads(result.stdout)
     assert document["outcome"] == "rejected" and document["exit_code"] == 1
     assert document["counts"]["invoices"]["create"] > 0
@@ -81,14 +63,16 @@ def test_json_output_is_one_document(sandbox: Sandbox, tmp_path: Path) -> None:
 def test_dry_run_verbose_shows_payloads_and_writes_nothing(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    result = runner.invoke(app, ["run", "--dry-run", "-v", "-c", str(_config(sandbox, tmp_path))])
+    result = runner.invoke(
+        app, ["run", "--dry-run", "-v", "-c", str(config_file(sandbox, tmp_path))]
+    )
     assert "What would happen" in result.output and '"SalesPerson":"SALA1"' in result.output
     assert sandbox.dkplus.snapshot()["customers"] == {}
     assert not [e for e in sandbox.dkplus.log if e.method != "GET"]
 
 
 def test_bad_config_exits_4_naming_the_key(sandbox: Sandbox, tmp_path: Path) -> None:
-    config = _config(sandbox, tmp_path, sync={"lookback": "soon"})
+    config = config_file(sandbox, tmp_path, sync={"lookback": "soon"})
     result = runner.invoke(app, ["run", "-c", str(config)])
     assert result.exit_code == 4
     assert "sync.lookback: must be a duration" in result.output
@@ -101,7 +85,7 @@ def test_missing_config_file_exits_4(tmp_path: Path) -> None:
 
 
 def test_refused_credentials_exit_3_without_the_secret(sandbox: Sandbox, tmp_path: Path) -> None:
-    config = _config(sandbox, tmp_path, dkplus={"token": "wrong-token-123"})
+    config = config_file(sandbox, tmp_path, dkplus={"token": "wrong-token-123"})
     result = runner.invoke(app, ["run", "-c", str(config)])
     assert result.exit_code == 3
     assert "DK+ refused the token (check dkplus.token)" in result.output
@@ -109,7 +93,7 @@ def test_refused_credentials_exit_3_without_the_secret(sandbox: Sandbox, tmp_pat
 
 
 def test_unreachable_service_exits_3(sandbox: Sandbox, tmp_path: Path) -> None:
-    config = _config(sandbox, tmp_path, moment={"base_url": f"http://127.0.0.1:{_free_port()}"})
+    config = config_file(sandbox, tmp_path, moment={"base_url": f"http://127.0.0.1:{free_port()}"})
     result = runner.invoke(app, ["run", "-c", str(config)])
     assert result.exit_code == 3
     assert "Moment kept failing" in result.output and "connection to Moment failed" in result.output
@@ -137,7 +121,7 @@ def test_python_dash_m_works() -> None:
 
 
 def test_sandbox_command_prints_what_it_promises_and_serves(tmp_path: Path) -> None:
-    moment_port, dkplus_port = _free_port(), _free_port()
+    moment_port, dkplus_port = free_port(), free_port()
     process = subprocess.Popen(
         [
             sys.executable,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email.policy
 import json
 import logging
-import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from email.parser import BytesParser
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
@@ -25,18 +23,9 @@ from dksync.progress import RunProgress
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
 from dksync.state import State
+from tests.helpers import Inbox, config_file, free_port
 
 runner = CliRunner(env={"COLUMNS": "250"})
-
-
-def _config(sb: Sandbox, tmp_path: Path, **sections: dict[str, Any]) -> Path:
-    raw = yaml.safe_load(sb.config_yaml(str(tmp_path / "state.sqlite")))
-    raw["sync"]["retry_for"] = "2s"
-    for name, values in sections.items():
-        raw.setdefault(name, {}).update(values)
-    path = tmp_path / "dksync.yaml"
-    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    return path
 
 
 def _invoke(*args: str) -> Any:
@@ -47,7 +36,7 @@ def _invoke(*args: str) -> Any:
 
 
 def test_check_finds_what_would_be_rejected(sandbox: Sandbox, tmp_path: Path) -> None:
-    result = _invoke("check", "-c", str(_config(sandbox, tmp_path)))
+    result = _invoke("check", "-c", str(config_file(sandbox, tmp_path)))
     assert result.exit_code == 1, result.output
     assert "NOT ready for go-live" in result.output
     assert "financial account 3900 (Ýmsar tekjur) has no accounting VAT code" in result.output
@@ -57,7 +46,7 @@ def test_check_finds_what_would_be_rejected(sandbox: Sandbox, tmp_path: Path) ->
 
 def test_check_ready_on_clean_data_and_json(tmp_path: Path) -> None:
     with Sandbox(dataset=generate(5, 10, 4, 20, plant=False)) as clean:
-        result = _invoke("check", "--json", "-c", str(_config(clean, tmp_path)))
+        result = _invoke("check", "--json", "-c", str(config_file(clean, tmp_path)))
         assert result.exit_code == 0, result.output
         document = json.loads(result.stdout)
         assert document["ready"] is True
@@ -76,7 +65,7 @@ def test_check_names_malformed_moment_fields_in_plain_words(
     del raw["customerNumber"]
     raw["creditDays"] = "fourteen"
     sandbox.moment.put_raw("customers", raw)
-    result = _invoke("check", "-c", str(_config(sandbox, tmp_path)))
+    result = _invoke("check", "-c", str(config_file(sandbox, tmp_path)))
     assert result.exit_code == 1
     assert "field 'customerNumber' is missing (expected text)" in result.output
     assert "field 'creditDays' should be a whole number, got 'fourteen'" in result.output
@@ -86,7 +75,7 @@ def test_check_reports_bad_credentials_and_missing_sales_person(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     sandbox.dkplus.remove_sales_person("SALA1")
-    config = _config(sandbox, tmp_path, moment={"api_key": "wrong-key"})
+    config = config_file(sandbox, tmp_path, moment={"api_key": "wrong-key"})
     result = _invoke("check", "-c", str(config))
     assert result.exit_code == 1
     assert "Moment refused the API key (check moment.api_key)" in result.output
@@ -97,7 +86,7 @@ def test_check_reports_bad_credentials_and_missing_sales_person(
 
 
 def test_status_after_runs_and_while_locked(sandbox: Sandbox, tmp_path: Path) -> None:
-    config = str(_config(sandbox, tmp_path))
+    config = str(config_file(sandbox, tmp_path))
     empty = _invoke("status", "-c", config)
     assert empty.exit_code == 0 and "not started" in empty.output
     _invoke("run", "-c", config)
@@ -118,7 +107,7 @@ def test_status_after_runs_and_while_locked(sandbox: Sandbox, tmp_path: Path) ->
 
 
 def test_history_lists_runs_newest_first(sandbox: Sandbox, tmp_path: Path) -> None:
-    config = str(_config(sandbox, tmp_path))
+    config = str(config_file(sandbox, tmp_path))
     for _ in range(3):
         _invoke("run", "-c", config)
     runs = json.loads(_invoke("history", "--json", "--limit", "2", "-c", config).stdout)
@@ -129,7 +118,7 @@ def test_history_lists_runs_newest_first(sandbox: Sandbox, tmp_path: Path) -> No
 
 
 def test_failures_json(sandbox: Sandbox, tmp_path: Path) -> None:
-    config = str(_config(sandbox, tmp_path))
+    config = str(config_file(sandbox, tmp_path))
     _invoke("run", "-c", config)
     rows = json.loads(_invoke("failures", "--json", "-c", config).stdout)
     assert {r["object_type"] for r in rows} == {"customers", "invoices"}
@@ -140,7 +129,7 @@ def test_failures_json(sandbox: Sandbox, tmp_path: Path) -> None:
 
 
 def test_log_levels_and_log_file(sandbox: Sandbox, tmp_path: Path) -> None:
-    config = str(_config(sandbox, tmp_path))
+    config = str(config_file(sandbox, tmp_path))
     log_file = tmp_path / "dksync.log"
     result = _invoke("-v", "--log-file", str(log_file), "run", "-c", config)
     assert "reading Moment changes since" in result.stderr
@@ -170,7 +159,7 @@ def test_progress_bar_on_a_terminal_runs_and_leaves_no_listener() -> None:
 # --- init --------------------------------------------------------------------------------
 
 
-def test_init_from_flags_writes_a_valid_commented_config(tmp_path: Path) -> None:
+def test_init_from_flags_writes_a_valid_commentedconfig_file(tmp_path: Path) -> None:
     target = tmp_path / "conf" / "dksync.yaml"
     result = _invoke(
         "init",
@@ -229,25 +218,10 @@ def test_shell_completion_is_offered() -> None:
 # --- notifications -------------------------------------------------------------------------
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Controller, Inbox]]:
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield controller, inbox
@@ -266,7 +240,7 @@ def test_one_email_per_failure_and_one_on_recovery(
     controller, inbox = smtp
     with Sandbox(dataset=generate(5, 8, 3, 12, plant=False)) as clean:
         config = str(
-            _config(
+            config_file(
                 clean,
                 tmp_path,
                 email={
@@ -317,7 +291,7 @@ def test_email_login_with_password_from_a_file(tmp_path: Path) -> None:
     controller = Controller(
         inbox,
         hostname="127.0.0.1",
-        port=_free_port(),
+        port=free_port(),
         authenticator=authenticator,
         auth_require_tls=False,
     )
@@ -328,7 +302,7 @@ def test_email_login_with_password_from_a_file(tmp_path: Path) -> None:
         with Sandbox(dataset=generate(5, 4, 1, 3, plant=False)) as clean:
             clean.dkplus.remove_sales_person("SALA1")
             config = str(
-                _config(
+                config_file(
                     clean,
                     tmp_path,
                     email={
@@ -353,7 +327,7 @@ def test_unreachable_smtp_is_logged_and_retried_next_run(tmp_path: Path) -> None
     with Sandbox(dataset=generate(5, 4, 1, 3, plant=False)) as clean:
         clean.dkplus.remove_sales_person("SALA1")
         config = str(
-            _config(
+            config_file(
                 clean,
                 tmp_path,
                 email={

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import socket
 from pathlib import Path
-from typing import Any
 
 import yaml
 from aiosmtpd.controller import Controller
@@ -14,27 +12,13 @@ from typer.testing import CliRunner
 
 from dksync.cli import app
 from dksync.sandbox.pair import Sandbox
+from tests.helpers import Inbox, free_port
 
 MOMENT_KEY = "moment-key-SECRET-1111"
 DKPLUS_TOKEN = "dkplus-token-SECRET-2222"
 SMTP_PASSWORD = "smtp-pass-SECRET-3333"
 BASIC = base64.b64encode(f"apikey:{MOMENT_KEY}".encode()).decode()
 SECRETS = (MOMENT_KEY, DKPLUS_TOKEN, SMTP_PASSWORD, BASIC)
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.raw: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.raw.append(envelope.original_content or envelope.content)
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _commands(config: str, log: str) -> list[list[str]]:
@@ -58,7 +42,7 @@ def test_no_secret_in_any_output_log_state_or_email(tmp_path: Path) -> None:
     smtp = Controller(
         inbox,
         hostname="127.0.0.1",
-        port=_free_port(),
+        port=free_port(),
         auth_require_tls=False,
         authenticator=lambda *a: AuthResult(success=True),
     )
@@ -102,7 +86,7 @@ def test_no_secret_in_any_output_log_state_or_email(tmp_path: Path) -> None:
         smtp.stop()
     joined = "\n".join(outputs)
     assert "refused the token" in joined and "kept failing" in joined, "error paths were run"
-    assert inbox.raw, "a notification was sent"
+    assert [m.original_content or m.content for m in inbox.messages], "a notification was sent"
     log_text = log.read_text()
     assert "DEBUG" in log_text and "reading Moment changes" in log_text
     files = {
@@ -116,4 +100,7 @@ def test_no_secret_in_any_output_log_state_or_email(tmp_path: Path) -> None:
         assert secret not in log_text
         for name, content in files.items():
             assert secret.encode() not in content, name
-        assert all(secret.encode() not in message for message in inbox.raw)
+        assert all(
+            secret.encode() not in message
+            for message in [m.original_content or m.content for m in inbox.messages]
+        )

@@ -1,0 +1,52 @@
+"""The benchmark script runs end to end on a tiny company (its figures are not judged here:
+no test times anything)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_bench_prints_every_scenario_and_target() -> None:
+    script = Path(__file__).parents[2] / "bench" / "run.py"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--customers",
+            "20",
+            "--projects",
+            "3",
+            "--invoices",
+            "30",
+            "--latency-ms",
+            "0",
+            "--dkplus-rate",
+            "500",
+            "--moment-server-rate",
+            "500",
+            "--moment-rate",
+            "400",
+            "--skip-sequential",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for words in (
+        "concurrent: first sync",
+        "concurrent: no change",
+        "concurrent: 1% changed",
+        "memory at 1x size",
+        "memory at 4x size",
+        "target: first full sync",
+        "target: no-change run",
+        "target: peak RSS",
+        "target: mapping alone",
+    ):
+        assert words in out, words
+    assert "exit 0" in out and "exit 1" not in out
