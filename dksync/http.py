@@ -97,10 +97,6 @@ class Pacer:
         self._slowed = -1.0
         self._lock = threading.Lock()
 
-    @property
-    def rate(self) -> float | None:
-        return self._rate
-
     def wait(self) -> None:
         if not self._rate:
             return

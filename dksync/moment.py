@@ -12,10 +12,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any
 
 from dksync.errors import FatalError, RecordRejected
+from dksync.fields import FieldReader
+from dksync.fields import parse_instant as parse_instant
 from dksync.http import Kind, Pacer, RetryPolicy, Transport, Verdict, retry_after_seconds
 from dksync.records import (
     Address,
@@ -29,8 +31,6 @@ from dksync.records import (
     Product,
     Project,
 )
-
-_T = TypeVar("_T")
 
 API_PREFIX = "/api/1.0/companies/{company}"
 API_USER = "apikey"
@@ -60,120 +60,13 @@ _INVOICE_TYPES = {"invoice": False, "creditNote": True}
 # --- time in Moment's format -------------------------------------------------------------
 
 
-def parse_instant(text: str) -> datetime:
-    """Moment's ``2026-11-20T10:15:30.123Z`` (or any ISO-8601 with offset) as aware UTC."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
 def format_instant(moment: datetime) -> str:
     """UTC with milliseconds and ``Z``, as Moment writes it."""
     utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-# --- reading fields with plain-words problems ----------------------------------------------
-
-
-class _Reader:
-    """Reads typed fields from one JSON object, collecting problems instead of raising."""
-
-    def __init__(self, raw: Any, problems: list[str], prefix: str = "") -> None:
-        self.raw: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-        self.problems = problems
-        self.prefix = prefix
-
-    def _get(self, key: str, required: bool, kind: str) -> Any:
-        value = self.raw.get(key)
-        if value is None and required:
-            self.problems.append(f"field '{self.prefix}{key}' is missing (expected {kind})")
-        return value
-
-    def _wrong(self, key: str, kind: str, value: Any) -> None:
-        shown = repr(value) if len(repr(value)) < 40 else type(value).__name__
-        self.problems.append(f"field '{self.prefix}{key}' should be {kind}, got {shown}")
-
-    def text(self, key: str, required: bool = True) -> str | None:
-        value = self._get(key, required, "text")
-        if value is None or isinstance(value, str):
-            return value
-        if isinstance(value, int | Decimal) and not isinstance(value, bool):
-            return str(value)
-        self._wrong(key, "text", value)
-        return None
-
-    def integer(self, key: str, required: bool = True) -> int | None:
-        value = self._get(key, required, "a whole number")
-        if value is None:
-            return None
-        try:
-            if isinstance(value, bool):
-                raise ValueError
-            number = Decimal(str(value))
-            if number != number.to_integral_value():
-                raise ValueError
-            return int(number)
-        except (ValueError, InvalidOperation):
-            self._wrong(key, "a whole number", value)
-            return None
-
-    def decimal(self, key: str, required: bool = True) -> Decimal | None:
-        value = self._get(key, required, "a number")
-        if value is None:
-            return None
-        try:
-            if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
-                raise InvalidOperation
-            number = Decimal(value)
-            if not number.is_finite():
-                raise InvalidOperation
-            return number
-        except InvalidOperation:
-            self._wrong(key, "a number", value)
-            return None
-
-    def instant(self, key: str) -> datetime | None:
-        return self._parsed(key, "an ISO-8601 time", parse_instant)
-
-    def day(self, key: str, required: bool = True) -> date | None:
-        return self._parsed(
-            key, "a date (YYYY-MM-DD)", lambda t: date.fromisoformat(t[:10]), required
-        )
-
-    def _parsed(
-        self, key: str, kind: str, parse: Callable[[str], _T], required: bool = True
-    ) -> _T | None:
-        value = self._get(key, required, kind)
-        if value is None:
-            return None
-        try:
-            return parse(value)
-        except (TypeError, ValueError, AttributeError):
-            self._wrong(key, kind, value)
-            return None
-
-    def choice(self, key: str, options: Mapping[str, Any], default: Any = None) -> Any:
-        value = self._get(key, default is None, "one of " + ", ".join(options))
-        if value is None:
-            return default
-        if value not in options:
-            self._wrong(key, "one of " + ", ".join(options), value)
-            return default
-        return options[value]
-
-    def nested(self, key: str, required: bool = True) -> _Reader | None:
-        value = self._get(key, required, "an object")
-        if value is None:
-            return None
-        if not isinstance(value, Mapping):
-            self._wrong(key, "an object", value)
-            return None
-        return _Reader(value, self.problems, f"{self.prefix}{key}.")
-
-
-def _meta(r: _Reader) -> tuple[int, datetime, int]:
+def _meta(r: FieldReader) -> tuple[int, datetime, int]:
     return (
         r.integer(ID) or 0,
         r.instant(MODIFIED) or datetime.min.replace(tzinfo=UTC),
@@ -184,9 +77,9 @@ def _meta(r: _Reader) -> tuple[int, datetime, int]:
 # --- Moment JSON → records -----------------------------------------------------------------
 
 
-def _read_customer(r: _Reader) -> Customer:
+def _read_customer(r: FieldReader) -> Customer:
     ident, modified, version = _meta(r)
-    address = r.nested("address", required=False) or _Reader({}, r.problems)
+    address = r.nested("address", required=False) or FieldReader({}, r.problems)
     return Customer(
         id=ident,
         modified=modified,
@@ -208,7 +101,7 @@ def _read_customer(r: _Reader) -> Customer:
     )
 
 
-def _read_project(r: _Reader) -> Project:
+def _read_project(r: FieldReader) -> Project:
     ident, modified, version = _meta(r)
     customer = r.nested("customer", required=False)
     return Project(
@@ -223,7 +116,7 @@ def _read_project(r: _Reader) -> Project:
     )
 
 
-def _read_line(r: _Reader) -> InvoiceLine:
+def _read_line(r: FieldReader) -> InvoiceLine:
     product = r.nested("product", required=False)
     account = r.nested("financialAccount", required=False)
     return InvoiceLine(
@@ -241,16 +134,17 @@ def _read_line(r: _Reader) -> InvoiceLine:
     )
 
 
-def _read_invoice(r: _Reader) -> Invoice:
+def _read_invoice(r: FieldReader) -> Invoice:
     ident, modified, version = _meta(r)
-    customer = r.nested("customer") or _Reader({}, r.problems)
+    customer = r.nested("customer") or FieldReader({}, r.problems)
     project = r.nested("project", required=False)
     raw_lines = r.raw.get("lines")
     if not isinstance(raw_lines, list):
         r.problems.append("field 'lines' is missing (expected a list of lines)")
         raw_lines = []
     lines = tuple(
-        _read_line(_Reader(line, r.problems, f"lines[{i}].")) for i, line in enumerate(raw_lines)
+        _read_line(FieldReader(line, r.problems, f"lines[{i}]."))
+        for i, line in enumerate(raw_lines)
     )
     return Invoice(
         id=ident,
@@ -272,7 +166,7 @@ def _read_invoice(r: _Reader) -> Invoice:
     )
 
 
-def _read_account(r: _Reader) -> FinancialAccount:
+def _read_account(r: FieldReader) -> FinancialAccount:
     return FinancialAccount(
         id=r.integer(ID) or 0,
         number=r.text("accountNumber") or "",
@@ -283,7 +177,7 @@ def _read_account(r: _Reader) -> FinancialAccount:
     )
 
 
-def _read_product(r: _Reader) -> Product:
+def _read_product(r: FieldReader) -> Product:
     account = r.nested("financialAccount", required=False)
     return Product(
         id=r.integer(ID) or 0,
@@ -294,7 +188,7 @@ def _read_product(r: _Reader) -> Product:
     )
 
 
-_READERS: dict[str, Callable[[_Reader], Any]] = {
+_READERS: dict[str, Callable[[FieldReader], Any]] = {
     "customers": _read_customer,
     "projects": _read_project,
     "invoices": _read_invoice,
@@ -308,14 +202,14 @@ def field_problems(kind: str, raw: Any) -> list[str]:
     problems: list[str] = []
     if not isinstance(raw, Mapping):
         return [f"expected a JSON object, got {type(raw).__name__}"]
-    _READERS[kind](_Reader(raw, problems))
+    _READERS[kind](FieldReader(raw, problems))
     return problems
 
 
 def parse(kind: str, raw: Any) -> Any:
     """Moment JSON → record; ``RecordRejected`` names every field that is wrong."""
     problems: list[str] = []
-    record = _READERS[kind](_Reader(raw, problems))
+    record = _READERS[kind](FieldReader(raw, problems))
     if problems:
         raise RecordRejected("Moment data is malformed: " + "; ".join(problems))
     return record
@@ -339,7 +233,7 @@ def parse_invoice(raw: Any) -> Invoice:
 def record_key(raw: Any) -> tuple[datetime, int] | None:
     """The cursor key (last modified, id) of a raw object, or None when it has none."""
     problems: list[str] = []
-    reader = _Reader(raw, problems)
+    reader = FieldReader(raw, problems)
     ident, modified = reader.integer(ID), reader.instant(MODIFIED)
     if problems or ident is None or modified is None:
         return None

@@ -1,0 +1,118 @@
+"""Reading typed fields out of one JSON object, collecting problems in plain words.
+
+Generic (no API's names in it): the Moment adapter uses it both to parse records and to tell
+``dksync check`` which fields of a live object are missing or of another type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO-8601 time such as ``2026-11-20T10:15:30.123Z`` (with any offset) as aware UTC."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+class FieldReader:
+    """Reads typed fields from one JSON object, collecting problems instead of raising."""
+
+    def __init__(self, raw: Any, problems: list[str], prefix: str = "") -> None:
+        self.raw: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+        self.problems = problems
+        self.prefix = prefix
+
+    def _get(self, key: str, required: bool, kind: str) -> Any:
+        value = self.raw.get(key)
+        if value is None and required:
+            self.problems.append(f"field '{self.prefix}{key}' is missing (expected {kind})")
+        return value
+
+    def _wrong(self, key: str, kind: str, value: Any) -> None:
+        shown = repr(value) if len(repr(value)) < 40 else type(value).__name__
+        self.problems.append(f"field '{self.prefix}{key}' should be {kind}, got {shown}")
+
+    def text(self, key: str, required: bool = True) -> str | None:
+        value = self._get(key, required, "text")
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, int | Decimal) and not isinstance(value, bool):
+            return str(value)
+        self._wrong(key, "text", value)
+        return None
+
+    def integer(self, key: str, required: bool = True) -> int | None:
+        value = self._get(key, required, "a whole number")
+        if value is None:
+            return None
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = Decimal(str(value))
+            if number != number.to_integral_value():
+                raise ValueError
+            return int(number)
+        except (ValueError, InvalidOperation):
+            self._wrong(key, "a whole number", value)
+            return None
+
+    def decimal(self, key: str, required: bool = True) -> Decimal | None:
+        value = self._get(key, required, "a number")
+        if value is None:
+            return None
+        try:
+            if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
+                raise InvalidOperation
+            number = Decimal(value)
+            if not number.is_finite():
+                raise InvalidOperation
+            return number
+        except InvalidOperation:
+            self._wrong(key, "a number", value)
+            return None
+
+    def instant(self, key: str) -> datetime | None:
+        return self._parsed(key, "an ISO-8601 time", parse_instant)
+
+    def day(self, key: str, required: bool = True) -> date | None:
+        return self._parsed(
+            key, "a date (YYYY-MM-DD)", lambda t: date.fromisoformat(t[:10]), required
+        )
+
+    def _parsed(
+        self, key: str, kind: str, parse: Callable[[str], _T], required: bool = True
+    ) -> _T | None:
+        value = self._get(key, required, kind)
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except (TypeError, ValueError, AttributeError):
+            self._wrong(key, kind, value)
+            return None
+
+    def choice(self, key: str, options: Mapping[str, Any], default: Any = None) -> Any:
+        value = self._get(key, default is None, "one of " + ", ".join(options))
+        if value is None:
+            return default
+        if value not in options:
+            self._wrong(key, "one of " + ", ".join(options), value)
+            return default
+        return options[value]
+
+    def nested(self, key: str, required: bool = True) -> FieldReader | None:
+        value = self._get(key, required, "an object")
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            self._wrong(key, "an object", value)
+            return None
+        return FieldReader(value, self.problems, f"{self.prefix}{key}.")
