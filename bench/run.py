@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -89,10 +90,10 @@ def _run(sb: Sandbox, config: Path, name: str, floor: float) -> Scenario:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
-    assert process.stdout is not None
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    peak = _PeakRss(process.pid)
+    output, _ = process.communicate()
     wall = time.perf_counter() - started
+    peak.stop()
     document = yaml.safe_load(output) if output else {}
     records = sum(row.get("fetched", 0) for row in (document or {}).get("counts", {}).values())
     return Scenario(
@@ -101,10 +102,37 @@ def _run(sb: Sandbox, config: Path, name: str, floor: float) -> Scenario:
         len(sb.moment.log) - moment_before,
         len(sb.dkplus.log) - dkplus_before,
         records,
-        usage.ru_maxrss / 1024,
+        peak.megabytes,
         floor,
-        os.waitstatus_to_exitcode(status),
+        process.returncode,
     )
+
+
+class _PeakRss(threading.Thread):
+    """Polls the child's VmHWM (its own high-water mark, reset at exec; ``ru_maxrss`` would
+    carry over the forked parent's) every 20 ms until it exits."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self._path = Path(f"/proc/{pid}/status")
+        self._done = threading.Event()
+        self.megabytes = 0.0
+        self.start()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            try:
+                text = self._path.read_text()
+            except OSError:
+                return
+            for line in text.splitlines():
+                if line.startswith("VmHWM:"):
+                    self.megabytes = max(self.megabytes, int(line.split()[1]) / 1024)
+            self._done.wait(0.02)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
 
 
 def _needed(data: Dataset) -> tuple[int, int]:
