@@ -282,13 +282,8 @@ def _sync_raw(ctx: RunContext, stream: Stream, raw: Any, ident: int) -> Outcome:
     try:
         record = moment.parse(kind, raw)
     except RecordRejected as exc:
-        label = moment.record_label(kind, raw)
-        outcome = Outcome(kind, ident, label, Action.REJECT, str(exc))
-        if not ctx.dry_run:
-            with ctx.state.transaction():
-                ctx.state.reject(kind, ident, label, outcome.detail)
-        ctx.report.add(outcome)
-        return outcome
+        outcome = Outcome(kind, ident, moment.record_label(kind, raw), Action.REJECT, str(exc))
+        return ctx.record(outcome, remember=kind != "invoices")
     return stream.sync(ctx, record)
 
 

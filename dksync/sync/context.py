@@ -90,19 +90,28 @@ class RunContext:
         *,
         remember: bool = True,
     ) -> Outcome:
-        """Run one record's sync step and keep the books: a rejection is stored with its
-        reason (not in a dry run), the outcome is counted, and for records that others
-        depend on (``remember``) this run's result is kept: None when in DK+, else why not."""
+        """Run one record's sync step, then ``record`` its outcome (a ``RecordRejected``
+        from the step becomes a rejection with that reason)."""
         try:
             outcome = write()
         except RecordRejected as exc:
             outcome = Outcome(kind, ident, label, Action.REJECT, str(exc))
+        return self.record(outcome, remember=remember)
+
+    def record(self, outcome: Outcome, *, remember: bool = True) -> Outcome:
+        """Keep the books for one outcome: a rejection is stored with its reason (not in a
+        dry run), the outcome is counted, and for records others depend on (``remember``)
+        this run's result is kept: None when in DK+, else why not."""
         rejected = outcome.action is Action.REJECT
         if rejected and not self.dry_run:
             with self.state.transaction():
-                self.state.reject(kind, ident, label, outcome.detail)
+                self.state.reject(
+                    outcome.object_type, outcome.moment_id, outcome.label, outcome.detail
+                )
         if remember:
-            self.results[(kind, ident)] = outcome.detail if rejected else None
+            self.results[(outcome.object_type, outcome.moment_id)] = (
+                outcome.detail if rejected else None
+            )
         self.report.add(outcome)
         return outcome
 
