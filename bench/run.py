@@ -236,6 +236,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--skip-sequential", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--memory-only", action="store_true", help="only the memory runs and the mapping rate"
+    )
     args = parser.parse_args()
     print(
         f"dksync benchmark: {args.customers} customers, {args.projects} projects, "
@@ -244,6 +247,10 @@ def main() -> None:
         f"{args.dkplus_rate}/s; concurrency {args.concurrency}; {os.cpu_count()} cores",
         flush=True,
     )
+    if args.memory_only:
+        args.skip_sequential = True
+        _memory_and_mapping(args)
+        return
     concurrent = scenarios(args, sequential=False)
     for scenario in concurrent:
         print(scenario.line(), flush=True)
@@ -264,6 +271,10 @@ def main() -> None:
         print(
             f"sequential / concurrent wall time, first sync: {sequential[0].wall / first.wall:.2f}x"
         )
+    _memory_and_mapping(args)
+
+
+def _memory_and_mapping(args: argparse.Namespace) -> None:
     if not args.skip_memory:
         one, four = memory(args, 1), memory(args, 4)
         print(one.line(), flush=True)

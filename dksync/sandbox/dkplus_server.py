@@ -34,6 +34,7 @@ class DkPlusStore:
         self.products: dict[str, dict[str, Any]] = {}
         self.sales_persons: dict[str, dict[str, Any]] = {}
         self.invoices: dict[int, dict[str, Any]] = {}
+        self.by_reference: dict[str | None, list[int]] = {}
         self.booked: set[int] = set()
         self._numbers = itertools.count(first_invoice_number)
         self._record_ids = itertools.count(1)
@@ -252,6 +253,7 @@ class DkPlusServer(SandboxServer):
         invoice = price_invoice(self.store, body)
         invoice["Number"] = self.store.next_invoice_number()
         self.store.invoices[invoice["Number"]] = invoice
+        self.store.by_reference.setdefault(invoice.get("Reference"), []).append(invoice["Number"])
         if booked:
             self.store.booked.add(invoice["Number"])
         return copy.deepcopy(invoice)
@@ -266,9 +268,7 @@ class DkPlusServer(SandboxServer):
         if not (page.isdigit() and count.isdigit()) or int(page) < 1:
             raise BadRequest(400, "page and count must be positive numbers")
         with self.lock:
-            found = [
-                i for _, i in sorted(self.store.invoices.items()) if i.get("Reference") == reference
-            ]
+            found = [self.store.invoices[n] for n in self.store.by_reference.get(reference, [])]
         start = (int(page) - 1) * int(count)
         return Reply(200, copy.deepcopy(found[start : start + int(count)]))
 
