@@ -9,6 +9,7 @@ every key not done.
 from __future__ import annotations
 
 from array import array
+from collections import deque
 from datetime import UTC, datetime, timedelta
 
 from dksync.state import Cursor
@@ -54,6 +55,27 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def _micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+class RecentIds:
+    """The ids of the last ``size`` records read, to drop the repeats paging can bring
+    (an object on both sides of a page boundary). Bounded, so memory stays flat; a repeat
+    from further back is harmless: its record is found done in the state."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._order: deque[int] = deque()
+        self._ids: set[int] = set()
+        self._size = size
+
+    def add(self, ident: int) -> bool:
+        """True when ``ident`` was not among the recent ones (and is now)."""
+        if ident in self._ids:
+            return False
+        self._ids.add(ident)
+        self._order.append(ident)
+        if len(self._order) > self._size:
+            self._ids.discard(self._order.popleft())
+        return True
 
 
 def read_from(

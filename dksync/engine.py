@@ -19,7 +19,7 @@ from typing import Any
 
 from dksync import moment
 from dksync.config import Config
-from dksync.cursors import CursorTracker, read_from
+from dksync.cursors import CursorTracker, RecentIds, read_from
 from dksync.dkplus import DkPlusClient
 from dksync.errors import FatalError, NotFound, RecordNotFound, RecordRejected
 from dksync.http import RetryPolicy
@@ -102,6 +102,7 @@ def run(
             for stream in selected(config, options):
                 sync_stream(ctx, stream, options)
                 ctx.facts_fresh |= stream.object_type == "customers"
+                ctx.forget_successes()
         except FatalError as exc:
             report.fatal = exc
         if run_id is not None:
@@ -170,19 +171,21 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions) -> None:
     log.info(
         "%s: reading Moment changes since %s", kind, start.isoformat() if start else "the start"
     )
-    tracker, seen, worked = CursorTracker(), set[int](), 0
+    tracker, seen, worked = CursorTracker(), RecentIds(), 0
+    rejected = {row.moment_id for row in ctx.state.rejected(kind)}
     workers = 1 if options.limit is not None else ctx.config.dkplus.concurrency
     with _Writers(workers, tracker) as writers:
         for raw in ctx.moment.changed_since(kind, start):
             cursor = _accept(ctx, kind, raw, start, seen)
             if cursor is None:
                 continue
+            rejected.discard(cursor.record_id)
             if options.limit is not None and worked >= options.limit:
                 tracker.record(cursor, done=False)
                 continue
             outcome = writers.submit(partial(_sync_raw, ctx, stream, raw, cursor.record_id), cursor)
             worked += outcome is not None and outcome.action not in (Action.UNCHANGED, Action.SKIP)
-    _retry_rejected(ctx, stream, seen)
+    _retry_rejected(ctx, stream, rejected)
     new = tracker.result()
     if new is not None and not ctx.dry_run:
         with ctx.state.transaction():
@@ -197,7 +200,7 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions) -> None:
 
 
 def _accept(
-    ctx: RunContext, kind: str, raw: Any, start: datetime | None, seen: set[int]
+    ctx: RunContext, kind: str, raw: Any, start: datetime | None, seen: RecentIds
 ) -> Cursor | None:
     """The record's cursor key when it is one to sync now; None for a repeat, a record
     outside the asked range (Moment's filter is not trusted), or one without a key."""
@@ -214,9 +217,8 @@ def _accept(
         )
         return None
     cursor = Cursor(*key)
-    if (start is not None and cursor.modified < start) or cursor.record_id in seen:
+    if (start is not None and cursor.modified < start) or not seen.add(cursor.record_id):
         return None
-    seen.add(cursor.record_id)
     ctx.report.fetched[kind] += 1
     return cursor
 
@@ -287,11 +289,11 @@ def _sync_raw(ctx: RunContext, stream: Stream, raw: Any, ident: int) -> Outcome:
     return stream.sync(ctx, record)
 
 
-def _retry_rejected(ctx: RunContext, stream: Stream, seen: set[int]) -> None:
+def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None:
     """Try again every rejected record of this type that the read did not bring back:
     someone may have fixed it in Moment or in DK+ since."""
     for row in ctx.state.rejected(stream.object_type):
-        if row.moment_id in seen or row.moment_id == 0:
+        if row.moment_id not in not_read or row.moment_id == 0:
             continue
         try:
             raw = ctx.moment.get(stream.object_type, row.moment_id)

@@ -68,7 +68,7 @@ class RunContext:
     _locks: dict[str, list[threading.Lock]] = field(
         default_factory=lambda: {
             kind: [threading.Lock() for _ in range(STRIPES)]
-            for kind in ("customers", "projects", "products")
+            for kind in ("customers", "projects", "products", "invoices")
         }
     )
     _once: threading.Lock = field(default_factory=threading.Lock)
@@ -76,8 +76,8 @@ class RunContext:
     def key_lock(self, kind: str, key: object) -> threading.Lock:
         """The lock that serialises work on one object of a kind, from a fixed set per kind.
 
-        Deadlock-free: the only nesting is a project's lock, then its customer's, and a
-        customer's holder never waits for another lock.
+        Deadlock-free: locks are only ever taken in the order invoice, project, customer
+        (and product), and a customer's or product's holder never waits for another lock.
         """
         return self._locks[kind][hash(key) % STRIPES]
 
@@ -114,6 +114,11 @@ class RunContext:
             )
         self.report.add(outcome)
         return outcome
+
+    def forget_successes(self) -> None:
+        """Drop this run's "in DK+" results once a stream is done: the state answers that
+        from now on, so RAM keeps only the reasons of rejected records."""
+        self.results = {key: reason for key, reason in self.results.items() if reason}
 
     def remember_facts(self, customer: Customer) -> None:
         """What an invoice needs of this customer, for the rest of the run and later runs."""

@@ -29,7 +29,10 @@ PENDING, POSTED, UNCERTAIN = "pending", "posted", "uncertain"
 def sync_invoice(ctx: RunContext, invoice: Invoice) -> Outcome:
     """Post one invoice unless it is not eligible or already in DK+; record the outcome."""
     label = reference(invoice) if invoice.number else f"id {invoice.id}"
-    return ctx.book(KIND, invoice.id, label, partial(_sync, ctx, invoice, label), remember=False)
+    with ctx.key_lock(KIND, invoice.id):  # the same invoice twice in flight: one waits
+        return ctx.book(
+            KIND, invoice.id, label, partial(_sync, ctx, invoice, label), remember=False
+        )
 
 
 def _sync(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
