@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from dksync import engine
 from dksync.cli import app
 from dksync.lock import RunLock, holder
 from dksync.outcome import Action
 from dksync.sandbox.pair import Sandbox
 from dksync.state import MIGRATIONS, State
-from tests.conftest import Sync, config_for
+from tests.conftest import FAST_RETRIES, Sync, config_for
 
 INVOICE_POST = "/api/v1/sales/invoice"
 runner = CliRunner(env={"COLUMNS": "250"})
@@ -60,8 +61,6 @@ def test_post_answered_5xx_is_not_retried_then_posted_once_later(
     settings = config_for(sandbox, tmp_path / "state.sqlite", dkplus={"timeout": 0.2})
     sandbox.dkplus.knobs.fault_path = INVOICE_POST
     sandbox.dkplus.knobs.error_rate = 1.0
-    from dksync import engine
-    from tests.conftest import FAST_RETRIES
 
     def run() -> Any:
         return engine.run(
@@ -91,8 +90,6 @@ def test_post_answered_5xx_is_not_retried_then_posted_once_later(
 def test_post_that_timed_out_is_resolved_by_reference_not_posted_again(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    from dksync import engine
-    from tests.conftest import FAST_RETRIES
 
     settings = config_for(sandbox, tmp_path / "state.sqlite", dkplus={"timeout": 0.3})
     sandbox.dkplus.knobs.fault_path = INVOICE_POST

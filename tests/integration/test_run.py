@@ -10,14 +10,15 @@ from typing import Any
 import jsonschema
 import pytest
 
-from dksync import jsonio
+from dksync import engine, jsonio
 from dksync.mapping import kennitala
 from dksync.outcome import Action, RunReport
 from dksync.records import ExportStatus, Invoice, InvoiceStatus
 from dksync.sandbox import schema
+from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
 from dksync.state import State
-from tests.conftest import Sync, config_for
+from tests.conftest import FAST_RETRIES, Sync, config_for
 
 ENDPOINT_SCHEMAS = {
     ("POST", "/api/v1/customer"): "Customer",
@@ -341,9 +342,6 @@ def test_concurrent_invoices_create_each_dependency_once(
 
 
 def test_no_change_run_makes_no_dkplus_request(tmp_path: Path) -> None:
-    from dksync import engine
-    from dksync.sandbox.generator import generate
-    from tests.conftest import FAST_RETRIES
 
     with Sandbox(dataset=generate(4, 20, 6, 40, plant=False)) as clean:
         settings = config_for(clean, tmp_path / "state.sqlite")
