@@ -13,9 +13,50 @@ from typing import Any
 from urllib.parse import quote
 
 from dksync.errors import NotFound
-from dksync.http import Kind, Pacer, RetryPolicy, Transport, Verdict, retry_after_seconds
+from dksync.http import (
+    Expect,
+    Kind,
+    Pacer,
+    RetryPolicy,
+    Transport,
+    Verdict,
+    describe,
+    retry_after_seconds,
+)
 
 API = "/api/v1"
+
+
+# --- what a 2xx answer must be (anything else is a BadAnswer, never a success) ------------
+
+
+def _object_with(key: str) -> Expect:
+    """A JSON object carrying a non-empty ``key`` (the record's number)."""
+
+    def check(body: Any) -> str | None:
+        if isinstance(body, dict) and body.get(key) not in (None, ""):
+            return None
+        if isinstance(body, dict) and body:
+            return f"a JSON object without {key}"
+        return describe(body)
+
+    return check
+
+
+def _list_of_objects(body: Any) -> str | None:
+    if isinstance(body, list) and all(isinstance(item, dict) for item in body):
+        return None
+    return describe(body) if not isinstance(body, list) else "a list of something else"
+
+
+def _nothing_or_object(body: Any) -> str | None:
+    """Creates and updates of customers declare no answer body: empty or an object is fine,
+    an HTML page or a list is not."""
+    return None if body is None or (isinstance(body, dict)) else describe(body)
+
+
+def _true(body: Any) -> str | None:
+    return None if body is True else describe(body)
 
 
 def classify(status: int, body: Any, headers: Mapping[str, str]) -> Verdict:
@@ -34,6 +75,9 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> Verdict:
     if status == 429 or status >= 500:
         return Verdict(Kind.RETRY, message, retry_after_seconds(headers))
     return Verdict(Kind.FATAL, f"DK+ answered {status}: {message}")
+
+
+PAGE_SIZE, MAX_PAGES = 100, 50
 
 
 def _segment(value: str) -> str:
@@ -71,31 +115,43 @@ class DkPlusClient:
     def requests_sent(self) -> int:
         return self._t.requests_sent
 
-    def _get_or_none(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+    def _get_or_none(
+        self, path: str, expect: Expect, params: Mapping[str, Any] | None = None
+    ) -> Any:
+        """The object, or None only on a 404: any other answer that is not the object is a
+        ``BadAnswer`` (retried, then a ``ServiceError``), never "not found"."""
         try:
-            return self._t.get(path, params)
+            return self._t.get(path, params, expect)
         except NotFound:
             return None
 
     def connection(self) -> bool:
-        return self._t.get(f"{API}/company/connection") is True
+        return self._t.get(f"{API}/company/connection", expect=_true) is True
 
     def customer(self, number: str) -> dict[str, Any] | None:
-        result: dict[str, Any] | None = self._get_or_none(f"{API}/customer/{_segment(number)}")
+        path = f"{API}/customer/{_segment(number)}"
+        result: dict[str, Any] | None = self._get_or_none(path, _object_with("Number"))
         return result
 
     def create_customer(self, body: Mapping[str, Any]) -> Any:
-        return self._t.call("POST", f"{API}/customer", body=body, safe=True)
+        return self._t.call(
+            "POST", f"{API}/customer", body=body, safe=True, expect=_nothing_or_object
+        )
 
     def update_customer(self, number: str, body: Mapping[str, Any]) -> Any:
-        return self._t.call("PUT", f"{API}/customer/{_segment(number)}", body=body, safe=True)
+        """PUT; ``NotFound`` when DK+ has no such customer (someone deleted it)."""
+        path = f"{API}/customer/{_segment(number)}"
+        return self._t.call("PUT", path, body=body, safe=True, expect=_nothing_or_object)
 
     def project(self, number: str) -> dict[str, Any] | None:
-        result: dict[str, Any] | None = self._get_or_none(f"{API}/project/{_segment(number)}")
+        path = f"{API}/project/{_segment(number)}"
+        result: dict[str, Any] | None = self._get_or_none(path, _object_with("Number"))
         return result
 
     def create_project(self, body: Mapping[str, Any]) -> Any:
-        return self._t.call("POST", f"{API}/project", body=body, safe=True)
+        return self._t.call(
+            "POST", f"{API}/project", body=body, safe=True, expect=_nothing_or_object
+        )
 
     def product(self, item_code: str) -> dict[str, Any] | None:
         if "/" in item_code:
@@ -103,29 +159,45 @@ class DkPlusClient:
             path, params = f"{API}/Product/{_segment(encoded)}", {"isBase64": "true"}
         else:
             path, params = f"{API}/Product/{_segment(item_code)}", None
-        result: dict[str, Any] | None = self._get_or_none(path, params)
+        result: dict[str, Any] | None = self._get_or_none(path, _object_with("ItemCode"), params)
         return result
 
     def create_product(self, body: Mapping[str, Any]) -> Any:
-        return self._t.call("POST", f"{API}/Product", body=body, safe=True)
+        return self._t.call(
+            "POST", f"{API}/Product", body=body, safe=True, expect=_nothing_or_object
+        )
 
     def sales_person_exists(self, number: str) -> bool:
-        return self._get_or_none(f"{API}/sales/person/{_segment(number)}") is not None
+        path = f"{API}/sales/person/{_segment(number)}"
+        return self._get_or_none(path, _object_with("Number")) is not None
 
-    def post_invoice(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Create and book one invoice. Never repeated: may raise ``UncertainWrite``."""
-        result: dict[str, Any] = self._t.call(
-            "POST", f"{API}/sales/invoice", params={"post": "true"}, body=body, safe=False
+    def post_invoice(self, body: Mapping[str, Any]) -> str:
+        """Create and book one invoice; the DK+ invoice number. Never repeated: an answer
+        without the number (or none at all) raises ``UncertainWrite``."""
+        answer = self._t.call(
+            "POST",
+            f"{API}/sales/invoice",
+            params={"post": "true"},
+            body=body,
+            safe=False,
+            expect=_object_with("Number"),
         )
-        return result
+        return str(answer["Number"])
 
     def invoices_by_reference(self, reference: str) -> list[dict[str, Any]]:
-        """Every DK+ invoice carrying this reference (DK+ does not keep them unique)."""
+        """Every DK+ invoice carrying this reference (DK+ does not keep them unique).
+
+        Only a well-formed list means "none"; a 404 means none too. Pages are read until an
+        empty one: a short page is not taken as the end (DK+ may cap page sizes). The answered
+        ``Reference`` is compared here, since the match is not documented as exact."""
         found: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            batch = self._t.get(f"{API}/sales/invoice/reference/{_segment(reference)}/{page}/100")
-            found.extend(batch or [])
-            if not batch or len(batch) < 100:
+        for page in range(1, MAX_PAGES + 1):
+            path = f"{API}/sales/invoice/reference/{_segment(reference)}/{page}/{PAGE_SIZE}"
+            try:
+                batch = self._t.get(path, expect=_list_of_objects)
+            except NotFound:
                 return found
-            page += 1
+            if not batch:
+                return found
+            found.extend(i for i in batch if str(i.get("Reference", reference)) == reference)
+        return found

@@ -1,52 +1,71 @@
-"""The sync run: which streams, in which order, and the books (cursors, outcomes, history).
+"""The sync run, top to bottom as it happens: lock, open the books, for each stream read
+Moment from its cursor and sync each record, settle lost answers, move the cursor; then
+finish the run in its history, whatever happened.
 
 The engine knows no HTTP and no Moment names: it pulls raw objects through the Moment
-adapter, hands parsed records to the per-type sync steps, and moves each stream's cursor
-only after a complete read, past records that are done.
+adapter, hands parsed records to the per-kind sync steps, and lets the books record every
+outcome. Nothing escapes ``run``: a failure ends up in ``report.fatal`` with its exit code.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 from dksync import moment
 from dksync.config import Config
 from dksync.cursors import CursorTracker, RecentIds, read_from
 from dksync.dkplus import DkPlusClient
-from dksync.errors import FatalError, NotFound, RecordNotFound, RecordRejected
+from dksync.errors import (
+    FatalError,
+    InternalError,
+    Interrupted,
+    NotFound,
+    RecordNotFound,
+    RecordRejected,
+)
 from dksync.http import RetryPolicy
+from dksync.kinds import ObjectKind, ReasonCode
 from dksync.lock import RunLock
 from dksync.moment import MomentClient
 from dksync.outcome import Action, Outcome, RunReport
 from dksync.state import Cursor, State
-from dksync.sync.context import RunContext
+from dksync.sync.books import Books, DryBooks
+from dksync.sync.context import MomentReads, RunContext
 from dksync.sync.customers import sync_customer
-from dksync.sync.invoices import sync_invoice
+from dksync.sync.dryrun import DryDkPlus
+from dksync.sync.invoices import resolve_lost, sync_invoice
 from dksync.sync.projects import sync_project
+from dksync.sync.settle import Settle
 
 log = logging.getLogger("dksync.engine")
 
 
 @dataclass(frozen=True)
 class Stream:
-    """One object type: how to sync a parsed record of it."""
+    """One object kind: how to sync a parsed record of it."""
 
-    object_type: str
+    kind: ObjectKind
     sync: Callable[[RunContext, Any], Outcome]
+
+    @property
+    def object_type(self) -> str:
+        return self.kind.value
 
 
 STREAMS = (
-    Stream("customers", sync_customer),
-    Stream("projects", sync_project),
-    Stream("invoices", sync_invoice),
+    Stream(ObjectKind.CUSTOMERS, sync_customer),
+    Stream(ObjectKind.PROJECTS, sync_project),
+    Stream(ObjectKind.INVOICES, sync_invoice),
 )
 
 
@@ -85,29 +104,91 @@ def connect(config: Config, policy: RetryPolicy | None = None) -> Clients:
     )
 
 
+class StopSignal:
+    """Set by SIGINT or SIGTERM: stop reading, finish the writes in flight, then stop.
+    Several Ctrl-C are one request to stop (no ``KeyboardInterrupt`` traceback)."""
+
+    def __init__(self) -> None:
+        self.signal_number: int | None = None
+
+    def __call__(self) -> bool:
+        return self.signal_number is not None
+
+    def _handle(self, number: int, frame: FrameType | None) -> None:
+        if self.signal_number is None:
+            log.warning("stopping: finishing the writes in flight (signal %d)", number)
+        self.signal_number = self.signal_number or number
+
+    @contextmanager
+    def installed(self) -> Iterator[StopSignal]:
+        """Handle SIGINT and SIGTERM while the run lasts (only the main thread can)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+    def check(self) -> None:
+        if self.signal_number is not None:
+            raise Interrupted(self.signal_number)
+
+
 def run(
     config: Config,
     options: RunOptions,
     clients: Clients | None = None,
     report: RunReport | None = None,
 ) -> RunReport:
-    """One sync run. Errors that stop it end up in ``report.fatal``, never half-recorded."""
-    clients = clients or connect(config)
+    """One sync run. Whatever happens it ends with ``report`` complete: a failure is in
+    ``report.fatal`` (with its exit code), and the run is finished in the history."""
     report = report or RunReport()
     report.dry_run, report.keep_unchanged = options.dry_run, options.keep_unchanged
-    with RunLock(config.state_path), _open_state(config) as state:
-        run_id = None if options.dry_run else state.start_run()
-        ctx = RunContext(config, clients.moment, clients.dkplus, state, report, options.dry_run)
-        try:
-            for stream in selected(config, options):
-                sync_stream(ctx, stream, options)
-                ctx.facts_fresh |= stream.object_type == "customers"
-                ctx.forget_successes()
-        except FatalError as exc:
-            report.fatal = exc
-        if run_id is not None:
-            state.finish_run(run_id, report.outcome_word, report.counts())
+    stop = StopSignal()
+    with stop.installed(), _boundary(report, stop):
+        clients = clients or connect(config)
+        with RunLock(config.state_path), _open_state(config) as state:
+            run_id = None if options.dry_run else state.start_run()
+            try:
+                with _boundary(report, stop):
+                    ctx = _context(config, clients, state, report, options.dry_run)
+                    for stream in selected(config, options):
+                        sync_stream(ctx, stream, options, stop)
+            finally:
+                if run_id is not None:
+                    state.finish_run(run_id, report.outcome_word, report.counts())
     return report
+
+
+@contextmanager
+def _boundary(report: RunReport, stop: StopSignal) -> Iterator[None]:
+    """Nothing passes: a fatal error, an interruption or an error dksync has no rule for is
+    kept in the report (the first one wins), never raised."""
+    try:
+        yield
+        stop.check()
+    except FatalError as exc:
+        report.fatal = report.fatal or exc
+    except KeyboardInterrupt:
+        report.fatal = report.fatal or Interrupted(signal.SIGINT)
+    except Exception as exc:  # the last line of defence: no traceback, ever
+        log.debug("unexpected error", exc_info=True)
+        report.fatal = report.fatal or InternalError(
+            f"unexpected error ({type(exc).__name__}); the run was stopped and recorded. "
+            "Run again with -vv --log-file to see the details"
+        )
+
+
+def _context(
+    config: Config, clients: Clients, state: State, report: RunReport, dry_run: bool
+) -> RunContext:
+    books = DryBooks(state, report) if dry_run else Books(state, report)
+    dkplus = DryDkPlus(clients.dkplus) if dry_run else clients.dkplus
+    settle = Settle(2 * config.dkplus.timeout)
+    return RunContext(config, MomentReads(clients.moment), dkplus, books, settle)
 
 
 def resync(
@@ -115,22 +196,22 @@ def resync(
 ) -> RunReport:
     """Fetch one record from Moment by its number and sync it now; cursors stay where they
     are. An invoice already in DK+ is recognised, never posted again."""
-    clients = clients or connect(config)
     report = RunReport()
     stream = next(s for s in STREAMS if s.object_type == object_type)
-    with RunLock(config.state_path, "resync"), _open_state(config) as state:
-        ctx = RunContext(config, clients.moment, clients.dkplus, state, report)
-        try:
+    stop = StopSignal()
+    with stop.installed(), _boundary(report, stop):
+        clients = clients or connect(config)
+        with RunLock(config.state_path, "resync"), _open_state(config) as state:
+            ctx = _context(config, clients, state, report, dry_run=False)
             raw = _fetch_by_number(clients.moment, state, object_type, number)
             if raw is None:
                 raise RecordNotFound(f"Moment has no {object_type[:-1]} numbered {number}")
             report.fetched[object_type] += 1
             key = moment.record_key(raw)
             _sync_raw(ctx, stream, raw, key[1] if key else 0)
+            ctx.settle.drain(partial(resolve_lost, ctx), stop)
             with state.transaction():
                 state.add_event("resync", f"{object_type} {number}")
-        except FatalError as exc:
-            report.fatal = exc
     return report
 
 
@@ -158,45 +239,62 @@ def selected(config: Config, options: RunOptions) -> list[Stream]:
     return [s for s in STREAMS if s.object_type in wanted]
 
 
-def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions) -> None:
-    """Read one object type from its cursor, sync each record, then move the cursor.
+def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: StopSignal) -> None:
+    """Read one kind from its cursor, sync each record, settle lost answers, then move the
+    cursor past what is done.
 
     Moment is read in this thread, page by page; records are synced on up to
     ``dkplus.concurrency`` threads (one with ``--limit``), at most twice that in flight.
+    A stop signal ends the read; the writes in flight finish; the cursor does not move.
     """
     kind = stream.object_type
     start = read_from(
-        ctx.state.cursor(kind), ctx.config.sync.lookback, ctx.config.sync.start_from, options.since
+        ctx.books.state.cursor(kind),
+        ctx.config.sync.lookback,
+        ctx.config.sync.start_from,
+        options.since,
     )
     log.info(
         "%s: reading Moment changes since %s", kind, start.isoformat() if start else "the start"
     )
-    tracker, seen, worked = CursorTracker(), RecentIds(), 0
-    rejected = {row.moment_id for row in ctx.state.rejected(kind)}
+    tracker, seen, worked, limited = CursorTracker(), RecentIds(), 0, False
+    rejected = {row.moment_id for row in ctx.books.state.rejected(kind)}
     workers = 1 if options.limit is not None else ctx.config.dkplus.concurrency
     with _Writers(workers, tracker) as writers:
-        for raw in ctx.moment.changed_since(kind, start):
+        for raw in ctx.moment.client.changed_since(kind, start):
+            if stop():
+                break
             cursor = _accept(ctx, kind, raw, start, seen)
             if cursor is None:
                 continue
             rejected.discard(cursor.record_id)
             if options.limit is not None and worked >= options.limit:
                 tracker.record(cursor, done=False)
+                limited = True
                 continue
             outcome = writers.submit(partial(_sync_raw, ctx, stream, raw, cursor.record_id), cursor)
             worked += outcome is not None and outcome.action not in (Action.UNCHANGED, Action.SKIP)
-    _retry_rejected(ctx, stream, rejected)
+    if not stop():
+        _retry_rejected(ctx, stream, rejected)
+    writers.settled(ctx.settle.drain(partial(resolve_lost, ctx), stop))
+    whole = not (stop() or limited or options.since is not None)
+    ctx.books.end_stream(stream.kind, read_whole=whole)
+    _move_cursor(ctx, kind, tracker, moved=not stop())
+
+
+def _move_cursor(ctx: RunContext, kind: str, tracker: CursorTracker, moved: bool) -> None:
     new = tracker.result()
-    if new is not None and not ctx.dry_run:
-        with ctx.state.transaction():
-            ctx.state.move_cursor(kind, new)
-        log.info(
-            "%s: %d read; cursor now %s (id %d)",
-            kind,
-            ctx.report.fetched[kind],
-            new.modified.isoformat(),
-            new.record_id,
-        )
+    if new is None or not moved or ctx.books.report.dry_run:
+        return
+    with ctx.books.state.transaction():
+        ctx.books.state.move_cursor(kind, new)
+    log.info(
+        "%s: %d read; cursor now %s (id %d)",
+        kind,
+        ctx.books.report.fetched[kind],
+        new.modified.isoformat(),
+        new.record_id,
+    )
 
 
 def _accept(
@@ -206,28 +304,30 @@ def _accept(
     outside the asked range (Moment's filter is not trusted), or one without a key."""
     key = moment.record_key(raw)
     if key is None:
-        ctx.report.add(
+        ctx.books.record(
             Outcome(
                 kind,
                 0,
                 moment.record_label(kind, raw),
                 Action.REJECT,
                 "Moment sent an object without id or lastModifiedDate",
+                code=ReasonCode.MALFORMED,
             )
         )
         return None
     cursor = Cursor(*key)
     if (start is not None and cursor.modified < start) or not seen.add(cursor.record_id):
         return None
-    ctx.report.fetched[kind] += 1
+    ctx.books.report.fetched[kind] += 1
     return cursor
 
 
 class _Writers:
     """Runs sync tasks on a bounded pool and feeds each result to the cursor tracker.
 
-    On a fatal error it lets the tasks already in flight finish (each keeps its own books,
-    an invoice POST included) and then raises the first error.
+    An uncertain invoice's key waits (``settled``) until the end of the stream says whether
+    it was settled. On a fatal error the tasks already in flight finish (each keeps its own
+    books, an invoice POST included) and then the first error is raised.
     """
 
     def __init__(self, workers: int, tracker: CursorTracker) -> None:
@@ -235,6 +335,7 @@ class _Writers:
         self._window = 2 * workers
         self._tracker = tracker
         self._inflight: dict[Future[Outcome], Cursor] = {}
+        self._waiting: dict[int, Cursor] = {}
 
     def __enter__(self) -> _Writers:
         return self
@@ -243,12 +344,25 @@ class _Writers:
         """Run (or queue) one task; the outcome when it ran here and now."""
         if self._pool is None:
             outcome = task()
-            self._tracker.record(cursor, outcome.action.done)
+            self._done(cursor, outcome)
             return outcome
         self._inflight[self._pool.submit(task)] = cursor
         if len(self._inflight) >= self._window:
             self._collect(FIRST_COMPLETED)
         return None
+
+    def _done(self, cursor: Cursor, outcome: Outcome) -> None:
+        if outcome.action is Action.UNCERTAIN:
+            self._waiting[cursor.record_id] = cursor
+        else:
+            self._tracker.record(cursor, outcome.action.done)
+
+    def settled(self, results: dict[int, Action]) -> None:
+        """The final actions of the uncertain ones after settling."""
+        for ident, cursor in self._waiting.items():
+            action = results.get(ident, Action.UNCERTAIN)
+            self._tracker.record(cursor, action.done)
+        self._waiting.clear()
 
     def _collect(self, when: str) -> None:
         done, _ = wait(self._inflight, return_when=when)
@@ -257,7 +371,7 @@ class _Writers:
             cursor = self._inflight.pop(future)
             error = future.exception()
             if error is None:
-                self._tracker.record(cursor, future.result().action.done)
+                self._done(cursor, future.result())
             else:
                 failure = failure or error
         if failure is not None:
@@ -284,27 +398,31 @@ def _sync_raw(ctx: RunContext, stream: Stream, raw: Any, ident: int) -> Outcome:
     try:
         record = moment.parse(kind, raw)
     except RecordRejected as exc:
-        outcome = Outcome(kind, ident, moment.record_label(kind, raw), Action.REJECT, str(exc))
-        return ctx.record(outcome, remember=kind != "invoices")
+        label = moment.record_label(kind, raw)
+        return ctx.books.record(
+            Outcome(kind, ident, label, Action.REJECT, str(exc), code=ReasonCode.MALFORMED)
+        )
     return stream.sync(ctx, record)
 
 
 def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None:
-    """Try again every rejected record of this type that the read did not bring back:
+    """Try again every rejected record of this kind that the read did not bring back:
     someone may have fixed it in Moment or in DK+ since."""
-    for row in ctx.state.rejected(stream.object_type):
+    for row in ctx.books.state.rejected(stream.object_type):
         if row.moment_id not in not_read or row.moment_id == 0:
             continue
         try:
-            raw = ctx.moment.get(stream.object_type, row.moment_id)
+            raw = ctx.moment.client.get(stream.object_type, row.moment_id)
         except NotFound:
-            outcome = Outcome(
-                stream.object_type,
-                row.moment_id,
-                row.number,
-                Action.REJECT,
-                "no longer exists in Moment: drop it with 'dksync failures drop'",
+            ctx.books.report.add(
+                Outcome(
+                    stream.object_type,
+                    row.moment_id,
+                    row.number,
+                    Action.REJECT,
+                    "no longer exists in Moment: drop it with 'dksync failures drop'",
+                    code=ReasonCode.GONE,
+                )
             )
-            ctx.report.add(outcome)
             continue
         _sync_raw(ctx, stream, raw, row.moment_id)

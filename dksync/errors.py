@@ -9,6 +9,8 @@ Messages never carry a secret: they name config keys and URLs, never tokens.
 
 from __future__ import annotations
 
+from dksync.kinds import ReasonCode
+
 
 class DksyncError(Exception):
     """Root of every error dksync raises on purpose."""
@@ -22,15 +24,33 @@ class TransientError(DksyncError):
         self.retry_after = retry_after
 
 
+class BadAnswer(TransientError):
+    """A 2xx answer that is not what the contract says (not JSON, empty, HTML, ``{}``, a list
+    where an object is due or the reverse). Never a success and never "not found": a read
+    is retried like any transient failure; a write that got one is uncertain."""
+
+
 class UncertainWrite(DksyncError):
-    """A write that may or may not have reached the server (timeout or drop after sending).
+    """A write that may or may not have reached the server.
 
     Never retried blindly: the caller must look the object up before any new attempt.
+    ``ended`` is True when an answer proved the request has finished (500, 503: look up at
+    once); False when the answer was lost (timeout, dropped connection, 502, 504, a 2xx
+    that breaks the contract: look up only after the settle time).
     """
+
+    def __init__(self, message: str, *, ended: bool = False) -> None:
+        super().__init__(message)
+        self.ended = ended
 
 
 class RecordRejected(DksyncError):
-    """A record that cannot be written as it is; the message tells the operator what to fix."""
+    """A record that cannot be written as it is; the message tells the operator what to fix,
+    ``code`` says which kind of problem it is (``check`` and the notifier read codes)."""
+
+    def __init__(self, message: str, code: ReasonCode = ReasonCode.INVALID_DATA) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class NotFound(DksyncError):
@@ -75,3 +95,18 @@ class LockedError(FatalError):
     """Another dksync run holds the state lock."""
 
     exit_code = 6
+
+
+class Interrupted(FatalError):
+    """SIGINT or SIGTERM stopped the run; the writes in flight were finished first."""
+
+    def __init__(self, signal_number: int) -> None:
+        name = {2: "SIGINT", 15: "SIGTERM"}.get(signal_number, f"signal {signal_number}")
+        super().__init__(f"interrupted by {name}: stopped reading, finished the writes in flight")
+        self.exit_code = 128 + signal_number
+
+
+class InternalError(FatalError):
+    """A failure dksync has no rule for; the run is still finished in its history."""
+
+    exit_code = 70

@@ -28,6 +28,7 @@ from tenacity import (
 
 from dksync import jsonio
 from dksync.errors import (
+    BadAnswer,
     Conflict,
     NotFound,
     RecordRejected,
@@ -35,8 +36,12 @@ from dksync.errors import (
     TransientError,
     UncertainWrite,
 )
+from dksync.kinds import ReasonCode
 
 log = logging.getLogger("dksync.http")
+
+ANSWER_LOST_STATUSES = frozenset({502, 504})
+"""Gateway answers: the server behind may still be working on the request."""
 
 
 class Kind(enum.Enum):
@@ -58,6 +63,13 @@ class Verdict:
 
 
 Classifier = Callable[[int, Any, Mapping[str, str]], Verdict]
+Expect = Callable[[Any], str | None]
+"""Checks a 2xx answer's parsed body against the contract: None when it holds, else what is
+wrong ("not a JSON list"). A body that fails it is a ``BadAnswer``, never a success."""
+
+
+def anything(body: Any) -> str | None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +160,12 @@ class Transport:
         self.requests_sent = 0
         self._count_lock = threading.Lock()
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET, retried on transient failures; raises ``NotFound`` on 404."""
-        return self.call("GET", path, params=params, safe=True)
+    def get(
+        self, path: str, params: Mapping[str, Any] | None = None, expect: Expect = anything
+    ) -> Any:
+        """GET, retried on transient failures (a contract-breaking answer is one); raises
+        ``NotFound`` on 404."""
+        return self.call("GET", path, params=params, safe=True, expect=expect)
 
     def call(
         self,
@@ -160,12 +175,14 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         body: Any = None,
         safe: bool,
+        expect: Expect = anything,
     ) -> Any:
         """Send one request and return the parsed JSON answer.
 
         ``safe`` says the request may be repeated: then transient failures are retried
         with backoff. An unsafe request is only repeated when it certainly never reached
         the server (connection refused, 429); anything else raises ``UncertainWrite``.
+        ``expect`` checks a 2xx answer against the contract.
         """
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
@@ -178,7 +195,7 @@ class Transport:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._once(method, path, params, body, safe)
+                    return self._once(method, path, params, body, safe, expect)
         except TransientError as exc:
             raise ServiceError(f"{self.name} kept failing on {method} {path}: {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
@@ -203,7 +220,13 @@ class Transport:
         return session
 
     def _once(
-        self, method: str, path: str, params: Mapping[str, Any] | None, body: Any, safe: bool
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        safe: bool,
+        expect: Expect,
     ) -> Any:
         self._pacer.wait()
         with self._count_lock:
@@ -225,20 +248,28 @@ class Transport:
             if safe:
                 raise TransientError(f"{self.name} timed out") from exc
             raise UncertainWrite(f"{self.name} did not answer in time") from exc
-        return self._interpret(response, method, path, safe)
+        return self._interpret(response, method, path, safe, expect)
 
-    def _interpret(self, response: requests.Response, method: str, path: str, safe: bool) -> Any:
+    def _interpret(
+        self, response: requests.Response, method: str, path: str, safe: bool, expect: Expect
+    ) -> Any:
         payload = _parse_body(response.content)
         verdict = self._classify(response.status_code, payload, response.headers)
         where = f"{self.name} {method} {path}"
         if verdict.kind is Kind.OK:
-            return payload
+            problem = expect(payload)
+            if problem is None:
+                return payload
+            text = f"{where} answered {response.status_code} with {problem}"
+            if safe:
+                raise BadAnswer(text)
+            raise UncertainWrite(f"{text}: the write may or may not have happened")
         if verdict.kind is Kind.NOT_FOUND:
             raise NotFound(f"{where}: not found")
         if verdict.kind is Kind.CONFLICT:
             raise Conflict(verdict.message)
         if verdict.kind is Kind.REJECT:
-            raise RecordRejected(f"{self.name} refused it: {verdict.message}")
+            raise RecordRejected(f"{self.name} refused it: {verdict.message}", ReasonCode.REFUSED)
         if verdict.kind is Kind.FATAL:
             raise ServiceError(f"{where}: {verdict.message}")
         if response.status_code == 429:
@@ -247,7 +278,11 @@ class Transport:
             raise TransientError(
                 f"{where} answered {response.status_code}", retry_after=verdict.retry_after
             )
-        raise UncertainWrite(f"{where} answered {response.status_code} after the request was sent")
+        status = response.status_code
+        raise UncertainWrite(
+            f"{where} answered {status} after the request was sent",
+            ended=status not in ANSWER_LOST_STATUSES,
+        )
 
 
 def _log_retry(state: RetryCallState) -> None:
@@ -261,13 +296,30 @@ def _log_retry(state: RetryCallState) -> None:
     )
 
 
+class NotJson(str):
+    """The start of an answer body that is not JSON (an HTML error page from a proxy...)."""
+
+
 def _parse_body(content: bytes) -> Any:
-    if not content:
+    if not content.strip():
         return None
     try:
         return jsonio.loads(content)
     except ValueError:
-        return content.decode("utf-8", "replace")[:500]
+        return NotJson(content.decode("utf-8", "replace")[:200])
+
+
+def describe(body: Any) -> str:
+    """What an answer body is, in words for a message (never its content)."""
+    if body is None:
+        return "an empty body"
+    if isinstance(body, NotJson):
+        return "a body that is not JSON" + (" (an HTML page)" if "<" in body[:50] else "")
+    if isinstance(body, dict):
+        return "an empty JSON object" if not body else "a JSON object"
+    if isinstance(body, list):
+        return "a JSON list"
+    return f"a JSON {type(body).__name__} ({str(body)[:20]})"
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:

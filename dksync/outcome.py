@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dksync.errors import FatalError
+from dksync.errors import FatalError, Interrupted
+from dksync.kinds import InvoiceState, ReasonCode
 
 
 class Action(enum.Enum):
@@ -30,7 +31,14 @@ class Action(enum.Enum):
 
 @dataclass
 class Outcome:
-    """One record's result. ``changes`` holds {field: (DK+ now, wanted)} for updates and drift."""
+    """One record's result: what a sync step decided and did, for the books to record.
+
+    ``changes`` holds {field: (DK+ now, wanted)} for updates and drift; ``code`` says why a
+    record was rejected or left uncertain; ``digest`` is the hash of what is now in DK+ (the
+    books store it so an unchanged record costs no request next time); ``facts`` are what an
+    invoice needs of a customer (number, name, kennitala); ``invoice_state`` is what the
+    books store for an invoice.
+    """
 
     object_type: str
     moment_id: int
@@ -41,6 +49,10 @@ class Outcome:
     payload: dict[str, Any] | None = None
     warnings: tuple[str, ...] = ()
     dk_number: str | None = None
+    code: ReasonCode | None = None
+    digest: str | None = None
+    facts: tuple[str, str, str | None] | None = None
+    invoice_state: InvoiceState | None = None
 
 
 EXIT_OK, EXIT_REJECTED = 0, 1
@@ -76,6 +88,18 @@ class RunReport:
             for listener in self.listeners:
                 listener(outcome)
 
+    def revise(self, outcome: Outcome, previous: Action) -> None:
+        """Replace a record's earlier outcome (``previous``) with its final one."""
+        with self._lock:
+            key = (outcome.object_type, previous)
+            self.tally[key] = max(0, self.tally[key] - 1)
+            self.outcomes = [
+                o
+                for o in self.outcomes
+                if not (o.object_type == outcome.object_type and o.moment_id == outcome.moment_id)
+            ]
+        self.add(outcome)
+
     def count(self, object_type: str, action: Action) -> int:
         return self.tally[(object_type, action)]
 
@@ -92,6 +116,8 @@ class RunReport:
 
     @property
     def outcome_word(self) -> str:
+        if isinstance(self.fatal, Interrupted):
+            return "interrupted"
         if self.fatal is not None:
             return "failed"
         return "rejected" if self.exit_code == EXIT_REJECTED else "ok"

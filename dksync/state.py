@@ -56,6 +56,10 @@ MIGRATIONS: tuple[str, ...] = (
         moment_id INTEGER PRIMARY KEY, number TEXT NOT NULL, name TEXT NOT NULL,
         kennitala TEXT, updated_at TEXT NOT NULL);
     """,
+    """
+    ALTER TABLE rejected ADD COLUMN code TEXT;
+    CREATE INDEX invoices_by_reference ON invoices (reference);
+    """,
 )
 
 
@@ -92,6 +96,7 @@ class RejectedRow:
     last_seen: str
     dropped_at: str | None
     dropped_note: str | None
+    code: str | None = None
 
 
 _INVOICE_COLUMNS = "moment_id, reference, status, dk_number, updated_at"
@@ -214,7 +219,19 @@ class State:
             "updated_at = excluded.updated_at",
             (object_type, moment_id, number, digest, now_text()),
         )
-        self.clear_rejected(object_type, moment_id)
+
+    def written_number(self, object_type: str, moment_id: int) -> str | None:
+        row = self._one(
+            "SELECT number FROM written WHERE object_type = ? AND moment_id = ?",
+            (object_type, moment_id),
+        )
+        return None if row is None else str(row[0])
+
+    def forget_written(self, object_type: str, moment_id: int) -> None:
+        """DK+ no longer has what dksync wrote: the next write starts with a lookup."""
+        self._sql(
+            "DELETE FROM written WHERE object_type = ? AND moment_id = ?", (object_type, moment_id)
+        )
 
     # --- customer facts (what an invoice needs of its customer, kept on disk, not in RAM) --
 
@@ -260,8 +277,15 @@ class State:
             "detail = excluded.detail, updated_at = excluded.updated_at",
             (moment_id, reference, status, dk_number, detail, now_text()),
         )
-        if status == "posted":
-            self.clear_rejected("invoices", moment_id)
+
+    def invoice_with_reference(self, reference: str) -> InvoiceRow | None:
+        """The Moment invoice dksync posted (or is posting) under this DK+ reference."""
+        row = self._one(
+            f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE reference = ? "
+            "ORDER BY moment_id LIMIT 1",
+            (reference,),
+        )
+        return None if row is None else InvoiceRow(*row)
 
     def invoices_with_status(self, status: str) -> list[InvoiceRow]:
         rows = self._all(
@@ -275,14 +299,17 @@ class State:
 
     # --- rejected records -------------------------------------------------------------------
 
-    def reject(self, object_type: str, moment_id: int, number: str, reason: str) -> None:
+    def reject(
+        self, object_type: str, moment_id: int, number: str, reason: str, code: str | None = None
+    ) -> None:
         stamp = now_text()
         self._sql(
             "INSERT INTO rejected (object_type, moment_id, number, reason, attempts, first_seen, "
-            "last_seen) VALUES (?, ?, ?, ?, 1, ?, ?) "
+            "last_seen, code) VALUES (?, ?, ?, ?, 1, ?, ?, ?) "
             "ON CONFLICT(object_type, moment_id) DO UPDATE SET reason = excluded.reason, "
-            "number = excluded.number, attempts = attempts + 1, last_seen = excluded.last_seen",
-            (object_type, moment_id, number, reason, stamp, stamp),
+            "number = excluded.number, attempts = attempts + 1, last_seen = excluded.last_seen, "
+            "code = excluded.code",
+            (object_type, moment_id, number, reason, stamp, stamp, code),
         )
 
     def clear_rejected(self, object_type: str, moment_id: int) -> None:

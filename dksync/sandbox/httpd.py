@@ -36,7 +36,8 @@ class Knobs:
     answer; ``burst_rate`` starts a run of ``burst_length`` 429s; ``slow_rate`` delays that
     share by ``slow_ms`` more (past a client's timeout; the request is still carried out);
     ``fault_path`` limits all of these to requests for exactly that path;
-    ``unreliable_order`` makes Moment lists ignore their date filter and sort.
+    ``unreliable_order`` makes Moment lists ignore their date filter and sort;
+    ``rewrites`` replace answers the way a broken server or proxy does (see ``Rewrite``).
     """
 
     latency_ms: float = 0.0
@@ -49,6 +50,7 @@ class Knobs:
     slow_ms: float = 0.0
     fault_path: str = ""
     unreliable_order: bool = False
+    rewrites: list[dict[str, Any]] = field(default_factory=list)
 
     def update(self, changes: Mapping[str, Any]) -> None:
         known = {f.name for f in fields(self)}
@@ -57,6 +59,36 @@ class Knobs:
             raise ValueError(f"unknown knobs: {', '.join(sorted(unknown))}")
         for name, value in changes.items():
             setattr(self, name, value)
+
+
+ANSWERS: dict[str, tuple[int, bytes | None]] = {
+    "html": (200, b"<html><body><h1>Gateway</h1>Please wait</body></html>"),
+    "empty": (200, b""),
+    "object": (200, b"{}"),
+    "list": (200, b"[]"),
+    "404": (404, b'{"Message": "Not found"}'),
+    "500": (500, b'{"Message": "Internal Server Error"}'),
+    "502": (502, b"<html>Bad Gateway</html>"),
+    "503": (503, b'{"Message": "Service Unavailable"}'),
+    "504": (504, b"<html>Gateway Timeout</html>"),
+}
+
+
+@dataclass
+class Rewrite:
+    """One answer rewrite: requests with ``method`` whose path matches the regular expression
+    ``path`` get ``answer`` (a key of ``ANSWERS``, or ``echo:<text>`` for a 400 whose message
+    is that text). ``write`` says whether the request is still carried out first (the answer
+    is lost on the way back) or not at all. ``times`` bounds how often (-1: always)."""
+
+    method: str
+    path: str
+    answer: str
+    write: bool = False
+    times: int = -1
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.times != 0 and method == self.method and re.search(self.path, path) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,11 +282,39 @@ class SandboxServer:
             if self.faults.chance(knobs.error_rate, "5xx"):
                 return Reply(503, {"Message": "Service Unavailable (sandbox fault)"}), "5xx"
             drop = request.method in WRITE_METHODS and self.faults.chance(knobs.drop_rate, "drop")
+            rewrite = self._rewrite_for(request)
+        if rewrite is not None and not rewrite.write:
+            return _rewritten(rewrite), "rewrite"
         routed = _dispatch(self._routes, Request(**{**_fields(request), "key": key}))
+        if rewrite is not None:
+            return _rewritten(rewrite), "rewrite"
         reply = routed or Reply(404, {"Message": f"No route for {request.method} {request.path}"})
         if drop and reply.status < 300:
             return reply, "drop"
         return reply, None
+
+
+    def _rewrite_for(self, request: Request) -> Rewrite | None:
+        """The first rewrite knob that applies to this request, its count taken."""
+        for raw in self.knobs.rewrites:
+            rewrite = Rewrite(**raw)
+            if rewrite.matches(request.method, request.path):
+                if rewrite.times > 0:
+                    raw["times"] = rewrite.times - 1
+                self.faults.injected["rewrite"] = self.faults.injected.get("rewrite", 0) + 1
+                return rewrite
+        return None
+
+
+def _rewritten(rewrite: Rewrite) -> Reply:
+    if rewrite.answer.startswith("echo:"):
+        return Reply(400, {"Message": rewrite.answer[5:]})
+    status, raw = ANSWERS[rewrite.answer]
+    return Reply(status, RawBody(raw or b""))
+
+
+class RawBody(bytes):
+    """An answer body sent as it is (not JSON-encoded): HTML, empty, or broken JSON."""
 
 
 def _fields(request: Request) -> dict[str, Any]:
@@ -319,7 +379,10 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             self._send(reply)
 
         def _send(self, reply: Reply) -> None:
-            data = b"" if reply.body is None else jsonio.dumps(reply.body).encode()
+            if isinstance(reply.body, RawBody):
+                data = bytes(reply.body)
+            else:
+                data = b"" if reply.body is None else jsonio.dumps(reply.body).encode()
             try:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():

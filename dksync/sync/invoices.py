@@ -1,156 +1,278 @@
 """Invoices: posted and booked exactly once, after their customer, project and products.
 
-The state says ``pending`` before the POST and ``posted`` with the DK+ number after it.
-A POST that may have reached DK+ leaves the invoice ``uncertain``: it is resolved by looking
-its reference up in DK+ before any new attempt, now or in a later run, and is never posted
-blindly again. A DK+ invoice that already carries the reference is adopted.
+The books mark an invoice ``pending`` before the POST and ``posted`` with the DK+ number
+after a confirmed answer. No POST is ever repeated blindly:
+
+- an answer that proves the request has ended (500, 503) → the reference is looked up at
+  once; the invoice is posted again only when DK+ holds none;
+- a lost answer (timeout, dropped connection, 502, 504, a 2xx without the DK+ number) →
+  ``uncertain``; it is settled at the end of the run, once the settle time has passed
+  (``settle.py``), and in any later run before anything else happens to it;
+- a 400 → DK+ may lack a customer, project or product dksync believed it wrote: those are
+  checked, written again when missing, and the invoice sent once more; else it is refused.
+
+A DK+ invoice that already carries the reference is adopted only when its customer and total
+match; one Moment number used by two Moment invoices is rejected, naming both.
 """
 
 from __future__ import annotations
 
 from contextlib import suppress
+from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
 from dksync.errors import Conflict, RecordRejected, UncertainWrite
+from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.mapping import Mapped, Rejected
 from dksync.mapping.invoices import map_invoice, reference, skip_reason
+from dksync.mapping.money import CENT
 from dksync.outcome import Action, Outcome
 from dksync.records import Invoice
+from dksync.sync.books import product_key
 from dksync.sync.context import RunContext
 from dksync.sync.customers import ensure_customer
 from dksync.sync.projects import ensure_project
+from dksync.sync.settle import Lost
 
-KIND = "invoices"
-PENDING, POSTED, UNCERTAIN = "pending", "posted", "uncertain"
+KIND = ObjectKind.INVOICES
+MAX_POSTS = 3
+"""POSTs of one invoice in one run, each after DK+ answered and a lookup found none."""
+
+
+def label_of(invoice: Invoice) -> str:
+    return reference(invoice) if invoice.number else f"id {invoice.id}"
 
 
 def sync_invoice(ctx: RunContext, invoice: Invoice) -> Outcome:
     """Post one invoice unless it is not eligible or already in DK+; record the outcome."""
-    label = reference(invoice) if invoice.number else f"id {invoice.id}"
-    with ctx.key_lock(KIND, invoice.id):  # the same invoice twice in flight: one waits
-        return ctx.book(
-            KIND, invoice.id, label, partial(_sync, ctx, invoice, label), remember=False
-        )
+    label = label_of(invoice)
+    with ctx.lock(KIND, invoice.id):  # the same invoice twice in flight: one waits
+        return ctx.books.take(KIND, invoice.id, label, partial(_decide, ctx, invoice, label))
 
 
-def _sync(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
+def _decide(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
     why_not = skip_reason(invoice)
     if why_not:
         return Outcome(KIND, invoice.id, label, Action.SKIP, why_not)
-    row = ctx.state.invoice(invoice.id)
-    if row is not None and row.status == POSTED:
+    row = ctx.books.invoice(invoice.id)
+    if row is not None and row.status == InvoiceState.POSTED:
         return Outcome(KIND, invoice.id, label, Action.UNCHANGED, dk_number=str(row.dk_number))
-    if row is not None and row.status in (PENDING, UNCERTAIN):
-        settle = 2 * ctx.config.dkplus.timeout
+    _refuse_second_use_of_number(ctx, invoice)
+    invoice, mapped = prepare(ctx, invoice)
+    if row is not None and InvoiceState(row.status).in_flight:
         age = row.age_seconds(datetime.now(UTC))
-        if age < settle:
-            return Outcome(
-                KIND,
-                invoice.id,
-                label,
-                Action.UNCERTAIN,
-                f"a POST {age:.0f}s ago may still be in flight; looked up in DK+ "
-                f"again once {settle:.0f}s have passed",
-            )
-    if row is not None and row.status in (PENDING, UNCERTAIN):
-        adopted = _adopt_existing(ctx, invoice, label)  # a POST may have landed: look first
-        if adopted is not None:
-            return adopted
+        if age < ctx.settle.seconds:  # a POST of a run that just died may still land
+            outcome = Outcome(KIND, invoice.id, label, Action.CREATE, payload=mapped.payload)
+            return ctx.settle.defer(outcome, Lost(invoice, mapped, age), "a POST seconds ago")
+    found = ctx.dkplus.invoices_by_reference(reference(invoice))
+    if found:
+        return adopt(invoice, label, mapped, found)
+    ensure_products(ctx, mapped)
+    ctx.require_sales_person()
+    return post(ctx, invoice, label, mapped)
+
+
+def _refuse_second_use_of_number(ctx: RunContext, invoice: Invoice) -> None:
+    """One DK+ invoice per Moment invoice: a second Moment invoice (another id) with a
+    number dksync already posted is rejected, naming both; it is never adopted."""
+    other = ctx.books.invoice_with_reference(reference(invoice))
+    if other is None or other.moment_id == invoice.id:
+        return
+    if other.status == InvoiceState.POSTED or InvoiceState(other.status).in_flight:
+        raise RecordRejected(
+            f"invoice number {reference(invoice)} is already in DK+ (DK+ {other.dk_number}) "
+            f"for Moment invoice id {other.moment_id}; this is Moment invoice id {invoice.id}: "
+            "two Moment invoices share one number. Not posted: fix the number in Moment",
+            ReasonCode.DUPLICATE_NUMBER,
+        )
+
+
+def prepare(ctx: RunContext, invoice: Invoice) -> tuple[Invoice, Mapped]:
+    """The invoice with its customer and project made to exist in DK+, and its DK+ body."""
     customer = ensure_customer(ctx, invoice.customer_id)
+    if invoice.project_id is not None:
+        number = ensure_project(ctx, invoice.project_id)
+        invoice = replace(invoice, project_number=number)
+    elif invoice.project_number:
+        raise RecordRejected(
+            f"its project {invoice.project_number} has no Moment id to read it by",
+            ReasonCode.MALFORMED,
+        )
     mapped = map_invoice(
-        invoice, customer, ctx.accounts(), ctx.config.customer_rules, ctx.config.invoice_rules
+        invoice,
+        customer,
+        ctx.moment.accounts(),
+        ctx.config.customer_rules,
+        ctx.config.invoice_rules,
     )
     if isinstance(mapped, Rejected):
-        return Outcome(KIND, invoice.id, label, Action.REJECT, mapped.message)
-    if row is None or row.status not in (PENDING, UNCERTAIN):
-        adopted = _adopt_existing(ctx, invoice, label)
-        if adopted is not None:
-            return adopted
-    if invoice.project_number:
-        ensure_project(ctx, invoice.project_id, invoice.project_number)
-    _ensure_products(ctx, mapped)
-    ctx.require_sales_person()
+        raise RecordRejected(mapped.message, ReasonCode.INVALID_DATA)
+    return invoice, mapped
+
+
+def adopt(
+    invoice: Invoice, label: str, mapped: Mapped, found: list[dict[str, Any]], *, ours: bool = False
+) -> Outcome:
+    """The DK+ invoice that already carries this reference, taken as this Moment invoice's
+    when its customer number and total match; else the invoice is rejected, not posted.
+    ``ours``: it is the answer to dksync's own POST (confirmed by the lookup)."""
+    customer, total, tolerance = _expected(mapped)
+    matching = [i for i in found if _matches(i, customer, total, tolerance)]
+    numbers = ", ".join(str(i.get("Number")) for i in found)
+    if not matching:
+        return Outcome(
+            KIND,
+            invoice.id,
+            label,
+            Action.REJECT,
+            f"DK+ already holds reference {reference(invoice)} as invoice {numbers} with "
+            f"another customer or total (this Moment invoice, id {invoice.id}, is customer "
+            f"{customer}, total {total}): not posted; check DK+ by hand",
+            code=ReasonCode.ADOPT_MISMATCH,
+        )
+    number = str(matching[0].get("Number"))
+    action = Action.CREATE if ours else Action.ADOPT
+    detail = "posted (confirmed by reference)" if ours else f"already in DK+ as {number}: adopted"
+    if len(found) > 1:
+        detail += f" (DK+ holds {len(found)} invoices with this reference: {numbers}; check them)"
+    return Outcome(
+        KIND,
+        invoice.id,
+        label,
+        action,
+        detail,
+        dk_number=number,
+        invoice_state=InvoiceState.POSTED,
+    )
+
+
+def _expected(mapped: Mapped) -> tuple[str, Decimal, Decimal]:
+    lines = mapped.payload["Lines"]
+    total = sum((Decimal(line["Total"]) for line in lines), Decimal(0))
+    return str(mapped.payload["Customer"]["Number"]), total, CENT * max(1, len(lines))
+
+
+def _matches(found: dict[str, Any], customer: str, total: Decimal, tolerance: Decimal) -> bool:
+    try:
+        amount = Decimal(str(found.get("TotalAmount")))
+        return str(found.get("CNumber")) == customer and abs(amount - total) <= tolerance
+    except (InvalidOperation, ValueError):
+        return False
+
+
+def ensure_products(ctx: RunContext, mapped: Mapped, *, recheck: bool = False) -> bool:
+    """Make every item code of the invoice a DK+ product; True when one had to be created."""
+    created = False
+    for product in mapped.needs:
+        key = product_key(str(product["ItemCode"]))
+        with ctx.lock(ObjectKind.PRODUCTS, key):
+            if recheck:
+                ctx.books.forget(ObjectKind.PRODUCTS, key)
+            if ctx.books.standing(ObjectKind.PRODUCTS, key) is None:
+                created |= _ensure_product(ctx, product)
+    return created
+
+
+def _ensure_product(ctx: RunContext, product: dict[str, Any]) -> bool:
+    code = str(product["ItemCode"])
+    if ctx.dkplus.product(code) is not None:
+        ctx.books.record(Outcome(ObjectKind.PRODUCTS, 0, code, Action.UNCHANGED))
+        return False
+    if not ctx.config.create_missing_products:
+        raise RecordRejected(
+            f"item code {code} is not a product in DK+ and "
+            "invoices.create_missing_products is off: create it in DK+",
+            ReasonCode.PRODUCT_MISSING,
+        )
+    with suppress(Conflict):  # created meanwhile: it exists, which is all an invoice needs
+        ctx.dkplus.create_product(product)
+    ctx.books.record(Outcome(ObjectKind.PRODUCTS, 0, code, Action.CREATE, payload=product))
+    return True
+
+
+def post(
+    ctx: RunContext, invoice: Invoice, label: str, mapped: Mapped, *, may_defer: bool = True
+) -> Outcome:
+    """POST the invoice, never blindly twice (see the module docstring)."""
+    ref = reference(invoice)
     outcome = Outcome(
         KIND, invoice.id, label, Action.CREATE, payload=mapped.payload, warnings=mapped.warnings
     )
-    if not ctx.dry_run:
-        _post(ctx, invoice, mapped, outcome)
+    repaired = False
+    for _ in range(MAX_POSTS):
+        ctx.books.before_post(invoice.id, ref)
+        try:
+            number = ctx.dkplus.post_invoice(mapped.payload)
+        except UncertainWrite as exc:
+            if not exc.ended:
+                if not may_defer:
+                    return _uncertain(outcome, f"{exc}; looked up again in the next run")
+                return ctx.settle.defer(outcome, Lost(invoice, mapped, 0.0), str(exc))
+            found = ctx.dkplus.invoices_by_reference(ref)
+            if found:
+                return adopt(invoice, label, mapped, found, ours=True)
+            outcome.detail = f"{exc}; DK+ holds no such invoice: posted again"
+            continue
+        except RecordRejected as exc:
+            if repaired or not _repair(ctx, invoice, mapped):
+                return _refused(outcome, str(exc), exc.code)
+            repaired = True
+            outcome.detail = "DK+ lacked what it needs: written again, then posted"
+            continue
+        outcome.dk_number = number
+        outcome.invoice_state = InvoiceState.POSTED if number is not None else None
+        return outcome
+    return _refused(
+        outcome,
+        f"DK+ kept failing ({outcome.detail}); it holds no such invoice: sent again next run",
+        ReasonCode.DKPLUS_FAILED,
+    )
+
+
+def _uncertain(outcome: Outcome, detail: str) -> Outcome:
+    outcome.action, outcome.code, outcome.detail = Action.UNCERTAIN, ReasonCode.UNCERTAIN, detail
+    outcome.invoice_state = InvoiceState.UNCERTAIN
     return outcome
 
 
-def _adopt_existing(ctx: RunContext, invoice: Invoice, label: str) -> Outcome | None:
-    """The DK+ invoice that already carries this reference, adopted; None when there is none."""
-    found = ctx.dkplus.invoices_by_reference(reference(invoice))
-    if not found:
-        return None
-    numbers = [str(i.get("Number")) for i in found]
-    detail = f"already in DK+ as {', '.join(numbers)}: adopted, not posted again"
-    if len(found) > 1:
-        detail += f" (DK+ holds {len(found)} invoices with this reference: check them)"
-    if not ctx.dry_run:
-        with ctx.state.transaction():
-            ctx.state.mark_invoice(
-                invoice.id, reference(invoice), POSTED, _int(found[0].get("Number")), "adopted"
-            )
-    return Outcome(KIND, invoice.id, label, Action.ADOPT, detail, dk_number=numbers[0])
+def _refused(outcome: Outcome, detail: str, code: ReasonCode) -> Outcome:
+    outcome.action, outcome.code, outcome.detail = Action.REJECT, code, detail
+    outcome.invoice_state = InvoiceState.REFUSED
+    return outcome
 
 
-def _ensure_products(ctx: RunContext, mapped: Mapped) -> None:
-    for product in mapped.needs:
-        code = str(product["ItemCode"])
-        if code.upper() in ctx.known_products:
-            continue
-        with ctx.key_lock("products", code.upper()):
-            _ensure_product(ctx, code, product)
+def _repair(ctx: RunContext, invoice: Invoice, mapped: Mapped) -> bool:
+    """After a 400: is the customer, project or a product missing in DK+ although dksync
+    believed it there? Write again what is missing; True when something was."""
+    repaired = False
+    if ctx.dkplus.customer(str(mapped.payload["Customer"]["Number"])) is None:
+        ensure_customer(ctx, invoice.customer_id, recheck=True)
+        repaired = True
+    project = mapped.payload.get("Project")
+    if invoice.project_id is not None and project and ctx.dkplus.project(str(project)) is None:
+        ensure_project(ctx, invoice.project_id, recheck=True)
+        repaired = True
+    return ensure_products(ctx, mapped, recheck=True) or repaired
 
 
-def _ensure_product(ctx: RunContext, code: str, product: dict[str, Any]) -> None:
-    """One product code, checked at most once per run (callers hold its key lock)."""
-    if code.upper() in ctx.known_products:
-        return
-    if ctx.dkplus.product(code) is None:
-        if not ctx.config.create_missing_products:
-            raise RecordRejected(
-                f"item code {code} is not a product in DK+ and "
-                "invoices.create_missing_products is off: create it in DK+"
-            )
-        if not ctx.dry_run:
-            with suppress(Conflict):  # created meanwhile: it exists, which is all we need
-                ctx.dkplus.create_product(product)
-        ctx.report.add(Outcome("products", 0, code, Action.CREATE, payload=product))
-    ctx.known_products.add(code.upper())
+def resolve_lost(ctx: RunContext, lost: Lost, previous: Outcome) -> Outcome:
+    """Settle one invoice whose answer was lost: adopt what DK+ holds under its reference,
+    else post it again (once; lost again, it stays uncertain for the next run)."""
+    invoice, label = lost.invoice, label_of(lost.invoice)
 
+    def decide() -> Outcome:
+        found = ctx.dkplus.invoices_by_reference(reference(invoice))
+        if found:
+            return adopt(invoice, label, lost.mapped, found, ours=True)
+        ensure_products(ctx, lost.mapped)
+        return post(ctx, invoice, label, lost.mapped, may_defer=False)
 
-def _post(ctx: RunContext, invoice: Invoice, mapped: Mapped, outcome: Outcome) -> None:
-    ref = reference(invoice)
-    with ctx.state.transaction():
-        ctx.state.mark_invoice(invoice.id, ref, PENDING)
-    try:
-        answer = ctx.dkplus.post_invoice(mapped.payload)
-    except UncertainWrite as exc:
-        with ctx.state.transaction():
-            ctx.state.mark_invoice(invoice.id, ref, UNCERTAIN, detail=str(exc))
-        resolved = _adopt_existing(ctx, invoice, outcome.label)
-        if resolved is not None:
-            outcome.action, outcome.detail = Action.CREATE, "posted (confirmed by reference)"
-            outcome.dk_number = resolved.dk_number
-            return
-        outcome.action = Action.UNCERTAIN
-        outcome.detail = f"{exc}; not in DK+ yet: looked up again before any new attempt"
-        return
-    except RecordRejected:
-        with ctx.state.transaction():
-            ctx.state.mark_invoice(invoice.id, ref, "refused")
-        raise
-    outcome.dk_number = str(answer.get("Number"))
-    with ctx.state.transaction():
-        ctx.state.mark_invoice(invoice.id, ref, POSTED, _int(answer.get("Number")))
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    with ctx.lock(KIND, invoice.id):
+        try:
+            outcome = decide()
+        except RecordRejected as exc:
+            outcome = Outcome(KIND, invoice.id, label, Action.REJECT, str(exc), code=exc.code)
+        return ctx.books.revise(outcome, previous.action)

@@ -1,4 +1,8 @@
-"""Projects: create once; a later change in Moment is reported as drift, never written."""
+"""Projects: create once; a later change in Moment is reported as drift, never written.
+
+An invoice's project is made to exist first (``ensure_project``), found by its Moment id, so
+an invoice that names its project only by id (Moment's flat references) still gets its number.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from functools import partial
 
 from dksync.errors import Conflict, RecordRejected
 from dksync.jsonio import fingerprint
+from dksync.kinds import ObjectKind, ReasonCode
 from dksync.mapping import Rejected, differences
 from dksync.mapping.projects import DRIFT_FIELDS, map_project
 from dksync.outcome import Action, Outcome
@@ -13,67 +18,97 @@ from dksync.records import Project
 from dksync.sync.context import RunContext
 from dksync.sync.customers import ensure_customer
 
-KIND = "projects"
+KIND = ObjectKind.PROJECTS
 
 
 def sync_project(ctx: RunContext, project: Project) -> Outcome:
     """Bring one project to DK+ and record the outcome."""
-    return ctx.book(KIND, project.id, project.number, partial(_write, ctx, project))
+    with ctx.lock(KIND, project.id):
+        return ctx.books.take(KIND, project.id, project.number, partial(_decide, ctx, project))
 
 
-def ensure_project(ctx: RunContext, project_id: int | None, number: str) -> None:
-    """Make the invoice's project exist in DK+; ``RecordRejected`` when it cannot. Costs no
-    request when this run or the state knows it is there."""
-    if number in ctx.known_projects:
-        return
-    if project_id is None:
-        raise RecordRejected(f"its project {number} has no Moment id to read it by")
-    with ctx.key_lock(KIND, project_id):
-        reason = ctx.results.get((KIND, project_id))
-        if reason is None and (
-            (KIND, project_id) in ctx.results
-            or ctx.state.written_hash(KIND, project_id) is not None
-        ):
-            ctx.known_projects.add(number)
-            return
-        if (KIND, project_id) not in ctx.results:
-            sync_project(ctx, ctx.moment_project(project_id))
-        reason = ctx.results.get((KIND, project_id))
-    if reason is not None:
-        raise RecordRejected(f"its project {number} is rejected: {reason}")
+def ensure_project(ctx: RunContext, project_id: int, *, recheck: bool = False) -> str:
+    """The DK+ number of an invoice's project, made to exist in DK+ first; ``RecordRejected``
+    when it cannot be. Costs no request when this run or the state knows it is there;
+    ``recheck`` forgets that belief and asks DK+ again."""
+    with ctx.lock(KIND, project_id):
+        if recheck:
+            ctx.books.forget(KIND, project_id)
+        standing = ctx.books.standing(KIND, project_id)
+        known = ctx.books.written_number(KIND, project_id)
+        if standing is None and known is not None:
+            return known
+        if standing is None:
+            sync_project(ctx, ctx.moment.project(project_id))
+            standing = ctx.books.standing(KIND, project_id)
+    if standing is None or not standing.in_dkplus or standing.number is None:
+        reason = standing.reason if standing else "it could not be read"
+        raise RecordRejected(
+            f"its project (id {project_id}) is rejected: {reason}", ReasonCode.DEPENDENCY
+        )
+    return standing.number
 
 
-def _write(ctx: RunContext, project: Project) -> Outcome:
+def _decide(ctx: RunContext, project: Project) -> Outcome:
     customer = None
     if project.customer_id is not None:
         customer = ensure_customer(ctx, project.customer_id)
     mapped = map_project(project, customer, ctx.config.customer_rules)
     if isinstance(mapped, Rejected):
-        return Outcome(KIND, project.id, project.number, Action.REJECT, mapped.message)
-    payload, number = mapped.payload, mapped.payload["Number"]
+        return Outcome(
+            KIND,
+            project.id,
+            project.number,
+            Action.REJECT,
+            mapped.message,
+            code=ReasonCode.INVALID_DATA,
+        )
+    payload, number = mapped.payload, str(mapped.payload["Number"])
     digest = fingerprint(payload)
     outcome = Outcome(
-        KIND, project.id, project.number, Action.UNCHANGED, payload=payload, dk_number=number
+        KIND,
+        project.id,
+        project.number,
+        Action.UNCHANGED,
+        payload=payload,
+        dk_number=number,
+        digest=digest,
     )
-    stored = ctx.state.written_hash(KIND, project.id)
+    stored = ctx.books.written_hash(KIND, project.id)
     if stored == digest:
-        ctx.known_projects.add(number)
         return outcome
     current = ctx.dkplus.project(number)
     if current is None:
-        outcome.action = Action.CREATE
-        if not ctx.dry_run:
-            try:
-                ctx.dkplus.create_project(payload)
-            except Conflict:
-                outcome.action, outcome.detail = Action.ADOPT, "already in DK+: adopted"
+        _create(ctx, project, outcome, payload)
     else:
         _compare(outcome, payload, current, known_before=stored is not None)
-    if not ctx.dry_run and outcome.action is not Action.DRIFT:
-        with ctx.state.transaction():
-            ctx.state.record_written(KIND, project.id, number, digest)
-    ctx.known_projects.add(number)
     return outcome
+
+
+def _create(
+    ctx: RunContext, project: Project, outcome: Outcome, payload: dict[str, object]
+) -> None:
+    """POST the project. A 400 may mean its customer is not in DK+ although dksync believed
+    it wrote it: then the customer is checked, written again, and the project sent once more."""
+    outcome.action = Action.CREATE
+    try:
+        ctx.dkplus.create_project(payload)
+    except Conflict:
+        outcome.action, outcome.detail = Action.ADOPT, "already in DK+: adopted"
+    except RecordRejected:
+        if project.customer_id is None or not _customer_was_missing(ctx, project.customer_id):
+            raise
+        ctx.dkplus.create_project(payload)
+        outcome.detail = "its customer was missing in DK+: created it again first"
+
+
+def _customer_was_missing(ctx: RunContext, customer_id: int) -> bool:
+    """True when DK+ lacked the customer and it has now been written again."""
+    number = ctx.books.standing(ObjectKind.CUSTOMERS, customer_id)
+    if number is not None and number.number and ctx.dkplus.customer(number.number) is not None:
+        return False
+    ensure_customer(ctx, customer_id, recheck=True)
+    return True
 
 
 def _compare(
@@ -82,7 +117,7 @@ def _compare(
     wanted = {k: v for k, v in payload.items() if k in DRIFT_FIELDS}
     outcome.changes = differences(wanted, current)
     if outcome.changes:
-        outcome.action = Action.DRIFT
+        outcome.action, outcome.code, outcome.digest = Action.DRIFT, ReasonCode.DRIFT, None
         fields = ", ".join(outcome.changes)
         outcome.detail = (
             f"differs in DK+ ({fields}); DK+ has no project update: fix it by hand in DK+"

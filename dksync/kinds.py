@@ -1,0 +1,68 @@
+"""The words dksync's code branches on, as enums in one place: object kinds, invoice states
+in the state file, and the codes of rejection reasons.
+
+They are ``StrEnum`` so that the state file, JSON and tables keep their plain words, while
+code compares members, never prose. ``check`` and the notifier read ``ReasonCode``s.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ObjectKind(enum.StrEnum):
+    """What a record is; the value is the word used in the state, tables, JSON and CLI."""
+
+    CUSTOMERS = "customers"
+    PROJECTS = "projects"
+    INVOICES = "invoices"
+    PRODUCTS = "products"
+
+    @property
+    def singular(self) -> str:
+        return self.value[:-1]
+
+
+SYNCED_KINDS = (ObjectKind.CUSTOMERS, ObjectKind.PROJECTS, ObjectKind.INVOICES)
+
+
+class InvoiceState(enum.StrEnum):
+    """Where a Moment invoice stands with DK+, as stored in the state file.
+
+    ``PENDING`` is written before the POST; ``POSTED`` with the DK+ number after a confirmed
+    answer or an adoption; ``UNCERTAIN`` when the POST may have reached DK+ (looked up before
+    anything else happens to it); ``REFUSED`` when DK+ refused it (posted again once fixed).
+    """
+
+    PENDING = "pending"
+    POSTED = "posted"
+    UNCERTAIN = "uncertain"
+    REFUSED = "refused"
+
+    @property
+    def in_flight(self) -> bool:
+        """A POST may have reached DK+: look the reference up before any new attempt."""
+        return self in (InvoiceState.PENDING, InvoiceState.UNCERTAIN)
+
+
+class ReasonCode(enum.StrEnum):
+    """Why a record was not written, grouped by what someone must do about it."""
+
+    INVALID_DATA = "invalid_data"  # the Moment record breaks a rule: fix it in Moment
+    BAD_VALUE = "bad_value"  # a number that cannot be money (overflow, NaN, absurd exponent)
+    MALFORMED = "malformed"  # Moment sent an object dksync cannot read
+    DEPENDENCY = "dependency"  # its customer, project or product could not be written
+    NOT_IN_MOMENT = "not_in_moment"  # a record it refers to does not exist in Moment
+    GONE = "gone"  # no longer exists in Moment
+    REFUSED = "refused"  # the service answered 4xx with its reason
+    DKPLUS_FAILED = "dkplus_failed"  # DK+ kept failing; it holds no such invoice: sent again later
+    PRODUCT_MISSING = "product_missing"  # an item code is not a DK+ product, creation is off
+    DUPLICATE_NUMBER = "duplicate_number"  # another Moment invoice has this number in DK+
+    ADOPT_MISMATCH = "adopt_mismatch"  # DK+ holds this reference with another customer/total
+    UNCERTAIN = "uncertain"  # a POST may have reached DK+; looked up again before any retry
+    DRIFT = "drift"  # DK+ differs from Moment and dksync does not overwrite it
+
+    @property
+    def data_problem(self) -> bool:
+        """A problem in the data that a person fixes in Moment (not in the setup)."""
+        return self in (ReasonCode.INVALID_DATA, ReasonCode.BAD_VALUE, ReasonCode.MALFORMED)

@@ -1,0 +1,227 @@
+"""The books of a run: the one place that writes the state and the report for every record.
+
+Sync steps decide and return an ``Outcome``; ``Books.record`` stores it: a rejection with its
+reason and code, what was written (its hash, and a customer's facts), an invoice's state, and
+this run's standing of the record, which later records of the run depend on. ``DryBooks`` is
+its twin for a dry run: the same decisions, kept in memory, nothing written.
+
+The per-run standings table holds one small entry per (kind, key) that is in DK+ or rejected;
+after a stream is read whole the "in DK+" entries of that kind are dropped (the state answers
+them from then on), so memory stays flat however big the run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dksync.errors import RecordRejected
+from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
+from dksync.outcome import Action, Outcome, RunReport
+from dksync.state import InvoiceRow, State
+
+Key = tuple[ObjectKind, int | str]
+Facts = tuple[str, str, str | None]
+
+IN_DKPLUS = frozenset({Action.CREATE, Action.UPDATE, Action.UNCHANGED, Action.ADOPT, Action.DRIFT})
+"""Outcomes after which the record exists in DK+ (drift: it exists, but differs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What this run knows of one record: in DK+ (with its DK+ number), or rejected and why."""
+
+    in_dkplus: bool
+    number: str | None = None
+    reason: str | None = None
+    code: ReasonCode | None = None
+    stored: bool = False
+
+
+class Books:
+    """Records every outcome of a run in the state file and the report, in one place."""
+
+    def __init__(self, state: State, report: RunReport) -> None:
+        self.state = state
+        self.report = report
+        self._table: dict[Key, Standing] = {}
+        self._fresh: set[ObjectKind] = set()
+        self._lock = threading.Lock()
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def standing(self, kind: ObjectKind, key: int | str) -> Standing | None:
+        """This run's standing of a record, or None when the run has not decided it."""
+        with self._lock:
+            return self._table.get((kind, key))
+
+    def written_hash(self, kind: ObjectKind, moment_id: int) -> str | None:
+        return self.state.written_hash(kind, moment_id)
+
+    def written_number(self, kind: ObjectKind, moment_id: int) -> str | None:
+        """The DK+ number under which dksync wrote this record, in this run or before."""
+        standing = self.standing(kind, moment_id)
+        if standing is not None:
+            return standing.number if standing.in_dkplus else None
+        return self.state.written_number(kind, moment_id)
+
+    def invoice(self, moment_id: int) -> InvoiceRow | None:
+        return self.state.invoice(moment_id)
+
+    def invoice_with_reference(self, reference: str) -> InvoiceRow | None:
+        return self.state.invoice_with_reference(reference)
+
+    def customer_facts(self, moment_id: int) -> Facts | None:
+        """(number, name, kennitala) of a customer, when known to be current: written in this
+        run, or the customers stream was read whole in this run (``mark_fresh``)."""
+        standing = self.standing(ObjectKind.CUSTOMERS, moment_id)
+        if standing is None and ObjectKind.CUSTOMERS not in self._fresh:
+            return None
+        if standing is not None and not standing.in_dkplus:
+            return None
+        return self._facts(moment_id)
+
+    def _facts(self, moment_id: int) -> Facts | None:
+        return self.state.customer_facts(moment_id)
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def take(
+        self, kind: ObjectKind, ident: int, label: str, step: Callable[[], Outcome]
+    ) -> Outcome:
+        """Run one record's sync step and record what it decided. A ``RecordRejected`` becomes
+        a rejection with its reason; so does a number that cannot be money (an overflow, NaN,
+        an absurd exponent): that record waits in the rejected queue, the others go on."""
+        try:
+            outcome = step()
+        except RecordRejected as exc:
+            outcome = Outcome(kind, ident, label, Action.REJECT, str(exc), code=exc.code)
+        except ArithmeticError as exc:
+            outcome = Outcome(
+                kind,
+                ident,
+                label,
+                Action.REJECT,
+                f"holds a number that cannot be an amount ({type(exc).__name__}): fix it in Moment",
+                code=ReasonCode.BAD_VALUE,
+            )
+        return self.record(outcome)
+
+    def record(self, outcome: Outcome) -> Outcome:
+        """Store one record's outcome in the state and the report, and its standing."""
+        kind = ObjectKind(outcome.object_type)
+        standing = None
+        if kind is ObjectKind.INVOICES:
+            pass  # nothing depends on an invoice: the state alone keeps it
+        elif outcome.action is Action.REJECT:
+            standing = Standing(False, reason=outcome.detail, code=outcome.code)
+        elif outcome.action in IN_DKPLUS:
+            stored = outcome.digest is not None
+            standing = Standing(True, number=outcome.dk_number, stored=stored)
+        key = product_key(outcome.label) if kind is ObjectKind.PRODUCTS else outcome.moment_id
+        self._store(outcome)
+        with self._lock:
+            if standing is not None:
+                self._table[(kind, key)] = standing
+        self.report.add(outcome)
+        return outcome
+
+    def revise(self, outcome: Outcome, previous: Action) -> Outcome:
+        """Record the final outcome of a record this run already reported as ``previous``
+        (an invoice whose lost answer was settled at the end of the run)."""
+        self._store(outcome)
+        self.report.revise(outcome, previous)
+        return outcome
+
+    def forget(self, kind: ObjectKind, key: int | str) -> None:
+        """DK+ proved a belief wrong (a record dksync wrote is not there): forget it, so the
+        record is looked up and written again."""
+        with self._lock:
+            self._table.pop((kind, key), None)
+        if isinstance(key, int):
+            with self.state.transaction():
+                self.state.forget_written(kind, key)
+
+    def before_post(self, moment_id: int, reference: str) -> None:
+        """Mark an invoice pending before its POST: if the run dies during it, the next run
+        looks the reference up before anything else."""
+        with self.state.transaction():
+            self.state.mark_invoice(moment_id, reference, InvoiceState.PENDING)
+
+    def end_stream(self, kind: ObjectKind, read_whole: bool) -> None:
+        """A stream is done. Its "in DK+" standings leave RAM (the state answers them now);
+        when it was read whole from its cursor, customers' stored facts are current."""
+        if read_whole:
+            self._fresh.add(kind)
+        with self._lock:
+            self._table = {
+                key: value
+                for key, value in self._table.items()
+                if key[0] is not kind or not value.stored or self._keep_in_memory
+            }
+
+    _keep_in_memory = False
+
+    def _store(self, outcome: Outcome) -> None:
+        """The state-file side of ``record``, in one transaction."""
+        kind = ObjectKind(outcome.object_type)
+        with self.state.transaction():
+            if outcome.action is Action.REJECT:
+                if outcome.moment_id:
+                    self.state.reject(
+                        kind, outcome.moment_id, outcome.label, outcome.detail, outcome.code
+                    )
+            elif outcome.action in IN_DKPLUS and kind is not ObjectKind.PRODUCTS:
+                self.state.clear_rejected(kind, outcome.moment_id)
+            if outcome.digest is not None and outcome.dk_number is not None:
+                self.state.record_written(
+                    kind, outcome.moment_id, outcome.dk_number, outcome.digest
+                )
+            if outcome.facts is not None:
+                self.state.record_customer_facts(outcome.moment_id, *outcome.facts)
+            if outcome.invoice_state is not None:
+                self.state.mark_invoice(
+                    outcome.moment_id,
+                    outcome.label,
+                    outcome.invoice_state,
+                    _int(outcome.dk_number),
+                    outcome.detail if outcome.invoice_state is not InvoiceState.POSTED else "",
+                )
+
+
+class DryBooks(Books):
+    """The books of a dry run: the same standings and report, nothing written anywhere."""
+
+    _keep_in_memory = True
+
+    def __init__(self, state: State, report: RunReport) -> None:
+        super().__init__(state, report)
+        self._dry_facts: dict[int, Facts] = {}
+
+    def _facts(self, moment_id: int) -> Facts | None:
+        return self._dry_facts.get(moment_id) or super()._facts(moment_id)
+
+    def _store(self, outcome: Outcome) -> None:
+        if outcome.facts is not None:
+            with self._lock:
+                self._dry_facts[outcome.moment_id] = outcome.facts
+
+    def forget(self, kind: ObjectKind, key: int | str) -> None:
+        with self._lock:
+            self._table.pop((kind, key), None)
+
+    def before_post(self, moment_id: int, reference: str) -> None:
+        """Nothing is posted in a dry run."""
+
+
+def product_key(item_code: str) -> str:
+    """DK+ item codes are case-insensitive."""
+    return item_code.upper()
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,54 @@
+"""The DK+ client of a dry run: every read goes to DK+, every write is only pretended.
+
+With it the sync steps have no dry-run branches: they decide the same way and "write", and
+the dry-run books (``DryBooks``) record what would have happened without storing anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dksync.dkplus import DkPlusClient
+
+
+class DryDkPlus:
+    """Reads pass through to DK+; creates, updates and posts do nothing."""
+
+    def __init__(self, client: DkPlusClient) -> None:
+        self._client = client
+
+    @property
+    def requests_sent(self) -> int:
+        return self._client.requests_sent
+
+    def customer(self, number: str) -> dict[str, Any] | None:
+        return self._client.customer(number)
+
+    def project(self, number: str) -> dict[str, Any] | None:
+        return self._client.project(number)
+
+    def product(self, item_code: str) -> dict[str, Any] | None:
+        return self._client.product(item_code)
+
+    def sales_person_exists(self, number: str) -> bool:
+        return self._client.sales_person_exists(number)
+
+    def invoices_by_reference(self, reference: str) -> list[dict[str, Any]]:
+        return self._client.invoices_by_reference(reference)
+
+    def create_customer(self, body: Mapping[str, Any]) -> None:
+        """Not sent: a dry run."""
+
+    def update_customer(self, number: str, body: Mapping[str, Any]) -> None:
+        """Not sent: a dry run."""
+
+    def create_project(self, body: Mapping[str, Any]) -> None:
+        """Not sent: a dry run."""
+
+    def create_product(self, body: Mapping[str, Any]) -> None:
+        """Not sent: a dry run."""
+
+    def post_invoice(self, body: Mapping[str, Any]) -> str | None:
+        """Not sent: a dry run has no DK+ number."""
+        return None
