@@ -30,12 +30,14 @@ class Notice:
 
 
 def fingerprint(report: RunReport) -> str | None:
-    """What is wrong after this run, as a stable hash; None when nothing is."""
+    """What is wrong after this run, as a stable hash; None when nothing is. Built from
+    reason codes and record ids, never from words: a message that carries a count of seconds
+    or a server's changing text does not make a new email every run."""
     if report.fatal is not None:
-        text = f"failed: {type(report.fatal).__name__}: {report.fatal}"
+        text = f"failed: {type(report.fatal).__name__}: {report.fatal.exit_code}"
     else:
         problems = sorted(
-            f"{o.object_type}:{o.moment_id}:{o.action.value}:{o.detail}"
+            f"{o.object_type}:{o.moment_id}:{o.action.value}:{o.code or ''}"
             for o in report.with_action(Action.REJECT, Action.UNCERTAIN)
         )
         if not problems:

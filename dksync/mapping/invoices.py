@@ -16,7 +16,7 @@ from typing import Any, Literal
 from dksync.mapping import Mapped, MapResult, Payload, Rejected
 from dksync.mapping import kennitala as kt
 from dksync.mapping.customers import CustomerRules, dk_number
-from dksync.mapping.money import CENT, line_total, price_with_surcharge
+from dksync.mapping.money import CENT, amount_problem, line_total, price_with_surcharge
 from dksync.records import (
     Customer,
     ExportStatus,
@@ -89,6 +89,9 @@ def _line(
     code, account, reason = item_code(n, line, accounts, rules)
     if code is None:
         return None, None, reason
+    reason = _value_problem(n, line)
+    if reason:
+        return None, None, reason
     quantity = -abs(line.quantity) if invoice.is_credit_note else line.quantity
     price = price_with_surcharge(line.unit_price, line.surcharge_percent)
     total = line_total(quantity, price, line.discount_percent)
@@ -116,6 +119,18 @@ def _line(
         "TaxPercent": vat if vat is not None else Decimal(0),
     }
     return payload, product, None
+
+
+def _value_problem(n: int, line: InvoiceLine) -> str | None:
+    """The first value of the line that cannot be money, checked before any arithmetic."""
+    checks = (
+        amount_problem(line.quantity, f"line {n}: quantity"),
+        amount_problem(line.unit_price, f"line {n}: unit price"),
+        amount_problem(line.discount_percent, f"line {n}: discount", percent=True),
+        amount_problem(line.surcharge_percent, f"line {n}: surcharge", percent=False),
+    )
+    problem = next((c for c in checks if c), None)
+    return f"{problem}: fix it in Moment" if problem else None
 
 
 def _header(invoice: Invoice, customer: Customer, number: str, rules: InvoiceRules) -> Payload:

@@ -21,3 +21,20 @@ def price_with_surcharge(unit_price: Decimal, surcharge_percent: Decimal) -> Dec
 def line_total(quantity: Decimal, price: Decimal, discount_percent: Decimal) -> Decimal:
     """DK+'s line total: quantity × price × (1 − discount/100), rounded half-up."""
     return round_half_up(quantity * price * (1 - discount_percent / HUNDRED))
+
+
+LIMIT = Decimal(10) ** 12
+"""The largest amount or quantity dksync writes: far beyond any real invoice line, and small
+enough that every product of two of them stays exact in 28 digits."""
+
+
+def amount_problem(value: Decimal, what: str, *, percent: bool = False) -> str | None:
+    """Why ``value`` cannot be written as an amount (NaN, infinite, an absurd exponent, out of
+    range; a percent outside 0..100), or None when it can."""
+    if not value.is_finite():
+        return f"{what} is not a number ({value})"
+    if percent and not Decimal(0) <= value <= HUNDRED:
+        return f"{what} {value} is not between 0 and 100 %"
+    if abs(value) >= LIMIT:
+        return f"{what} {value:.6g} is out of range"
+    return None

@@ -123,14 +123,18 @@ def adopt(
     matching = [i for i in found if _matches(i, customer, total, tolerance)]
     numbers = ", ".join(str(i.get("Number")) for i in found)
     if not matching:
+        held = "; ".join(
+            f"{i.get('Number')} (customer {i.get('CNumber')}, total {i.get('TotalAmount')})"
+            for i in found
+        )
         return Outcome(
             KIND,
             invoice.id,
             label,
             Action.REJECT,
-            f"DK+ already holds reference {reference(invoice)} as invoice {numbers} with "
-            f"another customer or total (this Moment invoice, id {invoice.id}, is customer "
-            f"{customer}, total {total}): not posted; check DK+ by hand",
+            f"DK+ already holds reference {reference(invoice)} as invoice {held}; this Moment "
+            f"invoice (id {invoice.id}) is customer {customer}, total {total}: not posted, "
+            "not adopted; check DK+ by hand",
             code=ReasonCode.ADOPT_MISMATCH,
         )
     number = str(matching[0].get("Number"))

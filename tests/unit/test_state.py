@@ -43,7 +43,7 @@ def test_rejected_records_count_attempts(tmp_path: Path) -> None:
     [row] = state.rejected()
     assert (row.attempts, row.reason) == (2, "still too long")
     with state.transaction():
-        state.record_written("customers", 7, "10007", "hash")
+        state.clear_rejected("customers", 7)
     assert state.rejected() == []
     state.close()
 
