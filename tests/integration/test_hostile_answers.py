@@ -6,6 +6,11 @@ before it would: HTML, an empty body or ``{}`` with 200, a 404 for "no match", l
 from __future__ import annotations
 
 import copy
+import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +25,7 @@ from dksync.outcome import Action
 from dksync.sandbox.pair import Sandbox
 from dksync.state import State
 from tests.conftest import Sync, config_for
+from tests.helpers import config_file
 
 INVOICE_POST = "^/api/v1/sales/invoice$"
 REFERENCE = "^/api/v1/sales/invoice/reference/"
@@ -195,3 +201,37 @@ def test_customer_deleted_in_dkplus_is_written_again_before_its_invoice(
     assert customer.number in sandbox.dkplus.snapshot()["customers"]
     assert _references(sandbox).get(str(invoice.number)) == 1
     assert not [o for o in report.with_action(Action.REJECT) if o.moment_id == invoice.id]
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_reading_finishes_writes_and_records_the_run(
+    sandbox: Sandbox, tmp_path: Path, signum: int, code: int
+) -> None:
+    """Issue 9 H: SIGINT/SIGTERM (twice, as an impatient user does) → the writes in flight
+    finish, the summary is printed, history says interrupted, exit 130/143, no traceback."""
+    config = config_file(sandbox, tmp_path)
+    sandbox.dkplus.knobs.latency_ms = 150
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dksync", "run", "-c", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    deadline = time.monotonic() + 30
+    while not sandbox.dkplus.requests_to("/customer") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signum)
+    time.sleep(0.1)
+    child.send_signal(signum)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == code, err
+    assert "Traceback" not in out + err
+    assert "interrupted" in (out + err).lower()
+    state = State.open(tmp_path / "state.sqlite")
+    [last] = state.runs(1)
+    assert last["outcome"] == "interrupted" and last["finished_at"]
+    written = last["counts"]["customers"]["create"]
+    assert written == len(sandbox.dkplus.snapshot()["customers"]) > 0, "true counts"
+    assert state.cursor("customers") is None, "an interrupted read does not move the cursor"
+    state.close()

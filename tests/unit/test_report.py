@@ -8,6 +8,8 @@ import re
 import pytest
 from rich.console import Console
 
+from dksync.kinds import ReasonCode
+from dksync.notify import fingerprint
 from dksync.outcome import Action, Outcome, RunReport
 from dksync.report import as_json, render
 
@@ -45,3 +47,19 @@ def test_json_counts_and_records() -> None:
     assert document["counts"]["invoices"]["create"] == 1
     assert document["counts"]["invoices"]["fetched"] == 2
     assert [r["action"] for r in document["records"]] == ["create", "reject"]
+
+
+def test_notification_fingerprint_is_built_from_codes_not_words() -> None:
+    """Issue 9 J: an uncertain invoice whose message counts seconds sends one email."""
+
+    def report(detail: str) -> RunReport:
+        made = RunReport()
+        made.add(
+            Outcome("invoices", 7, "1007", Action.UNCERTAIN, detail, code=ReasonCode.UNCERTAIN)
+        )
+        return made
+
+    assert fingerprint(report("a POST 3s ago")) == fingerprint(report("a POST 95s ago"))
+    other = RunReport()
+    other.add(Outcome("invoices", 7, "1007", Action.REJECT, "x", code=ReasonCode.REFUSED))
+    assert fingerprint(other) != fingerprint(report("a POST 3s ago"))
