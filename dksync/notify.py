@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from dksync.config import Config, EmailConfig
+from dksync.errors import DksyncError
 from dksync.outcome import Action, RunReport
 from dksync.state import State
 
@@ -104,25 +105,41 @@ def send(settings: EmailConfig, notice: Notice) -> None:
         smtp.send_message(message)
 
 
+def _deliver(settings: EmailConfig, notice: Notice) -> bool:
+    """Send, logging a failure (it is tried again after the next run); True when sent."""
+    try:
+        send(settings, notice)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.error(
+            "could not send the notification email via %s:%d (%s)",
+            settings.host,
+            settings.port,
+            type(exc).__name__,
+        )
+        return False
+    return True
+
+
 def after_run(config: Config, report: RunReport) -> Notice | None:
     """Send what ``decide`` says and remember it; a delivery failure is logged and retried
     after the next run (nothing is recorded as sent)."""
     if config.email is None or report.dry_run:
         return None
-    state = State.open(config.state_path)
+    try:
+        state = State.open(config.state_path)
+    except DksyncError as exc:  # the run's own failure may be the state: still say so
+        state = None
+        log.error("the notification state cannot be read (%s): sending without it", exc)
+    if state is None:
+        notice = decide(None, report)
+        if notice is not None:
+            _deliver(config.email, notice)
+        return notice
     try:
         notice = decide(state.last_notice(CHANNEL), report)
         if notice is None:
             return None
-        try:
-            send(config.email, notice)
-        except (OSError, smtplib.SMTPException) as exc:
-            log.error(
-                "could not send the notification email via %s:%d (%s)",
-                config.email.host,
-                config.email.port,
-                type(exc).__name__,
-            )
+        if not _deliver(config.email, notice):
             return None
         state.record_notice(CHANNEL, notice.fingerprint)
         log.info("notification sent: %s", notice.subject)

@@ -293,7 +293,6 @@ class SandboxServer:
             return reply, "drop"
         return reply, None
 
-
     def _rewrite_for(self, request: Request) -> Rewrite | None:
         """The first rewrite knob that applies to this request, its count taken."""
         for raw in self.knobs.rewrites:
