@@ -105,8 +105,8 @@ SECRET = "tok-SECRET-4444"
         (f"{SECRET}\nline-TWO\n", "holds a line break"),
         (f"{SECRET}\n\n", "holds a line break"),
         (f"{SECRET}\r\r\n", "holds a line break"),
-        (f"{SECRET}þ\n", "not ASCII"),
-        (f"{SECRET}\tx", "control character"),
+        (f"{SECRET}þ\n", "holds a character that is not ASCII"),
+        (f"{SECRET}\tx", "holds a control character"),
         (f" {SECRET}", "starts or ends with a space"),
     ],
 )
