@@ -66,7 +66,11 @@ def held(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
 
 def _run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*DKSYNC, *args, "-c", str(config)], capture_output=True, text=True, timeout=120
+        [*DKSYNC, *args, "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "250"},
     )
 
 
