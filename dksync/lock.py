@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from dksync.errors import LockedError, StateError
+from dksync.state import explain
 
 # SQLite locks bytes from 1 GiB up and its files stay below 2**48 bytes: this byte is free.
 FAR_BYTE = 1 << 62
@@ -145,12 +146,12 @@ class RunLock:
             real.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(real, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise StateError(_unusable(real, exc)) from None
+            raise StateError(explain(real, exc)) from None
         try:
             taken = lock.acquire(fd, exclusive=True)
         except OSError as exc:
             os.close(fd)
-            raise StateError(_unusable(real, exc)) from None
+            raise StateError(explain(real, exc)) from None
         if not taken:
             os.close(fd)
             raise LockedError(_busy_message(real))
@@ -211,13 +212,6 @@ def _read(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return found if isinstance(found, dict) else {}
-
-
-def _unusable(path: Path, exc: OSError) -> str:
-    return (
-        f"the state file {path} cannot be opened for writing ({exc.strerror or exc}); "
-        "check that its folder exists, is a folder, and is writable"
-    )
 
 
 def _busy_message(path: Path) -> str:

@@ -107,12 +107,13 @@ _INVOICE_COLUMNS = "moment_id, reference, status, dk_number, updated_at"
 def explain(path: Path, exc: BaseException) -> str:
     """What went wrong with the state file and what to do, without a traceback."""
     text = str(exc) or type(exc).__name__
+    lowered = text.lower()
     if isinstance(exc, OSError):
         text = exc.strerror or text
         if exc.errno in (errno.EEXIST, errno.ENOTDIR):
-            text += f" (a part of {path.parent} is a file, not a folder)"
-    lowered = text.lower()
-    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+            text += f": a part of {path.parent} is a file, not a folder"
+        hint = "dksync must be able to create and write the file in its folder"
+    elif "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
         hint = "dksync must be able to write the file and its folder (for the WAL files)"
     elif "locked" in lowered or "busy" in lowered:
         hint = "another program holds it; close it and try again"

@@ -175,7 +175,7 @@ def test_two_real_runs_on_one_state_through_two_configs_post_each_invoice_once(
         assert running.poll() is None, "the first run still works"
         refused = _run(second, "run")
     finally:
-        out, err = running.communicate(timeout=120)
+        _, err = running.communicate(timeout=120)
     assert refused.returncode == 6, refused.stderr
     assert running.returncode in (0, 1), err
     references = Counter(i["Reference"] for i in sandbox.dkplus.snapshot()["invoices"])
