@@ -41,7 +41,8 @@ class Knobs:
     ``rewrites`` replace answers the way a broken server or proxy does (see ``Rewrite``);
     ``transport_fault`` breaks every answer at the HTTP level: ``broken_chunks`` (the write
     happens, the chunked answer stops midway), ``bad_gzip`` (the write happens, the answer
-    claims gzip and is not), ``redirect_loop`` (nothing happens, a 302 to itself);
+    claims gzip and is not), ``deep_json`` (the write happens, the answer is JSON nested
+    past any parser's depth), ``redirect_loop`` (nothing happens, a 302 to itself);
     ``echo_credentials`` repeats the request's credentials in every error message, as
     some services do ("invalid token abc…").
     """
@@ -336,7 +337,25 @@ class RawBody(bytes):
     """An answer body sent as it is (not JSON-encoded): HTML, empty, or broken JSON."""
 
 
-TRANSPORT_FAULTS = frozenset({"broken_chunks", "bad_gzip"})
+TRANSPORT_FAULTS = frozenset({"broken_chunks", "bad_gzip", "deep_json"})
+
+
+def broken_answer(fault: str) -> tuple[dict[str, str], bytes]:
+    """Headers and bytes of an answer broken as ``fault`` says (see ``Knobs``)."""
+    if fault == "broken_chunks":  # announces 0x40 bytes, sends 11, then hangs up
+        return {"Transfer-Encoding": "chunked"}, b'40\r\n{"Number": '
+    if fault == "bad_gzip":
+        junk = b"this is not gzip"
+        return {"Content-Encoding": "gzip", "Content-Length": str(len(junk))}, junk
+    deep = b"[" * 100_000 + b"]" * 100_000
+    return {"Content-Length": str(len(deep))}, deep
+
+
+def _encoded(body: Any) -> bytes:
+    """A reply body's bytes: a ``RawBody`` as it is, anything else as JSON."""
+    if isinstance(body, RawBody):
+        return bytes(body)
+    return b"" if body is None else jsonio.dumps(body).encode()
 
 
 def _credentials(request: Request) -> str:
@@ -406,37 +425,27 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             with server.lock:
                 logged = body if self.command in WRITE_METHODS else None
                 server.log.append(LogEntry(self.command, split.path, reply.status, fault, logged))
-            if fault == "drop":
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            if fault in TRANSPORT_FAULTS:
+            if fault == "drop" or fault in TRANSPORT_FAULTS:
                 self._send_broken(reply, fault)
                 return
             self._send(reply)
 
         def _send_broken(self, reply: Reply, fault: str) -> None:
-            """An answer that breaks at the HTTP level, after the handler did its work."""
+            """No answer at all ('drop'), or one that breaks at the HTTP level; either way
+            after the handler did its work."""
             self.close_connection = True
-            self.send_response(reply.status)
-            if fault == "broken_chunks":
-                self.send_header("Transfer-Encoding", "chunked")
+            if fault != "drop":
+                self.send_response(reply.status)
+                headers, data = broken_answer(fault)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(b'40\r\n{"Number": ')
-            else:
-                junk = b"this is not gzip"
-                self.send_header("Content-Encoding", "gzip")
-                self.send_header("Content-Length", str(len(junk)))
-                self.end_headers()
-                self.wfile.write(junk)
-            self.wfile.flush()
+                self.wfile.write(data)
+                self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
 
         def _send(self, reply: Reply) -> None:
-            if isinstance(reply.body, RawBody):
-                data = bytes(reply.body)
-            else:
-                data = b"" if reply.body is None else jsonio.dumps(reply.body).encode()
+            data = _encoded(reply.body)
             try:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():

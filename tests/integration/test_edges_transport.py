@@ -109,6 +109,18 @@ def test_a_broken_answer_to_an_invoice_post_is_uncertain_never_repeated(
     assert [i["Reference"] for i in sandbox.dkplus.snapshot()["invoices"]] == ["EDGE-1"]
 
 
+def test_json_nested_past_the_parser_depth_is_text_not_a_crash(sandbox: Sandbox) -> None:
+    sandbox.dkplus.knobs.transport_fault = "deep_json"
+    answer = Transport(
+        name="DK+",
+        base_url=sandbox.dkplus.url,
+        classify=dkplus.classify,
+        headers={"Authorization": f"Bearer {sandbox.dkplus.token}"},
+        policy=QUICK,
+    ).get(f"{API}/company/connection")
+    assert answer == "[" * 500, "kept as (cut) text for the contract checks to refuse"
+
+
 def test_a_redirect_loop_is_a_service_error_for_a_read_and_uncertain_for_a_post(
     sandbox: Sandbox,
 ) -> None:
