@@ -8,6 +8,7 @@ stray ``repr`` or log line shows ``***``.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -139,12 +141,13 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
     env = os.environ if env is None else env
     source = find_config(path, env)
     try:
-        text = source.read_text(encoding="utf-8")
+        data = source.read_bytes()
     except OSError as exc:
         raise ConfigError(
             f"cannot read the config file {source}: {exc.strerror}; "
             "pass --config PATH or set DKSYNC_CONFIG"
         ) from None
+    text = _utf8(source, data)
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -154,6 +157,18 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
     if not isinstance(raw, dict):
         raise ConfigError(f"the config file {source} must hold a mapping of sections")
     return from_mapping(raw, env, source)
+
+
+def _utf8(source: Path, data: bytes) -> str:
+    """The file as text; a byte that is not UTF-8 is named by line, never shown in a traceback."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"the config file {source} is not UTF-8 text: byte 0x{data[exc.start]:02x} on line "
+            f"{line}; save it as UTF-8"
+        ) from None
 
 
 def from_mapping(
@@ -167,6 +182,47 @@ def from_mapping(
         raise ConfigError("the config has problems:\n  - " + "\n  - ".join(reader.problems))
     assert config is not None
     return config
+
+
+def _one_line(data: bytes) -> str:
+    """A secret file's text with one trailing line break (``\\n`` or ``\\r\\n``) dropped;
+    undecodable bytes stay visible to ``_secret_flaw`` as non-ASCII."""
+    text = data.decode("utf-8", "replace")
+    for ending in ("\r\n", "\n"):
+        if text.endswith(ending):
+            return text[: -len(ending)]
+    return text
+
+
+def _secret_flaw(value: str) -> str | None:
+    """Why a secret cannot be sent in a header or an SMTP login, never showing it."""
+    if any(c in "\r\n" for c in value):
+        return "holds a line break (a second line?); it must be one line"
+    if not value.isascii():
+        return "holds a character that is not ASCII; copy it again from the service"
+    if any(not c.isprintable() for c in value):
+        return "holds a control character (a tab?); copy it again from the service"
+    if value != value.strip():
+        return "starts or ends with a space"
+    return None
+
+
+def _url_flaw(value: str) -> str | None:
+    """What is wrong with a base URL, or None when requests can use it as it is."""
+    if any(c.isspace() or not c.isprintable() for c in value):
+        return "it holds a space or a control character"
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "it needs http:// or https:// and a host name"
+    if port == 0:
+        return "port 0 cannot be reached"
+    if parts.query or parts.fragment:
+        return "it must not hold ? or #"
+    return None
 
 
 class _Reader:
@@ -221,21 +277,31 @@ class _Reader:
         return str(value)
 
     def number(
-        self, key: str, default: float | None, *, minimum: float = 0, integer: bool = False
+        self,
+        key: str,
+        default: float | None,
+        *,
+        minimum: float = 0,
+        maximum: float = 1e9,
+        integer: bool = False,
     ) -> Any:
+        """A finite number in ``[minimum, maximum]`` (``nan``, ``inf`` and absurd sizes are
+        problems here, not failures deep inside a run)."""
         value = self.value(key)
         if value is None:
             return default
         try:
-            if isinstance(value, bool):
+            if isinstance(value, bool) or (
+                integer and isinstance(value, float) and not value.is_integer()
+            ):
                 raise ValueError
             number = int(value) if integer else float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             kind = "a whole number" if integer else "a number"
             self.problems.append(f"{key}: must be {kind}, got {value!r}")
             return default
-        if number < minimum:
-            self.problems.append(f"{key}: must be at least {minimum}, got {value!r}")
+        if not math.isfinite(number) or not minimum <= number <= maximum:
+            self.problems.append(f"{key}: must be from {minimum} to {maximum:g}, got {value!r}")
             return default
         return number
 
@@ -257,27 +323,35 @@ class _Reader:
 
     def secret(self, key: str, env_name: str, why: str) -> Secret:
         """From the config value, else ``$ENV_NAME``, else the file ``$ENV_NAME_FILE`` or
-        ``<key>_file`` names. The value itself never appears in a message."""
-        value = self.text(key)
+        ``<key>_file`` names (one trailing line break dropped). The value itself never
+        appears in a message."""
+        value, origin = self.text(key), key
         file_key = f"{key}_file"
         file_name = self.text(file_key) or self.env.get(f"{env_name}_FILE")
-        if value is None:
-            value = self.env.get(env_name) or None
+        if value is None and self.env.get(env_name):
+            value, origin = self.env[env_name], f"${env_name}"
         if value is None and file_name:
             try:
-                value = Path(file_name).expanduser().read_text(encoding="utf-8").strip() or None
+                data = Path(file_name).expanduser().read_bytes()
             except OSError as exc:
                 self.problems.append(f"{file_key}: cannot read {file_name}: {exc.strerror}")
                 return Secret("")
+            value, origin = _one_line(data) or None, f"the file {file_name}"
         if value is None:
             self.problems.append(f"{key}: missing ({why}; or set {env_name} or {env_name}_FILE)")
+            return Secret("")
+        flaw = _secret_flaw(value)
+        if flaw:
+            self.problems.append(f"{key}: the value from {origin} {flaw}")
             return Secret("")
         return Secret(value)
 
     def url(self, key: str, default: str | None = None) -> str:
         value = self.text(key, default, required=default is None, why="the API's base URL")
-        if value and not re.match(r"^https?://[^/\s]+", value):
-            self.problems.append(f"{key}: must be an http(s) URL, got {value!r}")
+        flaw = _url_flaw(value) if value else None
+        if value and flaw:
+            self.problems.append(f"{key}: must be an http(s) URL such as https://host/ ({flaw})")
+            return ""
         return (value or "").rstrip("/")
 
     def build(self, source: Path | None) -> Config | None:
@@ -288,9 +362,9 @@ class _Reader:
             )
             or "",
             api_key=self.secret("moment.api_key", "MOMENT_API_KEY", "the Moment API key"),
-            timeout=self.number("moment.timeout", 30.0, minimum=0.1),
-            rate_limit=self.number("moment.rate_limit", 25.0, minimum=0) or None,
-            page_size=self.number("moment.page_size", 200, minimum=1, integer=True),
+            timeout=self.number("moment.timeout", 30.0, minimum=0.1, maximum=600),
+            rate_limit=self.number("moment.rate_limit", 25.0, maximum=10_000) or None,
+            page_size=self.number("moment.page_size", 200, minimum=1, maximum=10_000, integer=True),
         )
         dkplus = DkPlusConfig(
             base_url=self.url("dkplus.base_url", "https://api.dkplus.is"),
@@ -301,9 +375,9 @@ class _Reader:
                 why="the DK+ sales person number used on every invoice",
             )
             or "",
-            timeout=self.number("dkplus.timeout", 30.0, minimum=0.1),
-            rate_limit=self.number("dkplus.rate_limit", None, minimum=0) or None,
-            concurrency=self.number("dkplus.concurrency", 4, minimum=1, integer=True),
+            timeout=self.number("dkplus.timeout", 30.0, minimum=0.1, maximum=600),
+            rate_limit=self.number("dkplus.rate_limit", None, maximum=10_000) or None,
+            concurrency=self.number("dkplus.concurrency", 4, minimum=1, maximum=64, integer=True),
         )
         return Config(
             moment=moment,
@@ -356,12 +430,16 @@ class _Reader:
             sender=self.text("email.from", required=True, why="the sender address") or "",
             host=self.text("email.host", required=True, why="the SMTP server") or "",
             port=self.number(
-                "email.port", 465 if security == "ssl" else 587, minimum=1, integer=True
+                "email.port",
+                465 if security == "ssl" else 587,
+                minimum=1,
+                maximum=65535,
+                integer=True,
             ),
             security=security,
             user=user,
             password=password,
-            timeout=self.number("email.timeout", 30.0, minimum=1),
+            timeout=self.number("email.timeout", 30.0, minimum=1, maximum=600),
         )
 
     def _sync(self) -> SyncConfig:
@@ -408,7 +486,11 @@ class _Reader:
         if not match:
             self.problems.append(f"{key}: must be a duration such as 10m, 2h or 30s, got {value!r}")
             return default
-        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        except OverflowError:
+            self.problems.append(f"{key}: {value!r} is too long a duration")
+            return default
 
     def _payment_terms(self) -> dict[int, str]:
         value = self.value("customers.payment_terms")

@@ -73,6 +73,12 @@ class ServiceError(FatalError):
     exit_code = 3
 
 
+class UsageError(FatalError):
+    """A command-line value that cannot be used (a log file that cannot be written)."""
+
+    exit_code = 2
+
+
 class ConfigError(FatalError):
     """The configuration is missing, malformed or incomplete."""
 

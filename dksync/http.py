@@ -8,28 +8,35 @@ applies it and retries what is safe to retry.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
+import errno
 import logging
+import socket
+import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+from requests import exceptions as rex
 from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
     wait_exponential_jitter,
 )
 
-from dksync import jsonio
+from dksync import jsonio, logs
 from dksync.errors import (
     BadAnswer,
+    ConfigError,
     Conflict,
+    DksyncError,
     NotFound,
     RecordRejected,
     ServiceError,
@@ -42,6 +49,16 @@ log = logging.getLogger("dksync.http")
 
 ANSWER_LOST_STATUSES = frozenset({502, 504})
 """Gateway answers: the server behind may still be working on the request."""
+
+# Nothing answers at the address: waiting rarely helps, so a few tries within this many
+# seconds, then a clear failure (only "try later" answers get ``RetryPolicy``'s long budget).
+UNREACHABLE_SECONDS = 10.0
+UNREACHABLE_ATTEMPTS = 3
+
+
+class Unreachable(TransientError):
+    """The connection was refused, the host name is unknown, or TLS failed: the request
+    certainly never reached the server, so even a write may be tried again (briefly)."""
 
 
 class Kind(enum.Enum):
@@ -151,8 +168,12 @@ class Transport:
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
+        self.address = address(self.base_url)
         self._classify = classify
         self._headers = {"Accept": "application/json", **headers}
+        secrets = credentials_in(headers)
+        logs.forget_secrets(secrets)
+        self._secrets = sorted((s.encode() for s in secrets if len(s) >= 4), key=len)[::-1]
         self._timeout = (min(5.0, timeout), timeout)
         self._policy = policy or RetryPolicy()
         self._pacer = pacer or Pacer(None)
@@ -186,8 +207,7 @@ class Transport:
         """
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self._policy.attempts)
-            | stop_after_delay(self._policy.max_total_seconds),
+            stop=self._stop,
             wait=self._wait,
             before_sleep=_log_retry,
             reraise=True,
@@ -196,9 +216,20 @@ class Transport:
             for attempt in retrying:
                 with attempt:
                     return self._once(method, path, params, body, safe, expect)
+        except Unreachable as exc:
+            raise ServiceError(str(exc)) from None
         except TransientError as exc:
-            raise ServiceError(f"{self.name} kept failing on {method} {path}: {exc}") from exc
+            raise ServiceError(f"{self.name} kept failing on {method} {path}: {exc}") from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _stop(self, state: RetryCallState) -> bool:
+        """The long budget for "try later" failures, a short one when nothing answers."""
+        outcome = state.outcome
+        if outcome is not None and isinstance(outcome.exception(), Unreachable):
+            attempts, seconds = UNREACHABLE_ATTEMPTS, UNREACHABLE_SECONDS
+        else:
+            attempts, seconds = self._policy.attempts, self._policy.max_total_seconds
+        return state.attempt_number >= attempts or (state.seconds_since_start or 0.0) >= seconds
 
     def _wait(self, state: RetryCallState) -> float:
         policy = self._policy
@@ -209,6 +240,8 @@ class Transport:
         exc = outcome.exception() if outcome else None
         if isinstance(exc, TransientError) and exc.retry_after is not None:
             return min(exc.retry_after, policy.max_wait)
+        if isinstance(exc, Unreachable):
+            return min(float(backoff(state)), 2.0)
         return float(backoff(state))
 
     def _session(self) -> requests.Session:
@@ -238,22 +271,41 @@ class Transport:
             response = self._session().request(
                 method, url, params=params, data=data, headers=headers, timeout=self._timeout
             )
-        except (requests.ConnectTimeout, requests.exceptions.SSLError) as exc:
-            raise TransientError(f"cannot connect to {self.name} ({_short(exc)})") from exc
-        except requests.ConnectionError as exc:
-            if _never_sent(exc) or safe:
-                raise TransientError(f"connection to {self.name} failed ({_short(exc)})") from exc
-            raise UncertainWrite(f"{self.name} dropped the connection after the request") from exc
-        except requests.Timeout as exc:
-            if safe:
-                raise TransientError(f"{self.name} timed out") from exc
-            raise UncertainWrite(f"{self.name} did not answer in time") from exc
+        except (requests.RequestException, ValueError) as exc:
+            raise self._failure(exc, safe) from None
         return self._interpret(response, method, path, safe, expect)
+
+    def _failure(self, exc: Exception, safe: bool) -> DksyncError:
+        """What a ``requests`` exception means for the caller: every kind becomes one of
+        dksync's errors. A write is only repeated when it certainly never left."""
+        at = f"{self.name} at {self.address}"
+        if isinstance(exc, rex.InvalidHeader):
+            return ConfigError(
+                f"{self.name}: a credential cannot be sent in an HTTP header (a line break "
+                "or a character that is not allowed); copy it again from the service"
+            )
+        if isinstance(exc, rex.ConnectTimeout):
+            return TransientError(f"no answer from {at} while connecting (timeout)")
+        reason = unreachable_reason(exc)
+        if reason is not None:
+            return Unreachable(f"cannot reach {at}: {reason}")
+        if any(type(c).__name__ == "NewConnectionError" for c in _causes(exc)):
+            return TransientError(f"cannot connect to {at} ({_describe(exc)})")
+        if isinstance(exc, (rex.InvalidURL, rex.MissingSchema, rex.InvalidSchema, ValueError)):
+            return ConfigError(
+                f"{self.name}: cannot send a request to {self.base_url} ({type(exc).__name__});"
+                " check its base_url"
+            )
+        if isinstance(exc, rex.TooManyRedirects) and safe:
+            return ServiceError(f"{at} redirects in a loop; check its base_url")
+        if safe:
+            return TransientError(f"{self.name} failed: {_describe(exc)}")
+        return UncertainWrite(f"{at}: {_describe(exc)} after the request was sent")
 
     def _interpret(
         self, response: requests.Response, method: str, path: str, safe: bool, expect: Expect
     ) -> Any:
-        payload = _parse_body(response.content)
+        payload = _parse_body(self._scrub(response.content))
         verdict = self._classify(response.status_code, payload, response.headers)
         where = f"{self.name} {method} {path}"
         if verdict.kind is Kind.OK:
@@ -264,6 +316,7 @@ class Transport:
             if safe:
                 raise BadAnswer(text)
             raise UncertainWrite(f"{text}: the write may or may not have happened")
+        verdict = Verdict(verdict.kind, logs.scrub(verdict.message), verdict.retry_after)
         if verdict.kind is Kind.NOT_FOUND:
             raise NotFound(f"{where}: not found")
         if verdict.kind is Kind.CONFLICT:
@@ -283,6 +336,82 @@ class Transport:
             f"{where} answered {status} after the request was sent",
             ended=status not in ANSWER_LOST_STATUSES,
         )
+
+    def _scrub(self, content: bytes) -> bytes:
+        """The answer without this transport's credentials, before anything reads it: a
+        service that echoes the token in an error message never puts it in dksync's hands."""
+        for secret in self._secrets:
+            content = content.replace(secret, b"***")
+        return content
+
+
+def address(base_url: str) -> str:
+    """``scheme://host:port`` of a base URL, the port spelled out, for messages."""
+    try:
+        parts = urlsplit(base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return base_url
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def credentials_in(headers: Mapping[str, str]) -> list[str]:
+    """The secrets an ``Authorization`` header carries: the value, its credentials, and
+    for Basic the decoded ``user:key`` and the key."""
+    found: list[str] = []
+    for name, value in headers.items():
+        if name.lower() != "authorization":
+            continue
+        scheme, _, credential = value.partition(" ")
+        found += [value, credential]
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(credential, validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                continue
+            found += [decoded, decoded.partition(":")[2]]
+    return [s for s in found if s]
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and everything behind it (causes, contexts, urllib3's ``reason``)."""
+    todo: list[Any] = [exc]
+    seen: set[int] = set()
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """Why nothing answered at the address, when the request certainly never left."""
+    for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror) or type(cause).__name__ == "NameResolutionError":
+            return "unknown host name"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return "no route to the host"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"its TLS certificate was refused ({cause.verify_message})"
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    """A short, secret-free account of a failure after the request may have left."""
+    if isinstance(exc, rex.Timeout):
+        return "no answer in time"
+    if isinstance(exc, rex.ChunkedEncodingError | rex.ContentDecodingError):
+        return "the answer broke off or could not be decoded"
+    if isinstance(exc, rex.TooManyRedirects):
+        return "too many redirects"
+    if isinstance(exc, rex.ConnectionError):
+        return "the connection dropped"
+    return f"the request failed ({type(exc).__name__})"
 
 
 def _log_retry(state: RetryCallState) -> None:
@@ -305,7 +434,7 @@ def _parse_body(content: bytes) -> Any:
         return None
     try:
         return jsonio.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         return NotJson(content.decode("utf-8", "replace")[:200])
 
 
@@ -320,13 +449,3 @@ def describe(body: Any) -> str:
     if isinstance(body, list):
         return "a JSON list"
     return f"a JSON {type(body).__name__} ({str(body)[:20]})"
-
-
-def _never_sent(exc: requests.ConnectionError) -> bool:
-    """True when the connection failed before any byte of the request left."""
-    text = repr(exc)
-    return "NewConnectionError" in text or "Connection refused" in text
-
-
-def _short(exc: Exception) -> str:
-    return type(exc).__name__

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from dksync.errors import UsageError
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -24,11 +26,15 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
-            message = record.getMessage()
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, None
+            record.msg, record.args = self.scrub(record.getMessage()), None
         return True
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every known secret replaced, longest first (a secret may hold
+        another, as a Basic header holds the key)."""
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
 
 
 REDACT = RedactSecrets()
@@ -43,8 +49,26 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def forget_secrets(secrets: Iterable[str]) -> None:
-    """Register secret values that must never appear in a log line."""
+    """Register secret values that must never appear in a log line or a message."""
     REDACT.secrets.update(s for s in secrets if len(s) >= 4)
+
+
+def scrub(text: str) -> str:
+    """``text`` without any registered secret: for messages stored, shown or logged."""
+    return REDACT.scrub(text)
+
+
+def _file_handler(path: Path) -> logging.FileHandler:
+    """The log file, its folder created if missing; ``UsageError`` (exit 2) when it cannot
+    be written, before the run starts rather than with a traceback at the first line."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"--log-file {path}: cannot write it ({exc.strerror or exc}); "
+            "choose a file in a folder dksync may write to"
+        ) from None
 
 
 def setup(verbosity: int, quiet: bool, log_file: Path | None) -> None:
@@ -61,8 +85,7 @@ def setup(verbosity: int, quiet: bool, log_file: Path | None) -> None:
     console.setLevel(level)
     handlers: list[logging.Handler] = [console]
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        to_file = logging.FileHandler(log_file, encoding="utf-8")
+        to_file = _file_handler(log_file)
         to_file.setLevel(logging.DEBUG if verbosity else logging.INFO)
         handlers.append(to_file)
     for handler in handlers:

@@ -8,6 +8,8 @@ never reset silently.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import sqlite3
 import threading
@@ -102,6 +104,29 @@ class RejectedRow:
 _INVOICE_COLUMNS = "moment_id, reference, status, dk_number, updated_at"
 
 
+def explain(path: Path, exc: BaseException) -> str:
+    """What went wrong with the state file and what to do, without a traceback."""
+    text = str(exc) or type(exc).__name__
+    lowered = text.lower()
+    if isinstance(exc, OSError):
+        text = exc.strerror or text
+        if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+            text += f": a part of {path.parent} is a file, not a folder"
+        hint = "dksync must be able to create and write the file in its folder"
+    elif "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        hint = "dksync must be able to write the file and its folder (for the WAL files)"
+    elif "locked" in lowered or "busy" in lowered:
+        hint = "another program holds it; close it and try again"
+    elif isinstance(exc, OverflowError):
+        hint = "a number is too large to be stored; nothing was written"
+    else:
+        hint = (
+            "it was left as it is. Restore a backup, or move it away to start again from "
+            "sync.start_from"
+        )
+    return f"the state file {path} cannot be used ({text}); {hint}"
+
+
 def now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -119,19 +144,30 @@ class State:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
-            state = cls(connection, path)
-            state._migrate()
-        except (sqlite3.DatabaseError, OSError) as exc:
-            raise StateError(
-                f"the state file {path} cannot be used ({exc}); it was left as it is. Restore "
-                "a backup, or move it away to start again from sync.start_from"
-            ) from None
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(explain(path, exc)) from None
+        state = cls(connection, path)
+        try:
+            with state._errors():
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=FULL")
+                state._migrate()
+        except StateError:
+            connection.close()
+            raise
         return state
 
     def close(self) -> None:
-        self._db.close()
+        with self._errors():
+            self._db.close()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Every SQLite failure leaves as a ``StateError`` naming this file (exit 5)."""
+        try:
+            yield
+        except (sqlite3.Error, OverflowError) as exc:
+            raise StateError(explain(self.path, exc)) from None
 
     @property
     def schema_version(self) -> int:
@@ -153,15 +189,15 @@ class State:
     def _sql(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         """One statement, serialised with every other thread's use of this connection;
         answers the new row's id for an INSERT."""
-        with self._lock:
+        with self._lock, self._errors():
             return self._db.execute(sql, args).lastrowid or 0
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
-        with self._lock:
+        with self._lock, self._errors():
             return self._db.execute(sql, args).fetchone()
 
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-        with self._lock:
+        with self._lock, self._errors():
             return self._db.execute(sql, args).fetchall()
 
     @contextmanager
@@ -172,13 +208,14 @@ class State:
             if self._db.in_transaction:
                 yield
                 return
-            self._db.execute("BEGIN IMMEDIATE")
+            self._sql("BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
-                self._db.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # the first failure is the one to tell
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            self._sql("COMMIT")
 
     # --- cursors ----------------------------------------------------------------------------
 

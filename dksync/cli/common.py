@@ -47,7 +47,8 @@ def main(
     ] = None,
 ) -> None:
     """Sync customers, projects and invoices from Moment to DK+ (dkPlus)."""
-    logs.setup(verbose, quiet, log_file)
+    with errors():
+        logs.setup(verbose, quiet, log_file)
 
 
 @contextmanager

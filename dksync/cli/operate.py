@@ -49,7 +49,7 @@ def status(json_output: JsonOption = False, config: ConfigOption = None) -> None
 
 
 def history(
-    limit: Annotated[int, typer.Option(min=1, help="How many runs to list.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many runs to list.")] = 20,
     json_output: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:

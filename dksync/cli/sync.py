@@ -60,7 +60,10 @@ def run(
         ),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option(min=1, help="Write at most this many records per object type.")
+        int | None,
+        typer.Option(
+            min=1, max=1_000_000_000, help="Write at most this many records per object type."
+        ),
     ] = None,
     verbose: Annotated[
         bool,

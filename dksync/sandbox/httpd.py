@@ -8,6 +8,7 @@ Every random choice comes from one seeded generator, so a failing run replays.
 
 from __future__ import annotations
 
+import base64
 import math
 import random
 import re
@@ -37,7 +38,13 @@ class Knobs:
     share by ``slow_ms`` more (past a client's timeout; the request is still carried out);
     ``fault_path`` limits all of these to requests for exactly that path;
     ``unreliable_order`` makes Moment lists ignore their date filter and sort;
-    ``rewrites`` replace answers the way a broken server or proxy does (see ``Rewrite``).
+    ``rewrites`` replace answers the way a broken server or proxy does (see ``Rewrite``);
+    ``transport_fault`` breaks every answer at the HTTP level: ``broken_chunks`` (the write
+    happens, the chunked answer stops midway), ``bad_gzip`` (the write happens, the answer
+    claims gzip and is not), ``deep_json`` (the write happens, the answer is JSON nested
+    past any parser's depth), ``redirect_loop`` (nothing happens, a 302 to itself);
+    ``echo_credentials`` repeats the request's credentials in every error message, as
+    some services do ("invalid token abc…").
     """
 
     latency_ms: float = 0.0
@@ -51,6 +58,8 @@ class Knobs:
     fault_path: str = ""
     unreliable_order: bool = False
     rewrites: list[dict[str, Any]] = field(default_factory=list)
+    transport_fault: str = ""
+    echo_credentials: bool = False
 
     def update(self, changes: Mapping[str, Any]) -> None:
         known = {f.name for f in fields(self)}
@@ -259,10 +268,20 @@ class SandboxServer:
         return _dispatch(self._admin, request) or Reply(404, {"Message": "no such admin path"})
 
     def handle_api(self, request: Request) -> tuple[Reply, str | None]:
-        """The answer to an API request and the fault injected, if any ('drop' = no answer)."""
+        """The answer to an API request and the fault injected, if any ('drop' = no answer,
+        or one of ``TRANSPORT_FAULTS``: an answer broken at the HTTP level)."""
         knobs = self.knobs
         if knobs.fault_path and knobs.fault_path != request.path:
             knobs = Knobs(rate_limit=knobs.rate_limit)
+        reply, fault = self._answer(request, knobs)
+        if knobs.echo_credentials and reply.status >= 400 and isinstance(reply.body, dict):
+            echoed = f"{reply.body.get('Message', '')} (sent with {_credentials(request)})"
+            reply = Reply(reply.status, {**reply.body, "Message": echoed}, reply.headers)
+        return reply, fault
+
+    def _answer(self, request: Request, knobs: Knobs) -> tuple[Reply, str | None]:
+        if knobs.transport_fault == "redirect_loop":
+            return Reply(302, None, {"Location": request.path}), "redirect_loop"
         with self.lock:
             slow = self.faults.chance(knobs.slow_rate, "slow")
         delay = knobs.latency_ms + (knobs.slow_ms if slow else 0.0)
@@ -291,6 +310,8 @@ class SandboxServer:
         reply = routed or Reply(404, {"Message": f"No route for {request.method} {request.path}"})
         if drop and reply.status < 300:
             return reply, "drop"
+        if knobs.transport_fault in TRANSPORT_FAULTS and reply.status < 300:
+            return reply, knobs.transport_fault
         return reply, None
 
     def _rewrite_for(self, request: Request) -> Rewrite | None:
@@ -314,6 +335,39 @@ def _rewritten(rewrite: Rewrite) -> Reply:
 
 class RawBody(bytes):
     """An answer body sent as it is (not JSON-encoded): HTML, empty, or broken JSON."""
+
+
+TRANSPORT_FAULTS = frozenset({"broken_chunks", "bad_gzip", "deep_json"})
+
+
+def broken_answer(fault: str) -> tuple[dict[str, str], bytes]:
+    """Headers and bytes of an answer broken as ``fault`` says (see ``Knobs``)."""
+    if fault == "broken_chunks":  # announces 0x40 bytes, sends 11, then hangs up
+        return {"Transfer-Encoding": "chunked"}, b'40\r\n{"Number": '
+    if fault == "bad_gzip":
+        junk = b"this is not gzip"
+        return {"Content-Encoding": "gzip", "Content-Length": str(len(junk))}, junk
+    deep = b"[" * 100_000 + b"]" * 100_000
+    return {"Content-Length": str(len(deep))}, deep
+
+
+def _encoded(body: Any) -> bytes:
+    """A reply body's bytes: a ``RawBody`` as it is, anything else as JSON."""
+    if isinstance(body, RawBody):
+        return bytes(body)
+    return b"" if body is None else jsonio.dumps(body).encode()
+
+
+def _credentials(request: Request) -> str:
+    """The Authorization header as sent, and for Basic its decoded ``user:key``."""
+    value = next((v for k, v in request.headers.items() if k.lower() == "authorization"), "")
+    scheme, _, credential = value.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            return f"{value} = {base64.b64decode(credential).decode()}"
+        except ValueError:
+            pass
+    return value
 
 
 def _fields(request: Request) -> dict[str, Any]:
@@ -371,17 +425,27 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             with server.lock:
                 logged = body if self.command in WRITE_METHODS else None
                 server.log.append(LogEntry(self.command, split.path, reply.status, fault, logged))
-            if fault == "drop":
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
+            if fault == "drop" or fault in TRANSPORT_FAULTS:
+                self._send_broken(reply, fault)
                 return
             self._send(reply)
 
+        def _send_broken(self, reply: Reply, fault: str) -> None:
+            """No answer at all ('drop'), or one that breaks at the HTTP level; either way
+            after the handler did its work."""
+            self.close_connection = True
+            if fault != "drop":
+                self.send_response(reply.status)
+                headers, data = broken_answer(fault)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+                self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+
         def _send(self, reply: Reply) -> None:
-            if isinstance(reply.body, RawBody):
-                data = bytes(reply.body)
-            else:
-                data = b"" if reply.body is None else jsonio.dumps(reply.body).encode()
+            data = _encoded(reply.body)
             try:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
