@@ -435,7 +435,7 @@ def _parse_body(content: bytes) -> Any:
     try:
         return jsonio.loads(content)
     except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
-        return NotJson(content.decode("utf-8", "replace")[:200])
+        return NotJson(content.decode("utf-8", "replace")[:500])
 
 
 def describe(body: Any) -> str:

@@ -46,8 +46,9 @@ def test_echoed_credentials_never_reach_the_state_the_output_or_the_log(tmp_path
         text = config.read_text().replace(MOMENT_KEY, "${MOMENT_API_KEY}")
         config.write_text("\n".join(ln for ln in text.splitlines() if DKPLUS_TOKEN not in ln))
         outputs += _outputs(env, config, [*common, "run", "--only", "customers"])
-        with sb.dkplus.lock:  # DK+ lost its customers: every write that needs one gets a 400
-            sb.dkplus.store.customers.clear()
+        sb.dkplus.knobs.rewrites = [  # DK+ refuses every invoice: a 400 echoing the token
+            {"method": "POST", "path": "^/api/v1/sales/invoice$", "answer": "echo:Refused"}
+        ]
         for args in (["run", "--json"], ["run"], ["failures", "--json"], ["failures"]):
             outputs += _outputs(env, config, [*common, *args])
         refused = [e for e in sb.dkplus.log if e.status == 400]
