@@ -235,3 +235,24 @@ def test_a_signal_stops_reading_finishes_writes_and_records_the_run(
     assert written == len(sandbox.dkplus.snapshot()["customers"]) > 0, "true counts"
     assert state.cursor("customers") is None, "an interrupted read does not move the cursor"
     state.close()
+
+
+def test_customer_facts_are_fresh_only_after_the_customers_stream_was_read_whole(
+    sandbox: Sandbox, sync: Sync
+) -> None:
+    """Issue 9 K: after a --limit read of customers, an invoice does not take its
+    customer's name from the state: the customer is read from Moment and written first."""
+    first = sync()
+    posted = {o.moment_id for o in first.with_action(Action.CREATE)}
+    template = next(i for i in sandbox.dataset.invoices if i.id in posted)
+    customer = next(c for c in sandbox.dataset.customers if c.id == template.customer_id)
+    other = next(c for c in sandbox.dataset.customers if c.id != customer.id and c.kennitala)
+    sandbox.moment.change("customers", other.id, lambda c: replace(c, phone="+354 000 0000"))
+    sandbox.moment.change("customers", customer.id, lambda c: replace(c, name="Nýtt nafn ehf."))
+    raw = copy.deepcopy(sandbox.moment.raw("invoices", template.id))
+    raw["id"], raw["invoiceNumber"] = 990002, 990002
+    raw["lastModifiedDate"] = "2099-01-01T00:00:00.000Z"
+    sandbox.moment.put_raw("invoices", raw)
+    sync(limit=1)
+    [booked] = [i for i in sandbox.dkplus.snapshot()["invoices"] if i["Reference"] == "990002"]
+    assert booked["CName"] == "Nýtt nafn ehf."
