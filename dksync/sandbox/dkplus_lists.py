@@ -10,7 +10,8 @@ takes the harshest reading, so dksync cannot come to rely on a kind one: ``...Af
 Knobs (``DkPlusKnobs``): ``list_page_cap`` silently answers at most that many objects a
 page (pages then count in capped sizes, so a client that takes a short page as the end
 loses the rest); ``lists_status`` answers 404 or 405 to every list (a DK+ without them);
-``lists_not_a_list`` answers an object instead of an array; ``project_update_status``
+``lists_not_a_list`` answers an object instead of an array; ``lists_ignore_page`` answers
+page 1 whatever page is asked for (a client must not loop on it); ``project_update_status``
 answers 404 or 405 to the project PUT (a DK+ older than the 2026 Swagger).
 """
 
@@ -30,6 +31,13 @@ if TYPE_CHECKING:
 
 API = "/api/v1"
 PAGE = "page/([^/]+)/([^/]+)"
+DATE_PARAMS = (
+    "modifiedAfter",
+    "modifiedBefore",
+    "modified",
+    "createdAfter",
+    "createdBefore",
+)
 
 
 @dataclass
@@ -39,6 +47,7 @@ class DkPlusKnobs(Knobs):
     list_page_cap: int = 0
     lists_status: int = 0
     lists_not_a_list: bool = False
+    lists_ignore_page: bool = False
     project_update_status: int = 0
 
 
@@ -124,7 +133,7 @@ def _page_bounds(knobs: DkPlusKnobs, page: str, count: str) -> tuple[int, int]:
     size = int(count)
     if knobs.list_page_cap:
         size = min(size, knobs.list_page_cap)
-    start = (int(page) - 1) * size
+    start = 0 if knobs.lists_ignore_page else (int(page) - 1) * size
     return start, start + size
 
 
@@ -137,6 +146,8 @@ def answer_page(
     """One page of a list, as DK+ answers it (or as the knobs make it answer)."""
     if knobs.lists_status:
         return Reply(knobs.lists_status, {"Message": "No HTTP resource was found"})
+    for name in DATE_PARAMS:
+        _bound(request.query, name)  # a malformed date is a 400 even on an empty list
     start, end = _page_bounds(knobs, *request.params)
     chosen = [o for o in objects if keep(o, request.query)][start:end]
     listed = [_trim(o, request.query) for o in chosen]
