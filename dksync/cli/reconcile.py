@@ -45,9 +45,12 @@ def _period(config: Config, start: str | None, end: str | None) -> Period:
 
 
 @contextmanager
-def _progress() -> Iterator[Tick]:
-    """A spinner with counts on a terminal (stderr), nothing otherwise."""
-    if not sys.stderr.isatty():
+def progress(console: Console | None = None) -> Iterator[Tick]:
+    """A spinner with what has been read so far, on ``console`` or, when stderr is a
+    terminal, on stderr; nothing otherwise (stdout stays one clean document)."""
+    if console is None and sys.stderr.isatty():
+        console = Console(stderr=True)
+    if console is None:
         yield lambda what: None
         return
     counts: dict[str, int] = {}
@@ -55,7 +58,7 @@ def _progress() -> Iterator[Tick]:
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
     ) as bar:
         task = bar.add_task("reading", total=None)
@@ -87,7 +90,7 @@ def reconcile(
     agree, 1 when there is any problem."""
     settings = load(config)
     period = _period(settings, start, end)
-    with errors(), _progress() as tick:
+    with errors(), progress() as tick:
         result = gather.run(settings, period, gather.connect(settings), tick)
     if csv_path is not None:
         try:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import math
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
+from rich.console import Console
 from typer.testing import CliRunner
 
 from dksync.cli import app
+from dksync.cli.reconcile import progress
 from dksync.mapping.invoices import skip_reason
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
@@ -185,3 +189,15 @@ def test_never_synced_invoices_are_missing_as_never_sent(sandbox: Sandbox, tmp_p
     details = {p["detail"].split(":")[0] for p in document["problems"]}
     assert details == {"never sent"}
     assert not (tmp_path / "state.sqlite").exists()
+
+
+def test_progress_shows_what_was_read_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    screen = io.StringIO()
+    with progress(Console(file=screen, force_terminal=True, width=120)) as tick:
+        for _ in range(3):
+            tick("Moment invoices")
+        tick("DK+ invoices")
+    assert "read Moment invoices: 3, DK+ invoices: 1" in screen.getvalue()
+    with progress() as quiet:  # stderr is no terminal under pytest: nothing is drawn
+        quiet("Moment invoices")
+    assert capsys.readouterr().err == ""
