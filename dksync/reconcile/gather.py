@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from dksync import moment
+from dksync import engine, moment
 from dksync.config import Config
 from dksync.dkplus import DkPlusClient
 from dksync.dkplus_lists import DkPlusLists, ListUnavailable
 from dksync.errors import RecordRejected, ServiceError
 from dksync.http import RetryPolicy
-from dksync.mapping import Rejected
+from dksync.mapping import MapResult, Rejected
 from dksync.mapping.customers import dk_number
 from dksync.mapping.invoices import map_invoice, skip_reason
 from dksync.moment import MomentClient
@@ -57,25 +57,14 @@ class Sources:
 
 
 def connect(config: Config, policy: RetryPolicy | None = None) -> Sources:
-    m, d = config.moment, config.dkplus
+    """The run's Moment and DK+ clients, and a DK+ list reader with the same settings."""
+    clients = engine.connect(config, policy)
+    d = config.dkplus
     policy = policy or RetryPolicy(max_total_seconds=config.sync.retry_for.total_seconds())
-    return Sources(
-        MomentClient.connect(
-            m.base_url,
-            m.company,
-            m.api_key.reveal(),
-            timeout=m.timeout,
-            policy=policy,
-            rate_limit=m.rate_limit,
-            page_size=m.page_size,
-        ),
-        DkPlusClient.connect(
-            d.base_url, d.token.reveal(), timeout=d.timeout, policy=policy, rate_limit=d.rate_limit
-        ),
-        DkPlusLists.connect(
-            d.base_url, d.token.reveal(), timeout=d.timeout, policy=policy, rate_limit=d.rate_limit
-        ),
+    lists = DkPlusLists.connect(
+        d.base_url, d.token.reveal(), timeout=d.timeout, policy=policy, rate_limit=d.rate_limit
     )
+    return Sources(clients.moment, clients.dkplus, lists)
 
 
 def run(config: Config, period: Period, sources: Sources, tick: Tick | None = None) -> Result:
@@ -148,18 +137,20 @@ def _expected(
     knowledge: Knowledge,
 ) -> Expected:
     why = knowledge.why_missing(invoice.id)
-    currency = config.invoice_rules.default_currency
     customer = customers.get(invoice.customer_id)
+    mapped: MapResult
+    number: str | None = None
     if customer is None:
-        why += f"; its customer (Moment id {invoice.customer_id}) cannot be read from Moment"
-        return expected(invoice, Rejected(("no customer",)), None, currency, why)
-    mapped = map_invoice(invoice, customer, accounts, config.customer_rules, config.invoice_rules)
-    number = dk_number(customer, config.customer_rules)
+        reason = f"its customer (Moment id {invoice.customer_id}) cannot be read from Moment"
+        mapped = Rejected((reason,))
+    else:
+        rules = config.customer_rules
+        mapped = map_invoice(invoice, customer, accounts, rules, config.invoice_rules)
+        found = dk_number(customer, rules)
+        number = None if isinstance(found, Rejected) else found
     if isinstance(mapped, Rejected) and why == NEVER_SENT:
         why += f": dksync rejects it ({mapped.message})"
-    return expected(
-        invoice, mapped, None if isinstance(number, Rejected) else number, currency, why
-    )
+    return expected(invoice, mapped, number, config.invoice_rules.default_currency, why)
 
 
 def dk_invoices(
