@@ -71,6 +71,7 @@ def test_a_clean_sync_reconciles_to_zero_problems_in_few_requests(tmp_path: Path
         _sync(config, expect=0)
         clean.dkplus.knobs.update({"list_page_cap": 7})  # short pages must not end the list
         before, logged = _fingerprint(tmp_path), len(clean.dkplus.log)
+        moment_logged = len(clean.moment.log)
         document = _reconcile(config, "--from", "2026-01-01", "--to", "2026-12-31", expect=0)
         finals = _final_numbers(clean)
         assert document == {
@@ -84,6 +85,8 @@ def test_a_clean_sync_reconciles_to_zero_problems_in_few_requests(tmp_path: Path
             ("GET", "/api/v1/sales/invoice/page")
         }
         assert len(during) == math.ceil(len(finals) / 7) + 1  # the pages, then an empty one
+        moment_paths = {e.path for e in clean.moment.log[moment_logged:]}
+        assert len(moment_paths) == 3  # the invoice, customer and account lists, no single GET
         assert _fingerprint(tmp_path) == before  # state untouched, no lock or CSV file
 
 
@@ -173,6 +176,13 @@ def test_usage_config_service_and_state_errors(sandbox: Sandbox, tmp_path: Path)
     assert bad.exit_code == 2 and "not a date" in bad.output
     missing = runner.invoke(app, ["reconcile", "-c", str(tmp_path / "nope.yaml")])
     assert missing.exit_code == 4
+    (tmp_path / "unset").mkdir()
+    unset = config_file(sandbox, tmp_path / "unset", sync={"start_from": None})
+    no_start = runner.invoke(app, ["reconcile", "-c", str(unset)])
+    assert no_start.exit_code == 2 and "give --from" in no_start.output
+    unwritable = str(tmp_path / "no" / "such" / "folder.csv")
+    no_csv = runner.invoke(app, ["reconcile", "-c", str(config), "--csv", unwritable])
+    assert no_csv.exit_code == 2 and "cannot write" in no_csv.output
     (tmp_path / "state.sqlite").write_text("not a database")
     broken = runner.invoke(app, ["reconcile", "-c", str(config)])
     assert broken.exit_code == 5 and "state file" in broken.stderr
