@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dksync.dkplus_lists import DkPlusLists, ListProblem, ListUnavailable
+from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
 from tests.conftest import FAST_RETRIES
 
@@ -83,3 +87,20 @@ def test_parameters_dk_refuses_are_a_typed_outcome(sandbox: Sandbox) -> None:
     with pytest.raises(ListUnavailable) as caught:
         list(lists.pages("/api/v1/sales/invoice/page", {"createdAfter": "soon"}))
     assert caught.value.problem is ListProblem.REFUSED
+
+
+def test_any_page_size_under_any_silent_cap_reads_every_object_once() -> None:
+    with Sandbox(dataset=generate(2, 1, 0, 0, plant=False)) as sb:
+
+        @settings(max_examples=25, deadline=None)
+        @given(st.integers(0, 40), st.integers(1, 12), st.integers(0, 12))
+        def check(count: int, page_size: int, cap: int) -> None:
+            sb.dkplus.store.customers.clear()
+            _customers(sb, count)
+            sb.dkplus.knobs.update({"list_page_cap": cap})
+            lists = _lists(sb, page_size)
+            assert [c["Number"] for c in lists.customers()] == [f"C{n:03d}" for n in range(count)]
+            size = min(page_size, cap) if cap else page_size
+            assert lists.requests_sent == math.ceil(count / size) + 1  # then an empty page
+
+        check()
