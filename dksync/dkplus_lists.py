@@ -21,7 +21,7 @@ from typing import Any
 
 from dksync.dkplus import classify as classify_single
 from dksync.errors import DksyncError, NotFound, RecordRejected
-from dksync.http import Kind, Pacer, RetryPolicy, Transport, Verdict
+from dksync.http import Kind, Pacer, RetryPolicy, Transport, Verdict, describe
 
 API = "/api/v1"
 PAGE_SIZE = 1000
@@ -170,6 +170,6 @@ class DkPlusLists:
         except RecordRejected as exc:
             raise ListUnavailable(path, ListProblem.REFUSED, str(exc)) from None
         if not isinstance(batch, list) or not all(isinstance(item, dict) for item in batch):
-            got = type(batch).__name__ if batch is not None else "an empty body"
+            got = describe(batch) if not isinstance(batch, list) else "a list of something else"
             raise ListUnavailable(path, ListProblem.NOT_A_LIST, f"page {page} is {got}")
         return batch

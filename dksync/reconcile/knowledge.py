@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from dksync.errors import StateError
+from dksync.kinds import InvoiceState, ObjectKind
 from dksync.state import MIGRATIONS, RejectedRow, State
 
 NEVER_SENT = "never sent"
@@ -23,7 +24,7 @@ class Knowledge:
         self._state = state
         self._rejected: dict[int, RejectedRow] = {}
         if state is not None:
-            rows = state.rejected("invoices", include_dropped=True)
+            rows = state.rejected(ObjectKind.INVOICES, include_dropped=True)
             self._rejected = {row.moment_id: row for row in rows}
 
     @classmethod
@@ -54,12 +55,13 @@ class Knowledge:
     def why_missing(self, moment_id: int) -> str:
         """Why DK+ may not have this invoice, as far as dksync knows."""
         row = self._state.invoice(moment_id) if self._state is not None else None
-        if row is not None and row.status == "posted":
+        status = _state_of(row.status) if row is not None else None
+        if row is not None and status is InvoiceState.POSTED:
             return (
                 f"dksync posted it as DK+ {row.dk_number} ({row.updated_at}); DK+ no longer "
                 "has it: deleted or renumbered in DK+?"
             )
-        if row is not None and row.status in ("pending", "uncertain"):
+        if row is not None and status is not None and status.in_flight:
             return (
                 f"uncertain since {row.updated_at}: a POST may have reached DK+; the next "
                 "run looks it up before anything else"
@@ -71,3 +73,11 @@ class Knowledge:
         if rejected is not None:
             return f"rejected by dksync: {rejected.reason}"
         return NEVER_SENT
+
+
+def _state_of(word: str) -> InvoiceState | None:
+    """The stored invoice state, or None for a word this dksync does not know."""
+    try:
+        return InvoiceState(word)
+    except ValueError:
+        return None
