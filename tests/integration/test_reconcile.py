@@ -8,6 +8,7 @@ import io
 import json
 import math
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,15 @@ import requests
 from rich.console import Console
 from typer.testing import CliRunner
 
+from dksync import config as config_module
 from dksync.cli import app
 from dksync.cli.reconcile import progress
 from dksync.mapping.invoices import skip_reason
+from dksync.reconcile import gather
+from dksync.reconcile.gather import Period
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
+from tests.conftest import FAST_RETRIES
 from tests.helpers import config_file
 
 runner = CliRunner(env={"COLUMNS": "250"})
@@ -212,3 +217,19 @@ def test_progress_shows_what_was_read_on_a_terminal(capsys: pytest.CaptureFixtur
     with progress() as quiet:  # stderr is no terminal under pytest: nothing is drawn
         quiet("Moment invoices")
     assert capsys.readouterr().err == ""
+
+
+def test_transient_faults_on_both_services_do_not_change_the_answer(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config = config_file(sandbox, tmp_path)
+    _sync(config, expect=1)
+    settings = config_module.load(config)
+    period = Period(date(2026, 1, 1), date(2026, 12, 31))
+    calm = gather.run(settings, period, gather.connect(settings, FAST_RETRIES))
+    sandbox.dkplus.knobs.update({"error_rate": 0.3, "burst_rate": 0.1, "burst_length": 2})
+    sandbox.moment.knobs.update({"error_rate": 0.3})
+    stormy = gather.run(settings, period, gather.connect(settings, FAST_RETRIES))
+    assert stormy == calm and calm.problems
+    dk_faults = sandbox.dkplus.faults.injected
+    assert dk_faults["5xx"] + dk_faults["429"] > 0 and sandbox.moment.faults.injected["5xx"] > 0
