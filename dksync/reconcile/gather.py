@@ -156,22 +156,26 @@ def _expected(
 def dk_invoices(
     sources: Sources, period: Period, references: list[str], config: Config, tick: Tick
 ) -> list[Booked]:
-    """DK+'s sales invoices of the period from its list, a day wider on each side (whether
-    DK+'s bounds include the day is not published); per reference when there is no list."""
-    currency = config.invoice_rules.default_currency
+    """DK+'s sales invoices that carry one of ``references``, from its list of the period
+    (a day wider on each side: whether DK+'s bounds include the day is not published), or
+    per reference when there is no usable list."""
+    currency, wanted = config.invoice_rules.default_currency, set(references)
     try:
         listed = _listed(sources.lists, period, tick)
     except ListUnavailable as exc:
         log.warning("%s: looking %d invoices up one by one instead", exc, len(references))
         listed = _by_reference(sources.dkplus, references, tick)
     try:
-        return [booked(raw, currency) for raw in listed]
+        found = (booked(raw, currency) for raw in listed)
+        return [item for item in found if item.reference in wanted]
     except MalformedListing as exc:
         message = f"DK+ answered a sales invoice list that is not as documented: {exc}"
         raise ServiceError(message) from None
 
 
 def _listed(lists: DkPlusLists, period: Period, tick: Tick) -> list[dict[str, Any]]:
+    """The whole list read before anything is used: a list that fails halfway is dropped
+    entirely for the one-by-one way, never used in part."""
     pages = lists.sales_invoices(
         created_after=period.start - timedelta(days=1),
         created_before=period.end + timedelta(days=1),
