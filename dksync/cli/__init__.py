@@ -8,7 +8,7 @@ reached or refused the credentials; 4 bad configuration; 5 the state file cannot
 
 from __future__ import annotations
 
-from dksync.cli import operate, records, sync
+from dksync.cli import operate, reconcile, records, sync
 from dksync.cli.common import app
 
 app.command()(sync.run)
@@ -19,5 +19,6 @@ app.command()(operate.init)
 app.add_typer(records.failures_app, name="failures")
 app.command()(records.resync)
 app.command()(operate.sandbox)
+app.command()(reconcile.reconcile)
 
 __all__ = ["app"]

@@ -1,8 +1,9 @@
 """A local DK+ API: the endpoints dksync uses, with DK+'s answers and validations.
 
 Faithful where it matters to dksync: creates answer 200 with the object, unknown keys 404,
-duplicate numbers 409, validation failures 400 ``{"Message": ...}``, no project update
-(405), DK+ assigns invoice numbers and does not keep references unique. Stricter than the
+duplicate numbers 409, validation failures 400 ``{"Message": ...}``, DK+ assigns invoice
+numbers and does not keep references unique. The lists and the project update of the 2026
+Swagger are in ``dkplus_lists``, with their knobs (``DkPlusKnobs``). Stricter than the
 real API in one way on purpose: a body that breaks the contract schema (an unknown field,
 say) is refused, so dksync's own mistakes show.
 """
@@ -13,12 +14,14 @@ import base64
 import copy
 import itertools
 import secrets
+from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from dksync.mapping.money import HUNDRED, line_total, round_half_up
-from dksync.sandbox import schema
+from dksync.sandbox import dkplus_lists, schema
+from dksync.sandbox.dkplus_lists import DkPlusKnobs
 from dksync.sandbox.httpd import BadRequest, Knobs, Reply, Request, SandboxServer
 
 API = "/api/v1"
@@ -135,7 +138,10 @@ class DkPlusServer(SandboxServer):
         token: str | None = None,
         sales_persons: tuple[str, ...] = ("SALA1",),
     ) -> None:
+        if not isinstance(knobs, DkPlusKnobs):
+            knobs = DkPlusKnobs(**asdict(knobs or Knobs()))
         super().__init__(port=port, seed=seed, knobs=knobs)
+        self.dkplus_knobs = knobs
         self.token = token or secrets.token_hex(16)
         self.store = DkPlusStore()
         for number in sales_persons:
@@ -169,9 +175,34 @@ class DkPlusServer(SandboxServer):
         with self.lock:
             return self.store.snapshot()
 
+    def delete_invoice(self, number: int) -> bool:
+        """Delete one invoice by hand, as a DK+ user may (False when there is none)."""
+        with self.lock:
+            invoice = self.store.invoices.pop(number, None)
+            if invoice is None:
+                return False
+            self.store.by_reference[invoice.get("Reference")].remove(number)
+            self.store.booked.discard(number)
+            return True
+
+    def edit_invoice(self, number: int, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """Overwrite fields of one invoice by hand (a total, a date, the customer...)."""
+        with self.lock:
+            invoice = self.store.invoices.get(number)
+            if invoice is None:
+                return None
+            old_reference = invoice.get("Reference")
+            invoice.update(changes)
+            invoice["Modified"] = datetime.now(UTC).isoformat(timespec="seconds")
+            if invoice.get("Reference") != old_reference:
+                self.store.by_reference[old_reference].remove(number)
+                self.store.by_reference.setdefault(invoice.get("Reference"), []).append(number)
+            return copy.deepcopy(invoice)
+
     # --- routes -------------------------------------------------------------------------------
 
     def _register(self) -> None:
+        dkplus_lists.register(self)
         add = self.add_route
         add("GET", f"{API}/company/connection", lambda r: Reply(200, True))
         add("GET", f"{API}/customer/{SEG}", lambda r: self._get(self.store.customers, r.params[0]))
@@ -179,7 +210,6 @@ class DkPlusServer(SandboxServer):
         add("PUT", f"{API}/customer/{SEG}", self._update_customer)
         add("GET", f"{API}/project/{SEG}", lambda r: self._get(self.store.projects, r.params[0]))
         add("POST", f"{API}/project", self._create_project)
-        add("PUT", f"{API}/project/{SEG}", lambda r: Reply(405, {"Message": "No project update"}))
         add("GET", f"{API}/[Pp]roduct/{SEG}", self._get_product)
         add("POST", f"{API}/[Pp]roduct", self._create_product)
         add(
@@ -194,6 +224,8 @@ class DkPlusServer(SandboxServer):
         self.add_admin("GET", "/store", lambda r: Reply(200, self.snapshot()))
         self.add_admin("POST", "/salesperson", self._admin_sales_person)
         self.add_admin("POST", "/invoice", lambda r: Reply(200, self.add_invoice(r.body)))
+        self.add_admin("DELETE", "/invoice/([0-9]+)", self._admin_delete_invoice)
+        self.add_admin("PATCH", "/invoice/([0-9]+)", self._admin_edit_invoice)
 
     def _get(self, table: dict[Any, dict[str, Any]], key: Any) -> Reply:
         with self.lock:
@@ -252,6 +284,7 @@ class DkPlusServer(SandboxServer):
     def _create_invoice(self, body: dict[str, Any], booked: bool) -> dict[str, Any]:
         invoice = price_invoice(self.store, body)
         invoice["Number"] = self.store.next_invoice_number()
+        invoice["Modified"] = datetime.now(UTC).isoformat(timespec="seconds")
         self.store.invoices[invoice["Number"]] = invoice
         self.store.by_reference.setdefault(invoice.get("Reference"), []).append(invoice["Number"])
         if booked:
@@ -274,6 +307,19 @@ class DkPlusServer(SandboxServer):
 
     def _get_invoice(self, r: Request) -> Reply:
         return self._get(self.store.invoices, int(r.params[0]))
+
+    def _admin_delete_invoice(self, r: Request) -> Reply:
+        if not self.delete_invoice(int(r.params[0])):
+            return Reply(404, {"Message": f"Invoice {r.params[0]} was not found"})
+        return Reply(200, True)
+
+    def _admin_edit_invoice(self, r: Request) -> Reply:
+        if not isinstance(r.body, dict):
+            raise BadRequest(400, "body must be an object of the fields to overwrite")
+        edited = self.edit_invoice(int(r.params[0]), r.body)
+        if edited is None:
+            return Reply(404, {"Message": f"Invoice {r.params[0]} was not found"})
+        return Reply(200, edited)
 
     def _admin_sales_person(self, r: Request) -> Reply:
         number = (r.body or {}).get("Number")

@@ -1,0 +1,108 @@
+"""``dksync reconcile``: does DK+ hold every final Moment invoice exactly once, as sent?"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from dksync.cli.common import ConfigOption, JsonOption, errors, load, print_json
+from dksync.config import Config
+from dksync.reconcile import gather
+from dksync.reconcile.gather import Period, Tick
+from dksync.reconcile.render import document, problems_table, summary_table, write_csv
+
+PROBLEMS = 1
+
+
+def _day(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date such as 2026-11-30", param_hint=flag
+        ) from None
+
+
+def _period(config: Config, start: str | None, end: str | None) -> Period:
+    first, last = _day(start, "--from"), _day(end, "--to") or date.today()
+    if first is None and config.sync.start_from is not None:
+        first = config.sync.start_from.date()
+    if first is None:
+        raise typer.BadParameter("give --from: sync.start_from is not set", param_hint="--from")
+    if first > last:
+        raise typer.BadParameter(f"--from {first} is after --to {last}", param_hint="--from")
+    return Period(first, last)
+
+
+@contextmanager
+def progress(console: Console | None = None) -> Iterator[Tick]:
+    """A spinner with what has been read so far, on ``console`` or, when stderr is a
+    terminal, on stderr; nothing otherwise (stdout stays one clean document)."""
+    if console is None and sys.stderr.isatty():
+        console = Console(stderr=True)
+    if console is None:
+        yield lambda what: None
+        return
+    counts: dict[str, int] = {}
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("reading", total=None)
+
+        def tick(what: str) -> None:
+            counts[what] = counts.get(what, 0) + 1
+            text = ", ".join(f"{name}: {n}" for name, n in counts.items())
+            bar.update(task, description=f"read {text}")
+
+        yield tick
+
+
+def reconcile(
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="First invoice date (YYYY-MM-DD; default sync.start_from)."),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last invoice date (YYYY-MM-DD; default today).")
+    ] = None,
+    json_output: JsonOption = False,
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the problems to this CSV file.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check that DK+ holds every final Moment invoice of the period exactly once, with the
+    customer, date, currency and total dksync would send. Writes nothing. Exit 0 when they
+    agree, 1 when there is any problem."""
+    settings = load(config)
+    period = _period(settings, start, end)
+    with errors(), progress() as tick:
+        result = gather.run(settings, period, gather.connect(settings), tick)
+    if csv_path is not None:
+        try:
+            write_csv(csv_path, result)
+        except OSError as exc:
+            message = f"cannot write {csv_path}: {exc.strerror or exc}"
+            raise typer.BadParameter(message, param_hint="--csv") from None
+    if json_output:
+        print_json(document(period, result))
+    else:
+        console = Console()
+        console.print(summary_table(period, result))
+        if result.problems:
+            console.print(problems_table(result))
+    raise typer.Exit(PROBLEMS if result.problems else 0)

@@ -1,0 +1,175 @@
+"""DK+'s list endpoints (Nov 2026 spec): everything of a kind in a few requests.
+
+Kept apart from ``dkplus.py`` on purpose: a list is an optimisation or a read-only view,
+and every caller needs a way back when a DK+ does not have it. So a list never quietly
+answers "empty" for something it could not read: an endpoint that is absent (404 or 405),
+refuses the request (400), answers something that is not an array of objects, or sends
+the same page again (it ignored the page number) raises ``ListUnavailable`` with a
+``ListProblem``, and the caller falls back to one GET per record.
+
+Pages are 1-based and DK+ publishes no page cap, so a short page is never taken as the
+end: the next page is asked for until one comes back empty. A caller that falls back
+after ``ListUnavailable`` must drop whatever the generator yielded before it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from dksync.dkplus import classify as classify_single
+from dksync.errors import DksyncError, NotFound, RecordRejected
+from dksync.http import Kind, Pacer, RetryPolicy, Transport, Verdict, describe
+
+API = "/api/v1"
+PAGE_SIZE = 1000
+CUSTOMERS = f"{API}/customer/page"
+PROJECTS = f"{API}/project/page"
+PRODUCTS = f"{API}/Product/page"
+SALES_INVOICES = f"{API}/sales/invoice/page"
+
+
+class ListProblem(enum.Enum):
+    """Why a list could not be read; every one of them means "fall back", never "empty"."""
+
+    ABSENT = "absent"  # 404 or 405: this DK+ has no such list
+    REFUSED = "refused"  # 400: this DK+ does not take the parameters
+    NOT_A_LIST = "not a list"  # 200 with something other than an array of objects
+    NOT_PAGING = "not paging"  # the same page twice: the page number was ignored
+
+
+class ListUnavailable(DksyncError):
+    """A DK+ list could not be read as the spec says; ``problem`` says how."""
+
+    def __init__(self, path: str, problem: ListProblem, detail: str) -> None:
+        super().__init__(f"DK+ list {path}: {problem.value} ({detail})")
+        self.path = path
+        self.problem = problem
+
+
+def classify(status: int, body: Any, headers: Mapping[str, str]) -> Verdict:
+    """DK+'s answers to a list: as for single objects, except that 405 also means the
+    endpoint is absent here (a DK+ older than the 2026 Swagger)."""
+    if status == 405:
+        return Verdict(Kind.NOT_FOUND, "method not allowed")
+    return classify_single(status, body, headers)
+
+
+def _param(value: date | datetime | str | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def _params(include: Sequence[str], **given: date | datetime | str | bool | None) -> dict[str, str]:
+    params = {name: _param(value) for name, value in given.items() if value is not None}
+    if include:
+        params["include"] = ",".join(include)
+    return params
+
+
+class DkPlusLists:
+    """Generators over DK+'s lists; each yields the listed objects as plain dicts."""
+
+    def __init__(self, transport: Transport, page_size: int = PAGE_SIZE) -> None:
+        self._t = transport
+        self.page_size = page_size
+
+    @classmethod
+    def connect(
+        cls,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        policy: RetryPolicy | None = None,
+        rate_limit: float | None = None,
+        pacer: Pacer | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> DkPlusLists:
+        """``pacer``: pass the DK+ client's, so both keep to one rate limit together."""
+        transport = Transport(
+            name="DK+",
+            base_url=base_url,
+            classify=classify,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            policy=policy,
+            pacer=pacer or Pacer(rate_limit),
+        )
+        return cls(transport, page_size)
+
+    @property
+    def requests_sent(self) -> int:
+        return self._t.requests_sent
+
+    def customers(
+        self, *, modified_after: datetime | None = None, include: Sequence[str] = ()
+    ) -> Iterator[dict[str, Any]]:
+        return self.pages(CUSTOMERS, _params(include, modifiedAfter=modified_after))
+
+    def projects(
+        self,
+        *,
+        modified_after: datetime | None = None,
+        customer: str | None = None,
+        include: Sequence[str] = (),
+    ) -> Iterator[dict[str, Any]]:
+        params = _params(include, modifiedAfter=modified_after, customer=customer)
+        return self.pages(PROJECTS, params)
+
+    def products(
+        self, *, modified_after: datetime | None = None, include: Sequence[str] = ()
+    ) -> Iterator[dict[str, Any]]:
+        return self.pages(PRODUCTS, _params(include, modified=modified_after))
+
+    def sales_invoices(
+        self,
+        *,
+        created_after: date | None = None,
+        created_before: date | None = None,
+        reference: str | None = None,
+        customer: str | None = None,
+        include_lines: bool | None = None,
+        include: Sequence[str] = (),
+    ) -> Iterator[dict[str, Any]]:
+        """Sales invoices; ``created_*`` compare the invoice date. Whether DK+ takes the
+        bounds as inclusive, and whether ``reference`` must match exactly, is not
+        published: callers widen the bounds and compare what comes back themselves."""
+        params = _params(
+            include,
+            createdAfter=created_after,
+            createdBefore=created_before,
+            reference=reference,
+            customer=customer,
+            includeLines=include_lines,
+        )
+        return self.pages(SALES_INVOICES, params)
+
+    def pages(self, path: str, params: Mapping[str, str]) -> Iterator[dict[str, Any]]:
+        """Every object of one list, page after page, until a page comes back empty."""
+        page, previous = 1, None
+        while True:
+            batch = self._page(path, page, params)
+            if not batch:
+                return
+            if batch == previous:
+                raise ListUnavailable(path, ListProblem.NOT_PAGING, f"page {page} repeats")
+            yield from batch
+            page, previous = page + 1, batch
+
+    def _page(self, path: str, page: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        try:
+            batch = self._t.get(f"{path}/{page}/{self.page_size}", params)
+        except NotFound:
+            raise ListUnavailable(path, ListProblem.ABSENT, "404 or 405") from None
+        except RecordRejected as exc:
+            raise ListUnavailable(path, ListProblem.REFUSED, str(exc)) from None
+        if not isinstance(batch, list) or not all(isinstance(item, dict) for item in batch):
+            got = describe(batch) if not isinstance(batch, list) else "a list of something else"
+            raise ListUnavailable(path, ListProblem.NOT_A_LIST, f"page {page} is {got}")
+        return batch
