@@ -41,6 +41,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "sync": frozenset({"objects", "start_from", "lookback", "retry_for"}),
     "invoices": frozenset({"item_code_from", "create_missing_products", "default_currency"}),
     "customers": frozenset({"payment_terms", "number_from"}),
+    "projects": frozenset({"update"}),
     "state": frozenset({"path"}),
     "email": frozenset(
         {"to", "from", "host", "port", "security", "user", "password", "password_file", "timeout"}
@@ -120,6 +121,7 @@ class Config:
     invoice_rules: InvoiceRules
     create_missing_products: bool
     state_path: Path
+    update_projects: bool = False
     source: Path | None = None
     email: EmailConfig | None = None
 
@@ -401,6 +403,7 @@ class _Reader:
                 default_currency=self.text("invoices.default_currency", "ISK") or "ISK",
             ),
             create_missing_products=self.flag("invoices.create_missing_products", True),
+            update_projects=self.flag("projects.update", False),
             state_path=Path(self.text("state.path") or default_state_path()).expanduser(),
             source=source,
             email=self._email(),

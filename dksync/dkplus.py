@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 from urllib.parse import quote
 
@@ -66,6 +67,8 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> Verdict:
         return Verdict(Kind.OK)
     if status == 404:
         return Verdict(Kind.NOT_FOUND, message)
+    if status == 405:
+        return Verdict(Kind.REJECT, message or "HTTP 405: not allowed here")
     if status == 409:
         return Verdict(Kind.CONFLICT, message or "already exists")
     if status in (400, 422):
@@ -99,7 +102,9 @@ class DkPlusClient:
         timeout: float = 30.0,
         policy: RetryPolicy | None = None,
         rate_limit: float | None = None,
+        pacer: Pacer | None = None,
     ) -> DkPlusClient:
+        """``pacer``: share one with the list reader, so both keep one rate limit."""
         transport = Transport(
             name="DK+",
             base_url=base_url,
@@ -107,7 +112,7 @@ class DkPlusClient:
             headers={"Authorization": f"Bearer {token}"},
             timeout=timeout,
             policy=policy,
-            pacer=Pacer(rate_limit),
+            pacer=pacer or Pacer(rate_limit),
         )
         return cls(transport)
 
@@ -153,6 +158,12 @@ class DkPlusClient:
             "POST", f"{API}/project", body=body, safe=True, expect=_nothing_or_object
         )
 
+    def update_project(self, number: str, body: Mapping[str, Any]) -> Any:
+        """PUT (2026 Swagger only). ``NotFound`` (404) or ``RecordRejected`` (405, 400) when
+        this DK+ has no such project or no project update: the caller reports drift."""
+        path = f"{API}/project/{_segment(number)}"
+        return self._t.call("PUT", path, body=body, safe=True, expect=_nothing_or_object)
+
     def product(self, item_code: str) -> dict[str, Any] | None:
         if "/" in item_code:
             encoded = base64.b64encode(item_code.encode()).decode()
@@ -183,6 +194,11 @@ class DkPlusClient:
             expect=_object_with("Number"),
         )
         return str(answer["Number"])
+
+    def held_invoices(self, reference: str, on: date) -> list[dict[str, Any]]:
+        """The invoices DK+ holds under this reference (``on``, the invoice date, lets a list
+        answer it; this client asks one by one)."""
+        return self.invoices_by_reference(reference)
 
     def invoices_by_reference(self, reference: str) -> list[dict[str, Any]]:
         """Every DK+ invoice carrying this reference (DK+ does not keep them unique).

@@ -25,6 +25,7 @@ from dksync import moment
 from dksync.config import Config
 from dksync.cursors import CursorTracker, RecentIds, read_from
 from dksync.dkplus import DkPlusClient
+from dksync.dkplus_lists import DkPlusLists
 from dksync.errors import (
     FatalError,
     InternalError,
@@ -33,7 +34,7 @@ from dksync.errors import (
     RecordNotFound,
     RecordRejected,
 )
-from dksync.http import RetryPolicy
+from dksync.http import Pacer, RetryPolicy
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.lock import RunLock
 from dksync.moment import MomentClient
@@ -44,6 +45,7 @@ from dksync.sync.context import MomentReads, RunContext
 from dksync.sync.customers import sync_customer
 from dksync.sync.dryrun import DryDkPlus
 from dksync.sync.invoices import resolve_lost, sync_invoice
+from dksync.sync.learned import ListedDkPlus
 from dksync.sync.projects import sync_project
 from dksync.sync.settle import Settle
 
@@ -82,12 +84,15 @@ class RunOptions:
 class Clients:
     moment: MomentClient
     dkplus: DkPlusClient
+    lists: DkPlusLists
 
 
 def connect(config: Config, policy: RetryPolicy | None = None) -> Clients:
-    """API clients for the configured services."""
+    """API clients for the configured services; DK+'s client and lists share one pace."""
     m, d = config.moment, config.dkplus
     policy = policy or RetryPolicy(max_total_seconds=config.sync.retry_for.total_seconds())
+    pacer = Pacer(d.rate_limit)
+    token = d.token.reveal()
     return Clients(
         MomentClient.connect(
             m.base_url,
@@ -98,9 +103,8 @@ def connect(config: Config, policy: RetryPolicy | None = None) -> Clients:
             rate_limit=m.rate_limit,
             page_size=m.page_size,
         ),
-        DkPlusClient.connect(
-            d.base_url, d.token.reveal(), timeout=d.timeout, policy=policy, rate_limit=d.rate_limit
-        ),
+        DkPlusClient.connect(d.base_url, token, timeout=d.timeout, policy=policy, pacer=pacer),
+        DkPlusLists.connect(d.base_url, token, timeout=d.timeout, policy=policy, pacer=pacer),
     )
 
 
@@ -186,7 +190,8 @@ def _context(
     config: Config, clients: Clients, state: State, report: RunReport, dry_run: bool
 ) -> RunContext:
     books = DryBooks(state, report) if dry_run else Books(state, report)
-    dkplus = DryDkPlus(clients.dkplus) if dry_run else clients.dkplus
+    direct = DryDkPlus(clients.dkplus) if dry_run else clients.dkplus
+    dkplus = ListedDkPlus(direct, clients.lists, state.written_counts())
     settle = Settle(2 * config.dkplus.timeout)
     return RunContext(config, MomentReads(clients.moment), dkplus, books, settle)
 

@@ -257,6 +257,11 @@ class State:
             (object_type, moment_id, number, digest, now_text()),
         )
 
+    def written_counts(self) -> dict[str, int]:
+        """How many records of each kind dksync wrote to DK+ (a lower bound on what it holds)."""
+        rows = self._all("SELECT object_type, COUNT(*) FROM written GROUP BY object_type")
+        return {str(kind): int(count) for kind, count in rows}
+
     def written_number(self, object_type: str, moment_id: int) -> str | None:
         row = self._one(
             "SELECT number FROM written WHERE object_type = ? AND moment_id = ?",

@@ -15,13 +15,12 @@ from typing import Any
 
 from dksync import moment
 from dksync.config import Config
-from dksync.dkplus import DkPlusClient
 from dksync.errors import ConfigError, NotFound, RecordRejected
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.moment import MomentClient
 from dksync.records import Customer, FinancialAccount, Project
 from dksync.sync.books import Books
-from dksync.sync.dryrun import DryDkPlus
+from dksync.sync.dryrun import DkPlusApi
 from dksync.sync.settle import Settle
 
 CACHE_SIZE = 500
@@ -102,7 +101,7 @@ class KeyLocks:
 class RunContext:
     config: Config
     moment: MomentReads
-    dkplus: DkPlusClient | DryDkPlus
+    dkplus: DkPlusApi
     books: Books
     settle: Settle
     lock: KeyLocks = field(default_factory=KeyLocks)

@@ -7,9 +7,42 @@ the dry-run books (``DryBooks``) record what would have happened without storing
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import date
+from typing import Any, Protocol
 
 from dksync.dkplus import DkPlusClient
+
+
+class DkPlusApi(Protocol):
+    """What the sync steps call on DK+: the client, its dry-run twin, or the list-learning
+    wrapper around either (``learned.py``)."""
+
+    @property
+    def requests_sent(self) -> int: ...
+
+    def customer(self, number: str) -> dict[str, Any] | None: ...
+
+    def project(self, number: str) -> dict[str, Any] | None: ...
+
+    def product(self, item_code: str) -> dict[str, Any] | None: ...
+
+    def sales_person_exists(self, number: str) -> bool: ...
+
+    def invoices_by_reference(self, reference: str) -> list[dict[str, Any]]: ...
+
+    def held_invoices(self, reference: str, on: date) -> list[dict[str, Any]]: ...
+
+    def create_customer(self, body: Mapping[str, Any]) -> Any: ...
+
+    def update_customer(self, number: str, body: Mapping[str, Any]) -> Any: ...
+
+    def create_project(self, body: Mapping[str, Any]) -> Any: ...
+
+    def update_project(self, number: str, body: Mapping[str, Any]) -> Any: ...
+
+    def create_product(self, body: Mapping[str, Any]) -> Any: ...
+
+    def post_invoice(self, body: Mapping[str, Any]) -> str | None: ...
 
 
 class DryDkPlus:
@@ -37,6 +70,9 @@ class DryDkPlus:
     def invoices_by_reference(self, reference: str) -> list[dict[str, Any]]:
         return self._client.invoices_by_reference(reference)
 
+    def held_invoices(self, reference: str, on: date) -> list[dict[str, Any]]:
+        return self._client.held_invoices(reference, on)
+
     def create_customer(self, body: Mapping[str, Any]) -> None:
         """Not sent: a dry run."""
 
@@ -44,6 +80,9 @@ class DryDkPlus:
         """Not sent: a dry run."""
 
     def create_project(self, body: Mapping[str, Any]) -> None:
+        """Not sent: a dry run."""
+
+    def update_project(self, number: str, body: Mapping[str, Any]) -> None:
         """Not sent: a dry run."""
 
     def create_product(self, body: Mapping[str, Any]) -> None:

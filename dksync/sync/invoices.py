@@ -67,7 +67,10 @@ def _decide(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
         if age < ctx.settle.seconds:  # a POST of a run that just died may still land
             outcome = Outcome(KIND, invoice.id, label, Action.CREATE, payload=mapped.payload)
             return ctx.settle.defer(outcome, Lost(invoice, mapped, age), "a POST seconds ago")
-    found = ctx.dkplus.invoices_by_reference(reference(invoice))
+    if row is not None and InvoiceState(row.status).in_flight:
+        found = ctx.dkplus.invoices_by_reference(reference(invoice))  # one by one: ours?
+    else:
+        found = ctx.dkplus.held_invoices(reference(invoice), invoice.invoice_date)
     if found:
         return adopt(invoice, label, mapped, found)
     ensure_products(ctx, mapped)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from dksync.errors import Conflict, RecordRejected
+from dksync.errors import Conflict, NotFound, RecordRejected
 from dksync.jsonio import fingerprint
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.mapping import Rejected, differences
@@ -82,7 +82,23 @@ def _decide(ctx: RunContext, project: Project) -> Outcome:
         _create(ctx, project, outcome, payload)
     else:
         _compare(outcome, payload, current, known_before=stored is not None)
+        if outcome.action is Action.DRIFT and ctx.config.update_projects:
+            _update(ctx, outcome, payload)
     return outcome
+
+
+def _update(ctx: RunContext, outcome: Outcome, payload: dict[str, object]) -> None:
+    """``projects.update``: carry a changed name or customer to DK+ with the 2026 project
+    PUT; a DK+ without it (404, 405) keeps the drift report, with a note."""
+    wanted = {k: v for k, v in payload.items() if k in DRIFT_FIELDS or k == "Number"}
+    try:
+        ctx.dkplus.update_project(str(payload["Number"]), wanted)
+    except (NotFound, RecordRejected) as exc:
+        outcome.detail += f" (projects.update is on, but DK+ refused the update: {exc})"
+        return
+    outcome.action, outcome.code = Action.UPDATE, None
+    outcome.digest = fingerprint(payload)
+    outcome.detail = "updated in DK+ (projects.update)"
 
 
 def _create(

@@ -103,11 +103,24 @@ def test_reference_lookup_that_breaks_the_contract_stops_without_posting(
     sandbox: Sandbox, sync: Sync, answer: str
 ) -> None:
     sync(only=("customers", "projects"))
-    _rewrite(sandbox, {"method": "GET", "path": REFERENCE, "answer": answer})
+    lookups = "^/api/v1/sales/invoice/(reference|page)/"  # one by one, and the list
+    _rewrite(sandbox, {"method": "GET", "path": lookups, "answer": answer})
     report = sync(only=("invoices",))
     assert isinstance(report.fatal, ServiceError)
     assert "/sales/invoice/reference/" in str(report.fatal)
     assert _posts(sandbox) == 0, "a lookup that is not a list is never 'not in DK+'"
+
+
+@pytest.mark.parametrize("answer", ["html", "object", "404"])
+def test_a_dkplus_list_that_is_not_a_list_falls_back_to_one_lookup_per_record(
+    sandbox: Sandbox, sync: Sync, tmp_path: Path, answer: str
+) -> None:
+    _rewrite(sandbox, {"method": "GET", "path": "^/api/v1/.*/page/", "answer": answer})
+    report = sync()
+    assert report.fatal is None and report.count("invoices", Action.CREATE) > 0
+    assert unaccounted(sandbox, tmp_path / "state.sqlite") == []
+    one_by_one = [e for e in sandbox.dkplus.log if "/sales/invoice/reference/" in e.path]
+    assert len(one_by_one) >= report.count("invoices", Action.CREATE)
 
 
 def test_reference_lookup_answering_404_means_none(

@@ -69,7 +69,7 @@ def test_post_answered_503_is_looked_up_at_once_then_posted_again(
     assert len(_references(sandbox)) == len(posted)
     assert len(_posts(sandbox)) == len(posted) + 2, "two refused POSTs, each posted again"
     lookups = [e for e in sandbox.dkplus.log if "/sales/invoice/reference/" in e.path]
-    assert len(lookups) >= len(posted) + 2
+    assert len(lookups) >= 2, "after each 503 the reference is asked one by one"
 
 
 def test_post_answered_500_after_writing_is_adopted_not_posted_twice(
