@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,20 @@ class Scenario:
     peak_rss_mb: float
     floor: float
     exit_code: int
+    dkplus_writes: int = 0
+    dkplus_rate: float = 0.0
+
+    @property
+    def per_write(self) -> float:
+        """DK+ requests per DK+ write (0 when nothing was written and nothing asked)."""
+        if not self.dkplus_writes:
+            return float(self.dkplus_requests)
+        return self.dkplus_requests / self.dkplus_writes
+
+    @property
+    def write_floor(self) -> float:
+        """The physical floor of the DK+ side: writes needed ÷ DK+ rate limit."""
+        return self.dkplus_writes / self.dkplus_rate if self.dkplus_rate else 0.0
 
     def line(self) -> str:
         ratio = self.wall / self.floor if self.floor else float("nan")
@@ -52,6 +67,14 @@ class Scenario:
             f"req | DK+ {self.dkplus_requests:6d} req | {self.records / self.wall:8.1f} "
             f"records/s | peak RSS {self.peak_rss_mb:6.1f} MB | floor {self.floor:7.2f} s"
             f" | wall/floor {ratio:5.2f} | exit {self.exit_code}"
+        )
+
+    def writes_line(self) -> str:
+        ratio = self.wall / self.write_floor if self.write_floor else float("nan")
+        return (
+            f"{self.name:<30} DK+ {self.dkplus_requests:6d} req for {self.dkplus_writes:6d} "
+            f"writes = {self.per_write:5.2f} req/write | wall {self.wall:8.2f} s | write floor "
+            f"{self.write_floor:7.2f} s | wall/write floor {ratio:5.2f}"
         )
 
 
@@ -72,17 +95,24 @@ def _dataset(args: argparse.Namespace, scale: int = 1) -> tuple[Dataset, list[An
 
 
 def _config(
-    sb: Sandbox, folder: Path, concurrency: int, moment_rate: float, dkplus_rate: float
+    sb: Sandbox,
+    folder: Path,
+    concurrency: int,
+    moment_rate: float,
+    dkplus_rate: float,
+    lists: bool = True,
 ) -> Path:
     raw = yaml.safe_load(sb.config_yaml(str(folder / "state.sqlite")))
     raw["moment"].update({"rate_limit": moment_rate, "page_size": PAGE})
-    raw["dkplus"].update({"rate_limit": dkplus_rate, "concurrency": concurrency})
+    raw["dkplus"].update(
+        {"rate_limit": dkplus_rate, "concurrency": concurrency, "use_lists": lists}
+    )
     path = folder / "dksync.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     return path
 
 
-def _run(sb: Sandbox, config: Path, name: str, floor: float) -> Scenario:
+def _run(sb: Sandbox, config: Path, name: str, floor: float, dkplus_rate: float = 0.0) -> Scenario:
     moment_before, dkplus_before = len(sb.moment.log), len(sb.dkplus.log)
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -95,7 +125,9 @@ def _run(sb: Sandbox, config: Path, name: str, floor: float) -> Scenario:
     wall = time.perf_counter() - started
     peak.stop()
     document = yaml.safe_load(output) if output else {}
-    records = sum(row.get("fetched", 0) for row in (document or {}).get("counts", {}).values())
+    counts = (document or {}).get("counts", {}).values()
+    records = sum(row.get("fetched", row.get("read", 0)) for row in counts)
+    writes = sum(1 for e in sb.dkplus.log[dkplus_before:] if e.method in ("POST", "PUT"))
     return Scenario(
         name,
         wall,
@@ -105,6 +137,8 @@ def _run(sb: Sandbox, config: Path, name: str, floor: float) -> Scenario:
         peak.megabytes,
         floor,
         process.returncode,
+        writes,
+        dkplus_rate,
     )
 
 
@@ -165,29 +199,51 @@ def _change_one_percent(sb: Sandbox, data: Dataset, held: list[Any]) -> None:
         sb.moment.patch_raw("invoices", invoice.id, {})
 
 
-def scenarios(args: argparse.Namespace, sequential: bool) -> list[Scenario]:
+def scenarios(args: argparse.Namespace, sequential: bool, lists: bool = True) -> list[Scenario]:
     data, held = _dataset(args)
     concurrency = 1 if sequential else args.concurrency
     with tempfile.TemporaryDirectory() as folder, Sandbox(dataset=data) as sb:
         for server, rate in ((sb.moment, args.moment_server_rate), (sb.dkplus, args.dkplus_rate)):
             server.knobs.update({"latency_ms": args.latency_ms, "rate_limit": rate})
         pace = (0.0, 0.0) if sequential else (args.moment_rate, args.dkplus_rate)
-        config = _config(sb, Path(folder), concurrency, *pace)
+        config = _config(sb, Path(folder), concurrency, *pace, lists=lists)
         moment_req, dkplus_req = _needed(data)
-        mode = "sequential" if sequential else "concurrent"
-        first = _run(
-            sb, config, f"{mode}: first sync", _floor(moment_req, dkplus_req, args, concurrency)
-        )
-        quiet = _run(sb, config, f"{mode}: no change", _floor(3, 0, args, concurrency))
+        mode = ("sequential" if sequential else "concurrent") + ("" if lists else ", per record")
+        run = partial(_run, sb, config, dkplus_rate=args.dkplus_rate)
+        first = run(f"{mode}: first sync", _floor(moment_req, dkplus_req, args, concurrency))
+        quiet = run(f"{mode}: no change", _floor(3, 0, args, concurrency))
         _change_one_percent(sb, data, held)
         changed = len(data.customers[::100]) + len(data.projects[::100]) + len(held)
-        after = _run(
-            sb,
-            config,
-            f"{mode}: 1% changed",
-            _floor(3 + len(held) // PAGE, 2 * changed, args, concurrency),
+        after = run(
+            f"{mode}: 1% changed", _floor(3 + len(held) // PAGE, 2 * changed, args, concurrency)
         )
     return [first, quiet, after]
+
+
+def requests_per_write(args: argparse.Namespace, listed: list[Scenario]) -> None:
+    """Issue 11: DK+ requests per write and wall time against the write floor, learning from
+    the lists (the default) side by side with one lookup per record, in the same bench."""
+    per_record = scenarios(args, sequential=False, lists=False)
+    for with_lists, without in zip(listed, per_record, strict=True):
+        print(with_lists.writes_line(), flush=True)
+        print(without.writes_line(), flush=True)
+    first, quiet, changed = listed
+    print(
+        f"target: first sync at most 1.1 DK+ requests per write: {first.per_write:.2f} -> "
+        f"{_verdict(first.per_write <= 1.1)}"
+    )
+    print(
+        f"target: 1% run at most 1.25 DK+ requests per write: {changed.per_write:.2f} -> "
+        f"{_verdict(changed.per_write <= 1.25)}"
+    )
+    print(
+        f"target: no-change run 0 DK+ requests: {quiet.dkplus_requests} -> "
+        f"{_verdict(quiet.dkplus_requests == 0)}"
+    )
+    ratio = first.wall / first.write_floor if first.write_floor else float("nan")
+    print(
+        f"target: first sync within 1.1x the write floor: {ratio:.2f}x -> {_verdict(ratio <= 1.1)}"
+    )
 
 
 def memory(args: argparse.Namespace, scale: int) -> Scenario:
@@ -264,6 +320,7 @@ def main() -> None:
         f"{quiet.dkplus_requests} DK+ requests, {quiet.moment_requests} Moment requests, "
         f"{quiet.wall:.2f} s -> {_verdict(quiet.dkplus_requests == 0 and quiet.wall < 2)}"
     )
+    requests_per_write(args, concurrent)
     if not args.skip_sequential:
         sequential = scenarios(args, sequential=True)
         for scenario in sequential:

@@ -36,7 +36,16 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
         {"base_url", "company", "api_key", "api_key_file", "timeout", "rate_limit", "page_size"}
     ),
     "dkplus": frozenset(
-        {"base_url", "token", "token_file", "sales_person", "timeout", "rate_limit", "concurrency"}
+        {
+            "base_url",
+            "token",
+            "token_file",
+            "sales_person",
+            "timeout",
+            "rate_limit",
+            "concurrency",
+            "use_lists",
+        }
     ),
     "sync": frozenset({"objects", "start_from", "lookback", "retry_for"}),
     "invoices": frozenset({"item_code_from", "create_missing_products", "default_currency"}),
@@ -90,6 +99,7 @@ class DkPlusConfig:
     timeout: float = 30.0
     rate_limit: float | None = None
     concurrency: int = 4
+    use_lists: bool = True
 
 
 @dataclass(frozen=True)
@@ -380,6 +390,7 @@ class _Reader:
             timeout=self.number("dkplus.timeout", 30.0, minimum=0.1, maximum=600),
             rate_limit=self.number("dkplus.rate_limit", None, maximum=10_000) or None,
             concurrency=self.number("dkplus.concurrency", 4, minimum=1, maximum=64, integer=True),
+            use_lists=self.flag("dkplus.use_lists", True),
         )
         return Config(
             moment=moment,

@@ -43,7 +43,7 @@ from dksync.state import Cursor, State
 from dksync.sync.books import Books, DryBooks
 from dksync.sync.context import MomentReads, RunContext
 from dksync.sync.customers import sync_customer
-from dksync.sync.dryrun import DryDkPlus
+from dksync.sync.dryrun import DkPlusApi, DryDkPlus
 from dksync.sync.invoices import resolve_lost, sync_invoice
 from dksync.sync.learned import ListedDkPlus
 from dksync.sync.projects import sync_project
@@ -191,7 +191,9 @@ def _context(
 ) -> RunContext:
     books = DryBooks(state, report) if dry_run else Books(state, report)
     direct = DryDkPlus(clients.dkplus) if dry_run else clients.dkplus
-    dkplus = ListedDkPlus(direct, clients.lists, state.written_counts())
+    dkplus: DkPlusApi = direct
+    if config.dkplus.use_lists:
+        dkplus = ListedDkPlus(direct, clients.lists, state.written_counts())
     settle = Settle(2 * config.dkplus.timeout)
     return RunContext(config, MomentReads(clients.moment), dkplus, books, settle)
 

@@ -47,6 +47,11 @@ def test_bench_prints_every_scenario_and_target() -> None:
         "target: no-change run",
         "target: peak RSS",
         "target: mapping alone",
+        "concurrent, per record: first sync",
+        "req/write",
+        "target: first sync at most 1.1 DK+ requests per write",
+        "target: 1% run at most 1.25",
+        "target: first sync within 1.1x the write floor",
     ):
         assert words in out, words
     assert "exit 0" in out and "exit 1" not in out
