@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dksync import jsonio
@@ -87,6 +88,8 @@ def render(report: RunReport, console: Console, verbose: bool = False) -> None:
     elif verbose and report.outcomes:
         console.print(outcome_table("What happened", report.outcomes, verbose))
     console.print(summary_table(report))
+    for warning in report.warnings:
+        console.print("[yellow]warning:[/] " + escape(warning), highlight=False)
     for title, action in (
         ("Rejected records", Action.REJECT),
         ("Project drift", Action.DRIFT),
@@ -105,6 +108,7 @@ def as_json(report: RunReport) -> dict[str, Any]:
         "exit_code": report.exit_code,
         "error": str(report.fatal) if report.fatal else None,
         "counts": report.counts(),
+        "warnings": list(report.warnings),
         "records": [_outcome_json(o) for o in report.outcomes],
     }
 
