@@ -149,12 +149,17 @@ def failures_table(rows: list[RejectedRow]) -> Table:
 def readiness_table(readiness: Readiness) -> Table:
     """``dksync check``: one row per check, with what is wrong listed under it."""
     verdict = "ready for go-live" if readiness.ready else "NOT ready for go-live"
+    if readiness.warnings:
+        verdict += f" ({readiness.warnings} warning{'s' if readiness.warnings > 1 else ''})"
     table = Table(title=f"dksync check: {verdict}", show_lines=True)
     for column in ("check", "result", "detail"):
         table.add_column(column, overflow="fold")
     for item in readiness.checks:
         detail = item.detail + "".join(f"\n- {line}" for line in item.items)
-        table.add_row(item.name, "[green]ok[/]" if item.ok else "[red]FAIL[/]", detail)
+        result = "[red]FAIL[/]" if not item.ok else "[green]ok[/]"
+        if item.ok and item.warning:
+            result = "[red]FAIL[/]" if readiness.strict else "[yellow]warning[/]"
+        table.add_row(item.name, result, escape(detail))
     return table
 
 

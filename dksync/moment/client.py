@@ -161,6 +161,10 @@ class MomentClient:
         )
         return cls(transport, company, page_size, field_names=field_names, clock=clock)
 
+    def server_now(self) -> datetime:
+        """Moment's own clock: the newest ``Date`` it answered with."""
+        return self._clock.now()
+
     @property
     def requests_sent(self) -> int:
         return self._transport.requests_sent

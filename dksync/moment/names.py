@@ -128,5 +128,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "product": (ID, "productNumber", "name", "unitPrice", *_ref(REF_ACCOUNT)),
 }
 
-# Fields Moment sends that dksync knowingly leaves alone (not worth a "not read" line).
-IGNORED = frozenset({CREATED, "links", "companyId", "comment", "lineNumber"})
+# Fields Moment sends that dksync knowingly leaves alone (not worth a "not read" line);
+# every list is read by its lastModifiedDate and version, so those count as read too.
+IGNORED = frozenset({CREATED, MODIFIED, VERSION, "links", "companyId", "comment"})
+IGNORED_IN_LINES = frozenset({ID, "lineNumber"})

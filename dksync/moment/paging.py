@@ -67,6 +67,7 @@ class _Position:
     size: int
     by_key: bool = True
     received: int = 0
+    widest: int = 0  # the most objects one answer held: Moment's real page size, at least
     before: tuple[int, int] | None = None  # (totalElements, read below the new bound)
 
 
@@ -94,7 +95,7 @@ class ListRead:
         self.warnings: list[str] = []
 
     def __iter__(self) -> Iterator[Any]:
-        at, seen = _Position(self.since, 0, self._size), _Window()
+        at, seen, given = _Position(self.since, 0, self._size), _Window(), _Window()
         while True:
             if self.pages >= self._max_pages:
                 self._warn(f"stopped after {self.pages} pages, the most one read takes")
@@ -108,13 +109,13 @@ class ListRead:
                     at = _Position(self.since, 0, self._size, by_key=False)
                     seen.clear()
                     continue
-            fresh = [(raw, key) for raw, key in zip(page.content, keys, strict=True)]
-            fresh = [(raw, key) for raw, key in fresh if key is None or seen.add(key[1])]
-            if page.content and not fresh and not at.by_key:
+            fresh = [k is None or seen.add(k[1]) for k in keys]
+            if page.content and not any(fresh) and not at.by_key:
                 self._warn(f"page {at.page} repeated objects already read; the read stops there")
                 return
-            self._note(keys, [key for _, key in fresh])
-            for raw, _ in fresh:
+            new = [(raw, k) for raw, k in zip(page.content, keys, strict=True) if _new(k, given)]
+            self._note(keys, [k for _, k in new])
+            for raw, _ in new:
                 yield self._prepare(raw)
             if not self._advance(at, page, keys):
                 return
@@ -133,7 +134,12 @@ class ListRead:
             self.complete = True
             return False
         newest = max((k[0] for k in keys if k), default=None)
-        if at.by_key and newest is not None and (at.bound is None or newest > at.bound):
+        at.widest = max(at.widest, count)
+        progress = newest is not None and (at.bound is None or newest > at.bound)
+        if at.by_key and not progress and count < at.widest:
+            self.complete = True  # all from the bound on fit a page smaller than Moment sends
+            return False
+        if at.by_key and progress and newest is not None:
             below = sum(1 for k in keys if k and k[0] < newest)
             at.before = None if page.total_elements is None else (page.total_elements, below)
             at.bound, at.page, at.received = newest, 0, 0
@@ -178,6 +184,12 @@ class ListRead:
         self.warnings.append(
             f"Moment {self.kind}: {what}; the cursor moves only as far as everything was read"
         )
+
+
+def _new(key: Key | None, given: _Window) -> bool:
+    """Whether an object is to be handed out: not handed out already in this read (a
+    keyless one always is: the caller rejects it with a reason)."""
+    return key is None or given.add(key[1])
 
 
 def _more(at: _Position, page: Page) -> bool:
