@@ -175,7 +175,9 @@ class MomentClient:
 
     def get(self, kind: str, ident: int) -> Any:
         """One object by id (``NotFound`` when Moment has none)."""
-        return self._prepare(kind, self._transport.get(self._path(kind, ident)))
+        return self._resolve(
+            kind, self.names.apply(kind, self._transport.get(self._path(kind, ident)))
+        )
 
     def changed_since(self, kind: str, since: datetime | None) -> ListRead:
         """Objects changed at or after ``since`` (Moment's filter is not trusted: the caller
@@ -185,7 +187,7 @@ class MomentClient:
             since,
             lambda bound, page, size: self._page(kind, bound, page, size),
             self._page_size,
-            prepare=lambda raw: self._prepare(kind, raw),
+            prepare=lambda raw: self._resolve(kind, raw),
             clock=self._clock.now,
             max_pages=self._max_pages,
         )
@@ -194,7 +196,11 @@ class MomentClient:
         params: dict[str, Any] = {PARAM_SORT: SORT_ASCENDING, PARAM_SIZE: size, PARAM_PAGE: page}
         if since is not None:
             params[PARAM_FROM] = format_instant(since)
-        return _unwrap(self._transport.get(self._path(kind), params))
+        answer = _unwrap(self._transport.get(self._path(kind), params))
+        if not self.names:
+            return answer
+        renamed = [self.names.apply(kind, raw) for raw in answer.content]
+        return Page(renamed, answer.total_pages, answer.total_elements)
 
     def sample(self, kind: str, count: int = 1, *, include_base: bool = False) -> list[Any]:
         """The first few objects of a kind exactly as Moment sends them (``dksync check``);
@@ -213,10 +219,9 @@ class MomentClient:
 
     # --- names and numbers ------------------------------------------------------------------
 
-    def _prepare(self, kind: str, raw: Any) -> Any:
-        """The object with the account's names corrected and its references' numbers
-        filled in where they can be learnt."""
-        raw = self.names.apply(kind, raw)
+    def _resolve(self, kind: str, raw: Any) -> Any:
+        """The object (its names corrected already) with its references' numbers filled in
+        where they can be learnt."""
         if not isinstance(raw, Mapping):
             return raw
         ident, number = raw.get(ID), raw.get(NUMBER_FIELDS[kind])

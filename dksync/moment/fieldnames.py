@@ -65,7 +65,7 @@ class FieldNames:
         result = _rename(raw, self.by_object.get(OBJECT_OF_KIND[kind], {}))
         lines = self.by_object.get("line")
         if kind == "invoices" and lines and isinstance(result.get(LINES), list):
-            result[LINES] = [_rename(line, lines) for line in result[LINES]]
+            result = {**result, LINES: [_rename(line, lines) for line in result[LINES]]}
         return result
 
 

@@ -31,6 +31,8 @@ RENAMES = {
     "customer.phone": "tel",
     "project.projectNumber": "number",
     "invoice.invoiceState": "state",
+    "invoice.lastModifiedDate": "modifiedAt",
+    "customer.id": "customerKey",
     "line.unitPrice": "price",
     "financialAccount.externalTaxCode": "accountingVatCode",
 }
@@ -184,3 +186,31 @@ def test_a_repeated_page_out_of_order_ends_the_read_with_a_warning(
         f"{len(got['invoices'])} invoices of page 0), 3 warnings, no cursor moved; run 2: "
         "0 DK+ writes"
     )
+
+
+def test_a_flat_project_moment_lacks_rejects_its_invoices_with_a_reason(tmp_path: Path) -> None:
+    """A flat project id Moment cannot resolve: its invoices are rejected naming the id
+    (never posted without their project); each product id is looked up once."""
+    with Sandbox(seed=1, sizes=SIZES) as sb:
+        sb.moment.knobs.flat_references = True
+        project = next(
+            p
+            for p in sb.dataset.projects
+            if any(i.project_id == p.id and i.number for i in sb.dataset.invoices)
+        )
+        sb.moment.delete("projects", project.id)
+        config = config_for(sb, tmp_path / "state.sqlite")
+        clients = engine.connect(config, policy=FAST_RETRIES)
+        report = engine.run(config, engine.RunOptions(), clients)
+        assert report.fatal is None
+        reasons = [o.detail for o in report.outcomes if o.object_type == "invoices"]
+        assert any(f"project id {project.id} does not exist in Moment" in r for r in reasons)
+        posted = {i["Reference"] for i in sb.dkplus.snapshot()["invoices"]}
+        of_project = [i for i in sb.dataset.invoices if i.project_id == project.id and i.number]
+        assert of_project and all(str(i.number) not in posted for i in of_project)
+        gets = [e.path for e in sb.moment.log if "/products/" in e.path]
+        assert clients.moment.lookups["products"] == 5 == len(gets) == len(set(gets))
+        FIGURES.append(
+            f"moment flat project missing in Moment: {len(of_project)} invoices rejected; "
+            f"lookups by id {dict(clients.moment.lookups)}"
+        )
