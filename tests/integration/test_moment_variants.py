@@ -19,6 +19,7 @@ import pytest
 from dksync import engine
 from dksync.config import Config
 from dksync.outcome import RunReport
+from dksync.sandbox.generator import generate
 from dksync.sandbox.httpd import LogEntry
 from dksync.sandbox.pair import Sandbox, Sizes
 from dksync.state import State
@@ -214,3 +215,24 @@ def test_a_flat_project_moment_lacks_rejects_its_invoices_with_a_reason(tmp_path
             f"moment flat project missing in Moment: {len(of_project)} invoices rejected; "
             f"lookups by id {dict(clients.moment.lookups)}"
         )
+
+
+@pytest.mark.parametrize("ignored_order", [False, True])
+def test_a_silent_cap_below_the_page_size_is_read_whole_in_one_run(
+    tmp_path: Path, ignored_order: bool
+) -> None:
+    """Issue 10's case: page_size 1000 against a cap of 500 and 1,200 invoices took three
+    runs on main. Now one read gets all of them, with or without the sort and filter."""
+    with Sandbox(dataset=generate(7, 20, 5, 1200)) as sb:
+        sb.moment.knobs.update({"page_cap": 500, "unreliable_order": ignored_order})
+        config = config_for(sb, tmp_path / "state.sqlite", moment={"page_size": 1000})
+        client = engine.connect(config, policy=FAST_RETRIES).moment
+        read = client.changed_since("invoices", None)
+        ids = [o["id"] for o in read]
+        assert len(ids) == len(set(ids)) == 1200
+        assert read.complete and read.ordered is not ignored_order and not read.warnings
+    FIGURES.append(
+        f"moment 1,200 invoices, page_size 1000, cap 500"
+        f"{', sort and filter ignored' if ignored_order else ''}: one read, "
+        f"{client.requests_sent} requests, {len(ids)} invoices"
+    )
