@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from dksync.errors import FatalError, NotFound
+from dksync.errors import ConfigError, FatalError, NotFound
 from dksync.http import Kind, Pacer, RetryPolicy, Transport, Verdict, retry_after_seconds
 from dksync.moment.fieldnames import FieldNames
 from dksync.moment.names import (
@@ -127,6 +127,7 @@ class MomentClient:
         max_pages: int = MAX_PAGES,
     ) -> None:
         self._transport = transport
+        self._company = company
         self._prefix = API_PREFIX.format(company=company)
         self._page_size = page_size
         self.names = field_names or FieldNames()
@@ -196,7 +197,7 @@ class MomentClient:
         params: dict[str, Any] = {PARAM_SORT: SORT_ASCENDING, PARAM_SIZE: size, PARAM_PAGE: page}
         if since is not None:
             params[PARAM_FROM] = format_instant(since)
-        answer = _unwrap(self._transport.get(self._path(kind), params))
+        answer = self._list(kind, self._path(kind), params)
         if not self.names:
             return answer
         renamed = [self.names.apply(kind, raw) for raw in answer.content]
@@ -206,7 +207,19 @@ class MomentClient:
         """The first few objects of a kind exactly as Moment sends them (``dksync check``);
         ``include_base`` asks for ``/include/base``, which may carry more fields."""
         path = self._path(kind) + (f"/{INCLUDE_BASE}" if include_base else "")
-        return _unwrap(self._transport.get(path, {PARAM_PAGE: 0, PARAM_SIZE: count})).content
+        return self._list(kind, path, {PARAM_PAGE: 0, PARAM_SIZE: count}).content
+
+    def _list(self, kind: str, path: str, params: Mapping[str, Any]) -> Page:
+        """One page of a list; a 404 means the company (or the list) does not exist: a
+        config error, never "nothing there"."""
+        try:
+            return _unwrap(self._transport.get(path, params))
+        except NotFound:
+            raise ConfigError(
+                f"unknown company code '{self._company}' (moment.company): Moment answered 404 "
+                f"for its {ENTITY_PATHS[kind]} list; use the code in Moment's address in the "
+                "browser when logged in"
+            ) from None
 
     def find(self, kind: str, number: str) -> Any:
         """The object whose number (customer, project or invoice) is ``number``, or None.

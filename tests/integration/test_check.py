@@ -91,9 +91,13 @@ def test_show_sample_masks_every_value(clean: Sandbox, tmp_path: Path) -> None:
 
 
 def test_unknown_company_code(clean: Sandbox, tmp_path: Path) -> None:
-    result = _check(config_file(clean, tmp_path, moment={"company": "nope"}))
+    config = config_file(clean, tmp_path, moment={"company": "nope"})
+    result = _check(config)
     assert result.exit_code == 1
     assert "unknown company code 'nope' (moment.company)" in result.output
+    run = runner.invoke(app, ["run", "-c", str(config)])
+    assert run.exit_code == 4, run.output
+    assert "unknown company code 'nope' (moment.company)" in run.output
 
 
 def test_start_from_in_the_future_and_no_invoice_scanned_are_warnings(
