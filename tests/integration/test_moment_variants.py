@@ -8,6 +8,7 @@ each variant saw are printed in the test summary.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -15,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from dksync import engine
+from dksync.cli import app
 from dksync.config import Config
 from dksync.outcome import RunReport
 from dksync.sandbox.generator import generate
@@ -24,7 +27,9 @@ from dksync.sandbox.httpd import LogEntry
 from dksync.sandbox.pair import Sandbox, Sizes
 from dksync.state import State
 from tests.conftest import FAST_RETRIES, FIGURES, config_for
+from tests.helpers import config_file
 
+runner = CliRunner(env={"COLUMNS": "250"})
 SIZES = Sizes(customers=40, projects=15, invoices=60)
 VOLATILE = {"RecordID", "Modified"}
 RENAMES = {
@@ -236,3 +241,13 @@ def test_a_silent_cap_below_the_page_size_is_read_whole_in_one_run(
         f"{', sort and filter ignored' if ignored_order else ''}: one read, "
         f"{client.requests_sent} requests, {len(ids)} invoices"
     )
+
+
+def test_the_cli_shows_run_warnings_in_the_table_and_the_json(tmp_path: Path) -> None:
+    with Sandbox(seed=1, sizes=SIZES) as sb:
+        _future(sb)
+        config = str(config_file(sb, tmp_path))
+        plain = runner.invoke(app, ["run", "-c", config])
+        assert "warning: customers id 62788005 is stamped 2099-01-01" in plain.output
+        document = json.loads(runner.invoke(app, ["run", "--json", "-c", config]).stdout)
+        assert len(document["warnings"]) == 1 and "2099-01-01" in document["warnings"][0]
