@@ -9,6 +9,7 @@ neither.
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping
@@ -43,6 +44,7 @@ from dksync.moment.names import (
 from dksync.moment.paging import MAX_PAGES, ListRead, Page
 from dksync.moment.parsing import format_instant, record_label
 
+log = logging.getLogger("dksync.moment")
 CACHE_SIZE = 10_000
 # References whose number dksync needs: looked up by id when no read told it.
 LOOKED_UP = {"projects", "products"}
@@ -270,6 +272,7 @@ class MomentClient:
         if known or kind not in LOOKED_UP:
             return number
         self.lookups[kind] += 1
+        log.debug("Moment: %s id %d read by id for its number (a flat reference)", kind, ident)
         try:
             raw = self._transport.get(self._path(kind, ident))
         except NotFound:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dksync.cursors import CursorTracker, safe_cursor
-from dksync.moment import ListRead, format_instant, record_key
+from dksync.moment import ListRead, ServerClock, format_instant, record_key
 from dksync.moment.paging import FUTURE_SKEW, Page
 from dksync.state import Cursor
 
@@ -160,3 +160,11 @@ def test_a_record_stamped_in_the_future_is_read_reported_and_does_not_carry_the_
         "(2026-01-01T00:00:10.000Z): synced, but the cursor does not move past Moment's clock"
     ]
     assert safe_cursor(tracker, read) == Cursor(T0 + timedelta(seconds=2), 2)
+
+
+def test_moments_clock_is_the_newest_date_header_it_sent() -> None:
+    clock = ServerClock()
+    clock.note("Sun, 22 Nov 2026 08:00:00 GMT")
+    clock.note("not a date")
+    clock.note("Sun, 22 Nov 2026 07:00:00 GMT")
+    assert clock.now() == datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
