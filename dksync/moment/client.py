@@ -137,6 +137,7 @@ class MomentClient:
         self._max_pages = max_pages
         self._numbers = _Numbers()
         self.lookups: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
 
     @classmethod
     def connect(
@@ -271,7 +272,8 @@ class MomentClient:
         known, number = self._numbers.get(kind, ident)
         if known or kind not in LOOKED_UP:
             return number
-        self.lookups[kind] += 1
+        with self._count_lock:
+            self.lookups[kind] += 1
         log.debug("Moment: %s id %d read by id for its number (a flat reference)", kind, ident)
         try:
             raw = self._transport.get(self._path(kind, ident))
