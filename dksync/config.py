@@ -12,7 +12,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,8 @@ import yaml
 from dksync.errors import ConfigError
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
-from dksync.moment import parse_instant
+from dksync.moment import FieldNames, parse_instant
+from dksync.moment.fieldnames import problems as field_name_problems
 
 OBJECT_TYPES = ("customers", "projects", "invoices")
 DEFAULT_FILE = "dksync.yaml"
@@ -33,7 +34,16 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 KNOWN_KEYS: dict[str, frozenset[str]] = {
     "moment": frozenset(
-        {"base_url", "company", "api_key", "api_key_file", "timeout", "rate_limit", "page_size"}
+        {
+            "base_url",
+            "company",
+            "api_key",
+            "api_key_file",
+            "timeout",
+            "rate_limit",
+            "page_size",
+            "field_names",
+        }
     ),
     "dkplus": frozenset(
         {
@@ -89,6 +99,7 @@ class MomentConfig:
     timeout: float = 30.0
     rate_limit: float | None = 25.0
     page_size: int = 200
+    field_names: FieldNames = field(default_factory=FieldNames)
 
 
 @dataclass(frozen=True)
@@ -377,6 +388,7 @@ class _Reader:
             timeout=self.number("moment.timeout", 30.0, minimum=0.1, maximum=600),
             rate_limit=self.number("moment.rate_limit", 25.0, maximum=10_000) or None,
             page_size=self.number("moment.page_size", 200, minimum=1, maximum=10_000, integer=True),
+            field_names=self._field_names(),
         )
         dkplus = DkPlusConfig(
             base_url=self.url("dkplus.base_url", "https://api.dkplus.is"),
@@ -455,6 +467,23 @@ class _Reader:
             password=password,
             timeout=self.number("email.timeout", 30.0, minimum=1, maximum=600),
         )
+
+    def _field_names(self) -> FieldNames:
+        """``moment.field_names``: corrections of the JSON names dksync reads, checked
+        against the names it does read (the adapter applies them)."""
+        block = self.raw.get("moment")
+        value = block.get("field_names") if isinstance(block, Mapping) else None
+        if value is None:
+            return FieldNames()
+        if not isinstance(value, Mapping):
+            self.problems.append(
+                "moment.field_names: must map <object>.<name dksync expects> to the name the "
+                "account uses, such as {customer.organizationNumber: orgNumber}"
+            )
+            return FieldNames()
+        found = field_name_problems(value)
+        self.problems.extend(f"moment.field_names: {problem}" for problem in found)
+        return FieldNames() if found else FieldNames.of({str(k): v for k, v in value.items()})
 
     def _sync(self) -> SyncConfig:
         objects = self.value("sync.objects")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from dksync.state import Cursor
 
@@ -34,13 +35,17 @@ class CursorTracker:
         elif self._first_undone is None or key < self._first_undone:
             self._first_undone = key
 
-    def result(self) -> Cursor | None:
-        """The furthest safe cursor, or None when nothing may move."""
+    def result(self, before: datetime | None = None) -> Cursor | None:
+        """The furthest safe cursor (older than ``before`` when given), or None when nothing
+        may move."""
         limit = (
             None
             if self._first_undone is None
             else (_micros(self._first_undone.modified), self._first_undone.record_id)
         )
+        if before is not None:
+            ceiling = (_micros(before), -1)
+            limit = ceiling if limit is None else min(limit, ceiling)
         best: tuple[int, int] | None = None
         for key in zip(self._micros, self._ids, strict=True):
             if (limit is None or key < limit) and (best is None or key > best):
@@ -51,6 +56,30 @@ class CursorTracker:
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class ReadFacts(Protocol):
+    """What a finished read of Moment says about how far it got (see ``moment.ListRead``)."""
+
+    complete: bool
+    ordered: bool
+    newest_read: datetime | None
+    clock_limit: datetime | None
+
+
+def safe_cursor(tracker: CursorTracker, read: ReadFacts) -> Cursor | None:
+    """Where the cursor may move after ``read``: only below a point under which everything
+    was read. A complete read allows the newest done key; an incomplete one in ascending
+    order only what is older than the last time read (others may share it); an incomplete
+    one out of order nothing. Never past Moment's own clock (plus a small skew): a record
+    stamped in the future is synced but does not carry the cursor with it."""
+    if not read.complete and (not read.ordered or read.newest_read is None):
+        return None
+    before = None if read.complete else read.newest_read
+    if read.clock_limit is not None:
+        limit = read.clock_limit + timedelta(microseconds=1)
+        before = limit if before is None else min(before, limit)
+    return tracker.result(before)
 
 
 def _micros(moment: datetime) -> int:

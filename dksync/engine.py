@@ -23,7 +23,7 @@ from typing import Any
 
 from dksync import moment
 from dksync.config import Config
-from dksync.cursors import CursorTracker, RecentIds, read_from
+from dksync.cursors import CursorTracker, RecentIds, read_from, safe_cursor
 from dksync.dkplus import DkPlusClient
 from dksync.dkplus_lists import DkPlusLists
 from dksync.errors import (
@@ -102,6 +102,7 @@ def connect(config: Config, policy: RetryPolicy | None = None) -> Clients:
             policy=policy,
             rate_limit=m.rate_limit,
             page_size=m.page_size,
+            field_names=m.field_names,
         ),
         DkPlusClient.connect(d.base_url, token, timeout=d.timeout, policy=policy, pacer=pacer),
         DkPlusLists.connect(d.base_url, token, timeout=d.timeout, policy=policy, pacer=pacer),
@@ -267,8 +268,9 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
     tracker, seen, worked, limited = CursorTracker(), RecentIds(), 0, False
     rejected = {row.moment_id for row in ctx.books.state.rejected(kind)}
     workers = 1 if options.limit is not None else ctx.config.dkplus.concurrency
+    read = ctx.moment.client.changed_since(kind, start)
     with _Writers(workers, tracker) as writers:
-        for raw in ctx.moment.client.changed_since(kind, start):
+        for raw in read:
             if stop():
                 break
             cursor = _accept(ctx, kind, raw, start, seen)
@@ -284,13 +286,19 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
     if not stop():
         _retry_rejected(ctx, stream, rejected)
     writers.settled(ctx.settle.drain(partial(resolve_lost, ctx), stop))
-    whole = not (stop() or limited or options.since is not None)
+    for warning in read.warnings:
+        log.warning("%s", warning)
+        ctx.books.report.warn(warning)
+    whole = read.complete and not (stop() or limited or options.since is not None)
     ctx.books.end_stream(stream.kind, read_whole=whole)
-    _move_cursor(ctx, kind, tracker, moved=not stop())
+    _move_cursor(ctx, kind, tracker, read, moved=not stop())
 
 
-def _move_cursor(ctx: RunContext, kind: str, tracker: CursorTracker, moved: bool) -> None:
-    new = tracker.result()
+def _move_cursor(
+    ctx: RunContext, kind: str, tracker: CursorTracker, read: moment.ListRead, moved: bool
+) -> None:
+    """Only below a point under which everything was read (see ``cursors.safe_cursor``)."""
+    new = safe_cursor(tracker, read)
     if new is None or not moved or ctx.books.report.dry_run:
         return
     with ctx.books.state.transaction():

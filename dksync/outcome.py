@@ -71,6 +71,7 @@ class RunReport:
     keep_unchanged: bool = False
     lean: bool = False
     listeners: list[Callable[[Outcome], None]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, outcome: Outcome) -> None:
@@ -99,6 +100,11 @@ class RunReport:
                 if not (o.object_type == outcome.object_type and o.moment_id == outcome.moment_id)
             ]
         self.add(outcome)
+
+    def warn(self, text: str) -> None:
+        """A run-level warning (not about one record's outcome), shown with the summary."""
+        with self._lock:
+            self.warnings.append(text)
 
     def count(self, object_type: str, action: Action) -> int:
         return self.tally[(object_type, action)]

@@ -1,6 +1,6 @@
 """dksync's own view of the Moment records it syncs, free of Moment's JSON names.
 
-The Moment adapter (``moment.py``) is the only place that turns Moment JSON into these
+The Moment adapter (``dksync.moment``) is the only place that turns Moment JSON into these
 and back; the pure mapping modules and the engine only ever see these types.
 """
 
@@ -86,6 +86,9 @@ class InvoiceLine:
 
 @dataclass(frozen=True, slots=True)
 class Invoice:
+    """A Moment invoice. References carry Moment ids; their numbers may be None when Moment
+    sent only the id (a flat reference) and the number could not be learnt."""
+
     id: int
     modified: datetime
     version: int
@@ -98,7 +101,7 @@ class Invoice:
     due_date: date | None
     currency: str | None
     customer_id: int
-    customer_number: str
+    customer_number: str | None
     project_number: str | None
     lines: tuple[InvoiceLine, ...]
     project_id: int | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dksync import jsonio
@@ -87,6 +88,8 @@ def render(report: RunReport, console: Console, verbose: bool = False) -> None:
     elif verbose and report.outcomes:
         console.print(outcome_table("What happened", report.outcomes, verbose))
     console.print(summary_table(report))
+    for warning in report.warnings:
+        console.print("[yellow]warning:[/] " + escape(warning), highlight=False)
     for title, action in (
         ("Rejected records", Action.REJECT),
         ("Project drift", Action.DRIFT),
@@ -105,6 +108,7 @@ def as_json(report: RunReport) -> dict[str, Any]:
         "exit_code": report.exit_code,
         "error": str(report.fatal) if report.fatal else None,
         "counts": report.counts(),
+        "warnings": list(report.warnings),
         "records": [_outcome_json(o) for o in report.outcomes],
     }
 
@@ -145,12 +149,17 @@ def failures_table(rows: list[RejectedRow]) -> Table:
 def readiness_table(readiness: Readiness) -> Table:
     """``dksync check``: one row per check, with what is wrong listed under it."""
     verdict = "ready for go-live" if readiness.ready else "NOT ready for go-live"
+    if readiness.warnings:
+        verdict += f" ({readiness.warnings} warning{'s' if readiness.warnings > 1 else ''})"
     table = Table(title=f"dksync check: {verdict}", show_lines=True)
     for column in ("check", "result", "detail"):
         table.add_column(column, overflow="fold")
     for item in readiness.checks:
         detail = item.detail + "".join(f"\n- {line}" for line in item.items)
-        table.add_row(item.name, "[green]ok[/]" if item.ok else "[red]FAIL[/]", detail)
+        result = "[red]FAIL[/]" if not item.ok else "[green]ok[/]"
+        if item.ok and item.warning:
+            result = "[red]FAIL[/]" if readiness.strict else "[yellow]warning[/]"
+        table.add_row(item.name, result, escape(detail))
     return table
 
 

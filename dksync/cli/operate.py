@@ -22,14 +22,69 @@ from dksync.report import history_table, readiness_table, status_tables
 NOT_READY = 1
 
 
-def check(json_output: JsonOption = False, config: ConfigOption = None) -> None:
-    """Go-live readiness: services, credentials, sales person, Moment's data shapes, and
-    invoice data that would be rejected. Exit 0 when ready, 1 when not."""
+SAMPLE_KINDS = {
+    "customer": "customers",
+    "project": "projects",
+    "invoice": "invoices",
+    "account": "accounts",
+    "financialaccount": "accounts",
+    "product": "products",
+}
+
+
+def _sample_kind(value: str | None) -> str | None:
+    if value is None:
+        return None
+    key = value.strip().lower()
+    key = key[:-1] if key.endswith("s") else key
+    if key not in SAMPLE_KINDS:
+        raise typer.BadParameter(
+            f"unknown kind {value!r}; one of {', '.join(sorted(set(SAMPLE_KINDS.values())))}",
+            param_hint="--show-sample",
+        )
+    return SAMPLE_KINDS[key]
+
+
+def check(
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Data problems (warnings) fail the check too.")
+    ] = False,
+    show_sample: Annotated[
+        str | None,
+        typer.Option(
+            "--show-sample",
+            metavar="KIND",
+            help="Print one Moment object of KIND (customers, projects, invoices, accounts, "
+            "products) with every value masked, to share its shape without its data.",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Go-live readiness: config, services, credentials, sales person and Moment's field
+    names. Exit 0 when the setup is right (data problems are listed as warnings), 1 when
+    not; with --strict warnings fail too."""
+    kind = _sample_kind(show_sample)
     settings = load(config)
+    if kind is not None:
+        with errors():
+            sample = readiness.masked_sample(engine.connect(settings).moment, kind)
+        if sample is None and not json_output:
+            Console().print(f"Moment has no {kind} to show yet.")
+        else:
+            print_json(sample)
+        return
     with errors():
-        result = readiness.check(settings, engine.connect(settings))
+        result = readiness.check(settings, engine.connect(settings), strict=strict)
     if json_output:
-        print_json({"ready": result.ready, "checks": [asdict(c) for c in result.checks]})
+        print_json(
+            {
+                "ready": result.ready,
+                "strict": strict,
+                "warnings": result.warnings,
+                "checks": [asdict(c) for c in result.checks],
+            }
+        )
     else:
         Console().print(readiness_table(result))
     raise typer.Exit(0 if result.ready else NOT_READY)

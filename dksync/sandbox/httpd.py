@@ -45,6 +45,12 @@ class Knobs:
     past any parser's depth), ``redirect_loop`` (nothing happens, a 302 to itself);
     ``echo_credentials`` repeats the request's credentials in every error message, as
     some services do ("invalid token abc…").
+    Moment's shapes: ``page_cap`` silently caps a list page's size; ``page_metadata`` off
+    leaves out the ``page`` block; ``repeat_page`` ignores the ``page`` parameter (always the
+    first page); ``flat_references`` answers ``customerId``/``customerName`` instead of
+    ``customer: {id, customerNumber}`` (and so for projects, products, accounts);
+    ``renamed_fields`` spells fields as an account would (``{"customer.phone": "tel"}``);
+    ``include_only`` lists fields sent only through ``/include/base``.
     """
 
     latency_ms: float = 0.0
@@ -60,6 +66,12 @@ class Knobs:
     rewrites: list[dict[str, Any]] = field(default_factory=list)
     transport_fault: str = ""
     echo_credentials: bool = False
+    page_cap: int = 500
+    page_metadata: bool = True
+    repeat_page: bool = False
+    flat_references: bool = False
+    renamed_fields: dict[str, str] = field(default_factory=dict)
+    include_only: list[str] = field(default_factory=list)
 
     def update(self, changes: Mapping[str, Any]) -> None:
         known = {f.name for f in fields(self)}

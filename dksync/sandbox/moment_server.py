@@ -2,8 +2,10 @@
 
 Every Moment name it uses comes from the adapter (``dksync.moment``), so the sandbox and
 the client change together when an assumption about Moment's shapes is corrected.
-With the ``unreliable_order`` knob it ignores the date filter and the sort, as a public
-client once saw the real API do, so dksync's own re-checks can be tested.
+Its knobs make it answer every way the spec warns about: ignoring the date filter and the
+sort (``unreliable_order``), a silent page-size cap (``page_cap``), no page metadata, the
+same page whatever was asked (``repeat_page``), flat references and renamed fields; and
+``stamp`` dates a record in the future.
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ from __future__ import annotations
 import base64
 import copy
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dksync import moment as m
+from dksync.moment import encode
 from dksync.sandbox.httpd import BadRequest, Knobs, Reply, Request, SandboxServer
 
-MAX_PAGE_SIZE = 500
 ENCODERS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "customers": m.encode_customer,
     "projects": m.encode_project,
@@ -90,6 +92,14 @@ class MomentServer(SandboxServer):
             raw = {**self.objects[kind][ident], **fields}
             return self._bump(kind, ident, raw)
 
+    def stamp(self, kind: str, ident: int, when: datetime) -> dict[str, Any]:
+        """Set an object's ``lastModifiedDate`` to ``when`` (a clock gone wrong: the future)."""
+        with self.lock:
+            raw = self.objects[kind][ident]
+            raw[m.MODIFIED] = m.format_instant(when)
+            raw[m.VERSION] = int(raw.get(m.VERSION) or 0) + 1
+            return copy.deepcopy(raw)
+
     def delete(self, kind: str, ident: int) -> None:
         with self.lock:
             self.objects[kind].pop(ident, None)
@@ -109,6 +119,7 @@ class MomentServer(SandboxServer):
         prefix = m.API_PREFIX.format(company="([^/]+)")
         for kind, path in m.ENTITY_PATHS.items():
             self.add_route("GET", f"{prefix}/{path}", self._lister(kind))
+            self.add_route("GET", f"{prefix}/{path}/{m.INCLUDE_BASE}", self._lister(kind, True))
             self.add_route("GET", f"{prefix}/{path}/([0-9]+)", self._getter(kind))
         self.add_admin("GET", "/moment/([a-z]+)", self._admin_list)
         self.add_admin("POST", "/moment/([a-z]+)", self._admin_put)
@@ -126,33 +137,42 @@ class MomentServer(SandboxServer):
                 found = self.objects[kind].get(int(request.params[1]))
                 if found is None:
                     return Reply(404, {"message": "Not found"})
-                return Reply(200, copy.deepcopy(found))
+                return Reply(200, self._shaped(kind, found))
 
         return get
 
-    def _lister(self, kind: str) -> Callable[[Request], Reply]:
+    def _lister(self, kind: str, include: bool = False) -> Callable[[Request], Reply]:
         def list_(request: Request) -> Reply:
             self._company(request)
             page, size = _int(request, m.PARAM_PAGE, 0), _int(request, m.PARAM_SIZE, 20)
-            size = max(1, min(size, MAX_PAGE_SIZE))
+            size = max(1, min(size, self.knobs.page_cap))
+            page = 0 if self.knobs.repeat_page else page
             with self.lock:
                 chosen = self._select(kind, request)
-            start = page * size
-            total_pages = (len(chosen) + size - 1) // size
-            return Reply(
-                200,
-                {
-                    m.ENVELOPE_CONTENT: copy.deepcopy(chosen[start : start + size]),
-                    m.ENVELOPE_PAGE: {
-                        "number": page,
-                        "size": size,
-                        "totalElements": len(chosen),
-                        "totalPages": total_pages,
-                    },
-                },
-            )
+                start = page * size
+                content = [self._shaped(kind, o, include) for o in chosen[start : start + size]]
+            body: dict[str, Any] = {m.ENVELOPE_CONTENT: content}
+            if self.knobs.page_metadata:
+                body[m.ENVELOPE_PAGE] = {
+                    "number": page,
+                    "size": size,
+                    m.TOTAL_ELEMENTS: len(chosen),
+                    m.TOTAL_PAGES: (len(chosen) + size - 1) // size,
+                }
+            return Reply(200, body)
 
         return list_
+
+    def _shaped(self, kind: str, raw: dict[str, Any], include: bool = False) -> Any:
+        """A stored object as this account answers it (callers hold the lock)."""
+        shaped = copy.deepcopy(raw)
+        for name in [] if include else self.knobs.include_only:
+            shaped.pop(name, None)
+        if self.knobs.flat_references:
+            shaped = encode.flatten(kind, shaped, _Names(self.objects))
+        if self.knobs.renamed_fields:
+            shaped = encode.rename(kind, shaped, m.FieldNames.of(self.knobs.renamed_fields))
+        return shaped
 
     def _select(self, kind: str, request: Request) -> list[dict[str, Any]]:
         objects: Iterable[dict[str, Any]] = self.objects[kind].values()
@@ -183,6 +203,25 @@ class MomentServer(SandboxServer):
     def _admin_delete(self, r: Request) -> Reply:
         self.delete(_kind(r), int(r.params[1]))
         return Reply(200, {})
+
+
+class _Names(Mapping[tuple[str, int], str]):
+    """(kind, id) → the object's name, for the ``customerName`` of a flat reference."""
+
+    def __init__(self, objects: dict[str, dict[int, dict[str, Any]]]) -> None:
+        self._objects = objects
+
+    def __getitem__(self, key: tuple[str, int]) -> str:
+        name = self._objects.get(key[0], {}).get(key[1], {}).get("name")
+        if not isinstance(name, str):
+            raise KeyError(key)
+        return name
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        return iter([(k, i) for k, objs in self._objects.items() for i in objs])
+
+    def __len__(self) -> int:
+        return sum(len(objs) for objs in self._objects.values())
 
 
 def _kind(r: Request) -> str:

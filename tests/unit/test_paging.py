@@ -1,0 +1,170 @@
+"""Reading a Moment list that may cap, reorder, ignore the filter, repeat or omit metadata:
+every object is read, the read ends, and the cursor never passes what was not read.
+
+The list server here is a pure function over a list of objects (no HTTP): the full sync
+over HTTP under each of these is in tests/integration/test_moment_variants.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dksync.cursors import CursorTracker, safe_cursor
+from dksync.moment import ListRead, ServerClock, format_instant, record_key
+from dksync.moment.paging import FUTURE_SKEW, Page
+from dksync.state import Cursor
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Server:
+    """A list endpoint answering one of the ways the spec warns about."""
+
+    objects: list[dict[str, Any]]
+    cap: int = 500
+    honest_order: bool = True
+    metadata: bool = True
+    repeat: bool = False
+    requests: int = 0
+
+    def fetch(self, since: datetime | None, page: int, size: int) -> Page:
+        self.requests += 1
+        size = min(size, self.cap)
+        page = 0 if self.repeat else page
+        chosen = self.objects
+        if self.honest_order:
+            chosen = sorted(
+                (o for o in chosen if since is None or _time(o) >= since),
+                key=lambda o: (_time(o), o["id"]),
+            )
+        else:
+            chosen = sorted(chosen, key=lambda o: -o["id"])
+        content = chosen[page * size : page * size + size]
+        if not self.metadata:
+            return Page(content, None, None)
+        return Page(content, -(-len(chosen) // size), len(chosen))
+
+
+def _time(o: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(o["lastModifiedDate"].replace("Z", "+00:00"))
+
+
+def _objects(times: list[int]) -> list[dict[str, Any]]:
+    return [
+        {"id": n + 1, "lastModifiedDate": format_instant(T0 + timedelta(seconds=t))}
+        for n, t in enumerate(times)
+    ]
+
+
+def _read(server: Server, since: datetime | None = None, size: int = 10, **kw: Any) -> ListRead:
+    return ListRead(
+        "customers", since, server.fetch, size, clock=lambda: T0 + timedelta(days=1), **kw
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    times=st.lists(st.integers(0, 40), max_size=60),
+    since=st.one_of(st.none(), st.integers(0, 40)),
+    cap=st.integers(1, 12),
+    size=st.integers(1, 12),
+    honest=st.booleans(),
+    metadata=st.booleans(),
+    repeat=st.booleans(),
+)
+def test_every_object_in_range_is_read_and_the_read_ends(
+    times: list[int],
+    since: int | None,
+    cap: int,
+    size: int,
+    honest: bool,
+    metadata: bool,
+    repeat: bool,
+) -> None:
+    objects = _objects(times)
+    server = Server(objects, cap, honest, metadata, repeat and honest)
+    start = None if since is None else T0 + timedelta(seconds=since)
+    read = _read(server, start, size)
+    tracker = CursorTracker()
+    got = []
+    for o in read:
+        got.append(o["id"])
+        key = record_key(o)
+        assert key is not None
+        tracker.record(Cursor(*key), done=True)
+    wanted = [o for o in objects if start is None or _time(o) >= start]
+    assert len(got) == len(set(got)), "each object once"
+    assert server.requests <= 2 * len(objects) + 4
+    if not repeat:
+        assert read.complete and not read.warnings
+        assert {o["id"] for o in wanted} <= set(got)
+    cursor = safe_cursor(tracker, read)
+    for o in wanted:
+        if o["id"] not in got:  # only a server that ignores the page number leaves any
+            assert cursor is None or cursor.modified < _time(o)
+
+
+def test_a_page_repeated_out_of_order_stops_the_read_with_a_warning() -> None:
+    server = Server(_objects(list(range(30))), honest_order=False, metadata=False, repeat=True)
+    read = _read(server)
+    assert len(list(read)) == 10
+    assert not read.complete and not read.ordered and server.requests == 2
+    assert "page 1 repeated objects already read" in read.warnings[0]
+    tracker = CursorTracker()
+    for o in server.objects[:10]:
+        key = record_key(o)
+        assert key is not None
+        tracker.record(Cursor(*key), done=True)
+    assert safe_cursor(tracker, read) is None, "out of order and incomplete: no move"
+
+
+def test_a_bound_on_pages_ends_a_read_that_never_ends() -> None:
+    server = Server(_objects(list(range(50))), honest_order=False, cap=1)
+    read = _read(server, max_pages=7)
+    assert len(list(read)) == 6  # the first two answers are both object 50
+    assert not read.complete and server.requests == 7
+    assert "stopped after 7 pages" in read.warnings[0]
+
+
+def test_an_incomplete_ascending_read_moves_the_cursor_below_the_last_time_read() -> None:
+    objects = _objects([1, 2, 3, 3, 3, 4])
+    read = _read(Server(objects, cap=2, repeat=True, metadata=False), size=2, max_pages=2)
+    tracker = CursorTracker()
+    for o in read:
+        key = record_key(o)
+        assert key is not None
+        tracker.record(Cursor(*key), done=True)
+    assert not read.complete and read.ordered and read.newest_read == T0 + timedelta(seconds=3)
+    assert safe_cursor(tracker, read) == Cursor(T0 + timedelta(seconds=2), 2)
+
+
+def test_a_record_stamped_in_the_future_is_read_reported_and_does_not_carry_the_cursor() -> None:
+    objects = _objects([1, 2])
+    objects.append({"id": 99, "lastModifiedDate": "2099-01-01T00:00:00.000Z"})
+    now = T0 + timedelta(seconds=10)
+    read = ListRead("invoices", None, Server(objects).fetch, 10, clock=lambda: now)
+    tracker = CursorTracker()
+    for o in read:
+        key = record_key(o)
+        assert key is not None
+        tracker.record(Cursor(*key), done=True)
+    assert read.complete and read.clock_limit == now + FUTURE_SKEW
+    assert read.warnings == [
+        "invoices id 99 is stamped 2099-01-01T00:00:00.000Z, later than Moment's clock "
+        "(2026-01-01T00:00:10.000Z): synced, but the cursor does not move past Moment's clock"
+    ]
+    assert safe_cursor(tracker, read) == Cursor(T0 + timedelta(seconds=2), 2)
+
+
+def test_moments_clock_is_the_newest_date_header_it_sent() -> None:
+    clock = ServerClock()
+    clock.note("Sun, 22 Nov 2026 08:00:00 GMT")
+    clock.note("not a date")
+    clock.note("Sun, 22 Nov 2026 07:00:00 GMT")
+    assert clock.now() == datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
