@@ -13,7 +13,7 @@ lookup reads the whole list, which costs ``ceil(held / P) + 1`` requests (the la
 the empty one that proves the end). So a run with a few records to write never lists, and a
 big one pays at most ``K`` GETs before the list pays for itself. Invoice references are
 learned for a window of invoice dates (±``WINDOW`` days around the invoice that triggers
-it, never past tomorrow), each window read once.
+it), each window read once.
 
 A list that is missing (404/405), refused, or answers something that is not a list is not
 "empty": that kind falls back to one GET per record for the rest of the run, said at -v.
@@ -26,7 +26,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from dksync.dkplus_lists import DkPlusLists, ListProblem, ListUnavailable
@@ -214,8 +214,7 @@ class ListedDkPlus:
         return any(first <= on <= last for first, last in self._windows)
 
     def _learn_window(self, on: date) -> None:
-        tomorrow = datetime.now(UTC).date() + timedelta(days=1)
-        first, last = on - WINDOW, min(max(on, tomorrow), on + WINDOW)
+        first, last = on - WINDOW, on + WINDOW
         found: dict[str, list[dict[str, Any]]] = {}
         try:
             for item in self._lists.sales_invoices(
