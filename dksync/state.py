@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dksync import jsonio
 from dksync.errors import StateError
 
 MIGRATIONS: tuple[str, ...] = (
@@ -61,6 +62,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE rejected ADD COLUMN code TEXT;
     CREATE INDEX invoices_by_reference ON invoices (reference);
+    """,
+    """
+    ALTER TABLE written ADD COLUMN payload TEXT;
     """,
 )
 
@@ -248,14 +252,35 @@ class State:
         )
         return None if row is None else str(row[0])
 
-    def record_written(self, object_type: str, moment_id: int, number: str, digest: str) -> None:
+    def record_written(
+        self,
+        object_type: str,
+        moment_id: int,
+        number: str,
+        digest: str,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        """What dksync wrote to DK+ for a record: its number, hash and (for comparing the
+        next change without asking DK+) the body itself."""
+        body = None if payload is None else jsonio.dumps(payload)
         self._sql(
-            "INSERT INTO written (object_type, moment_id, number, payload_hash, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(object_type, moment_id) "
+            "INSERT INTO written (object_type, moment_id, number, payload_hash, updated_at, "
+            "payload) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(object_type, moment_id) "
             "DO UPDATE SET number = excluded.number, payload_hash = excluded.payload_hash, "
-            "updated_at = excluded.updated_at",
-            (object_type, moment_id, number, digest, now_text()),
+            "updated_at = excluded.updated_at, payload = excluded.payload",
+            (object_type, moment_id, number, digest, now_text(), body),
         )
+
+    def written_payload(self, object_type: str, moment_id: int) -> dict[str, Any] | None:
+        """The body dksync last wrote to DK+ for this record, when it kept it."""
+        row = self._one(
+            "SELECT payload FROM written WHERE object_type = ? AND moment_id = ?",
+            (object_type, moment_id),
+        )
+        if row is None or row[0] is None:
+            return None
+        found: dict[str, Any] = jsonio.loads(row[0])
+        return found
 
     def written_counts(self) -> dict[str, int]:
         """How many records of each kind dksync wrote to DK+ (a lower bound on what it holds)."""

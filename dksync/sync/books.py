@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from dksync.errors import RecordRejected
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
@@ -58,6 +59,10 @@ class Books:
 
     def written_hash(self, kind: ObjectKind, moment_id: int) -> str | None:
         return self.state.written_hash(kind, moment_id)
+
+    def written_payload(self, kind: ObjectKind, moment_id: int) -> dict[str, Any] | None:
+        """The body dksync last wrote for this record (None: ask DK+)."""
+        return self.state.written_payload(kind, moment_id)
 
     def written_number(self, kind: ObjectKind, moment_id: int) -> str | None:
         """The DK+ number under which dksync wrote this record, in this run or before."""
@@ -176,7 +181,7 @@ class Books:
                 self.state.clear_rejected(kind, outcome.moment_id)
             if outcome.digest is not None and outcome.dk_number is not None:
                 self.state.record_written(
-                    kind, outcome.moment_id, outcome.dk_number, outcome.digest
+                    kind, outcome.moment_id, outcome.dk_number, outcome.digest, outcome.payload
                 )
             if outcome.facts is not None:
                 self.state.record_customer_facts(outcome.moment_id, *outcome.facts)

@@ -74,9 +74,31 @@ def _decide(ctx: RunContext, customer: Customer) -> Outcome:
         digest=digest,
         facts=(customer.number, customer.name, customer.kennitala),
     )
-    if ctx.books.written_hash(KIND, customer.id) != digest:
+    if ctx.books.written_hash(KIND, customer.id) == digest:
+        return outcome
+    last = ctx.books.written_payload(KIND, customer.id)
+    if last is not None and last.get("Number") == number:
+        _update_from_last(ctx, outcome, payload, last)
+    else:
         _bring_to_dkplus(ctx, outcome, payload)
     return outcome
+
+
+def _update_from_last(
+    ctx: RunContext, outcome: Outcome, payload: dict[str, object], last: dict[str, object]
+) -> None:
+    """A customer dksync wrote before and that changed in Moment: PUT only the fields that
+    changed since, without asking DK+ first (issue 11 C). DK+ answering 404 (the customer
+    was deleted there) makes it a create."""
+    number = str(payload["Number"])
+    outcome.changes = differences(payload, last)
+    outcome.action = Action.UPDATE
+    changed = {key: payload[key] for key in outcome.changes}
+    try:
+        ctx.dkplus.update_customer(number, {"Number": number, **changed})
+    except NotFound:
+        outcome.action, outcome.detail = Action.CREATE, "DK+ no longer had it: created again"
+        ctx.dkplus.create_customer(payload)
 
 
 def _bring_to_dkplus(ctx: RunContext, outcome: Outcome, payload: dict[str, object]) -> None:

@@ -77,7 +77,11 @@ def _decide(ctx: RunContext, project: Project) -> Outcome:
     stored = ctx.books.written_hash(KIND, project.id)
     if stored == digest:
         return outcome
-    current = ctx.dkplus.project(number)
+    last = ctx.books.written_payload(KIND, project.id)
+    if last is not None and last.get("Number") == number:
+        current: dict[str, object] | None = last  # what dksync wrote is what DK+ holds
+    else:
+        current = ctx.dkplus.project(number)
     if current is None:
         _create(ctx, project, outcome, payload)
     else:

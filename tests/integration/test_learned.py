@@ -1,0 +1,110 @@
+"""Issue 11 over real HTTP: what DK+ holds is learned from its lists once that pays; a
+changed customer is PUT with only what changed and no GET; ``projects.update``; every way a
+list can fail falls back to one lookup per record without losing or duplicating anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dksync import engine
+from dksync.outcome import Action, RunReport
+from dksync.sandbox.generator import generate
+from dksync.sandbox.pair import Sandbox
+from tests.conftest import FAST_RETRIES, config_for
+from tests.integration.test_hostile_answers import unaccounted
+
+
+@pytest.fixture
+def company() -> Iterator[Sandbox]:
+    """A company big enough for lists to pay: 150 customers, 20 projects, 300 invoices."""
+    with Sandbox(dataset=generate(5, 150, 20, 300, lines=(1, 3), plant=False)) as sb:
+        yield sb
+
+
+def _run(sb: Sandbox, state: Path, **sections: dict[str, Any]) -> RunReport:
+    settings = config_for(sb, state, **sections)
+    return engine.run(settings, engine.RunOptions(), engine.connect(settings, FAST_RETRIES))
+
+
+def _dkplus_since(sb: Sandbox, start: int) -> tuple[int, int]:
+    """(all DK+ requests, writes) logged since entry ``start``."""
+    entries = sb.dkplus.log[start:]
+    return len(entries), sum(1 for e in entries if e.method in ("POST", "PUT"))
+
+
+def test_first_sync_asks_dkplus_about_one_request_per_write(
+    company: Sandbox, tmp_path: Path
+) -> None:
+    report = _run(company, tmp_path / "state.sqlite")
+    requests, writes = _dkplus_since(company, 0)
+    assert report.fatal is None and writes > 400
+    assert requests <= 1.1 * writes, f"{requests} requests for {writes} writes"
+    assert any("/page/" in e.path for e in company.dkplus.log), "learned from the lists"
+    assert unaccounted(company, tmp_path / "state.sqlite") == []
+    start = len(company.dkplus.log)
+    quiet = _run(company, tmp_path / "state.sqlite")
+    assert quiet.fatal is None and _dkplus_since(company, start) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        {"lists_status": 404},
+        {"lists_status": 405},
+        {"lists_not_a_list": True},
+        {"lists_ignore_page": True},
+        {"list_page_cap": 7},
+    ],
+)
+def test_every_list_failure_falls_back_to_one_lookup_per_record(
+    company: Sandbox, tmp_path: Path, knobs: dict[str, Any]
+) -> None:
+    company.dkplus.knobs.update(knobs)
+    report = _run(company, tmp_path / "state.sqlite")
+    assert report.fatal is None
+    assert unaccounted(company, tmp_path / "state.sqlite") == []
+    requests, writes = _dkplus_since(company, 0)
+    assert writes > 400 and requests > writes
+
+
+def test_changed_customer_is_put_with_what_changed_and_no_get(
+    company: Sandbox, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.sqlite"
+    _run(company, state)
+    customer = company.dataset.customers[0]
+    company.moment.change("customers", customer.id, lambda c: replace(c, phone="+354 555 9999"))
+    start = len(company.dkplus.log)
+    report = _run(company, state)
+    entries = company.dkplus.log[start:]
+    assert [(e.method, e.body) for e in entries] == [
+        ("PUT", {"Number": customer.number, "Phone": "+354 555 9999"})
+    ]
+    [updated] = report.with_action(Action.UPDATE)
+    assert updated.changes == {"Phone": (customer.phone, "+354 555 9999")}
+
+
+@pytest.mark.parametrize("status", [0, 404, 405])
+def test_projects_update_carries_a_new_name_or_reports_drift(
+    company: Sandbox, tmp_path: Path, status: int
+) -> None:
+    state = tmp_path / "state.sqlite"
+    _run(company, state)
+    project = company.dataset.projects[0]
+    company.moment.change("projects", project.id, lambda p: replace(p, name="Nýtt heiti"))
+    company.dkplus.knobs.update({"project_update_status": status})
+    report = _run(company, state, projects={"update": True})
+    held = company.dkplus.snapshot()["projects"][project.number]
+    if status == 0:
+        assert [o.label for o in report.with_action(Action.UPDATE)] == [project.number]
+        assert held["Name"] == "Nýtt heiti"
+    else:
+        [drift] = report.with_action(Action.DRIFT)
+        assert "projects.update is on, but DK+ refused the update" in drift.detail
+        assert held["Name"] == project.name
