@@ -195,6 +195,9 @@ class DkPlusClient:
         )
         return str(answer["Number"])
 
+    def forget(self, kind: str, key: str) -> None:
+        """Nothing is cached in this client: every lookup asks DK+."""
+
     def held_invoices(self, reference: str, on: date) -> list[dict[str, Any]]:
         """The invoices DK+ holds under this reference (``on``, the invoice date, lets a list
         answer it; this client asks one by one)."""

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from dksync.dkplus import DkPlusClient
+from dksync.kinds import ObjectKind
 
 
 class DkPlusApi(Protocol):
@@ -43,6 +44,8 @@ class DkPlusApi(Protocol):
     def create_product(self, body: Mapping[str, Any]) -> Any: ...
 
     def post_invoice(self, body: Mapping[str, Any]) -> str | None: ...
+
+    def forget(self, kind: ObjectKind, key: str) -> None: ...
 
 
 class DryDkPlus:
@@ -91,3 +94,6 @@ class DryDkPlus:
     def post_invoice(self, body: Mapping[str, Any]) -> str | None:
         """Not sent: a dry run has no DK+ number."""
         return None
+
+    def forget(self, kind: ObjectKind, key: str) -> None:
+        """Nothing is cached here."""

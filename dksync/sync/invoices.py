@@ -255,10 +255,15 @@ def _repair(ctx: RunContext, invoice: Invoice, mapped: Mapped) -> bool:
     """After a 400: is the customer, project or a product missing in DK+ although dksync
     believed it there? Write again what is missing; True when something was."""
     repaired = False
-    if ctx.dkplus.customer(str(mapped.payload["Customer"]["Number"])) is None:
+    customer, project = str(mapped.payload["Customer"]["Number"]), mapped.payload.get("Project")
+    ctx.dkplus.forget(ObjectKind.CUSTOMERS, customer)  # ask DK+ itself, not what was learned
+    if project:
+        ctx.dkplus.forget(ObjectKind.PROJECTS, str(project))
+    for product in mapped.needs:
+        ctx.dkplus.forget(ObjectKind.PRODUCTS, str(product["ItemCode"]))
+    if ctx.dkplus.customer(customer) is None:
         ensure_customer(ctx, invoice.customer_id, recheck=True)
         repaired = True
-    project = mapped.payload.get("Project")
     if invoice.project_id is not None and project and ctx.dkplus.project(str(project)) is None:
         ensure_project(ctx, invoice.project_id, recheck=True)
         repaired = True

@@ -66,6 +66,7 @@ class _Kind:
         self.lookups = 0
         self.objects: Objects | None = None
         self.unavailable: str | None = None
+        self.direct: set[str] = set()
 
 
 class ListedDkPlus:
@@ -156,11 +157,10 @@ class ListedDkPlus:
         return self._client.post_invoice(body)
 
     def forget(self, kind: ObjectKind, key: str) -> None:
-        """DK+ contradicted what was learned (a 400 naming a record): it is not held."""
+        """DK+ contradicted what was learned (a 400 after dksync wrote the record): this
+        key is asked one by one from now on."""
         with self._lock:
-            objects = self._kinds[kind].objects
-            if objects is not None:
-                objects.pop(key.upper() if kind is ObjectKind.PRODUCTS else key, None)
+            self._kinds[kind].direct.add(key.upper() if kind is ObjectKind.PRODUCTS else key)
 
     # --- learning -----------------------------------------------------------------------
 
@@ -177,7 +177,7 @@ class ListedDkPlus:
                 state.lookups += 1
                 if state.lookups > state.threshold:
                     self._learn(kind, state, learn)
-            if state.objects is not None:
+            if state.objects is not None and key not in state.direct:
                 return state.objects.get(key)
         return one(key)
 
