@@ -129,7 +129,7 @@ class ListRead:
         more = _more(at, page)
         if count == 0 or not more:
             said = page.total_elements
-            if count == 0 and said is not None and at.received < said and not at.by_key:
+            if count == 0 and said is not None and at.received < said:
                 self._warn(f"page {at.page} came back empty although Moment counts {said}")
                 return False
             self.complete = True
@@ -137,7 +137,8 @@ class ListRead:
         newest = max((k[0] for k in keys if k), default=None)
         at.widest = max(at.widest, count)
         progress = newest is not None and (at.bound is None or newest > at.bound)
-        if at.by_key and not progress and count < at.widest:
+        bare = page.total_elements is None and page.total_pages is None
+        if at.by_key and bare and not progress and count < at.widest:
             self.complete = True  # all from the bound on fit a page smaller than Moment sends
             return False
         if at.by_key and progress and newest is not None:
