@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
+from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -87,23 +88,25 @@ def _micros(moment: datetime) -> int:
 
 
 class RecentIds:
-    """The ids of the last ``size`` records read, to drop the repeats paging can bring
-    (an object on both sides of a page boundary). Bounded, so memory stays flat; a repeat
-    from further back is harmless: its record is found done in the state."""
+    """The keys (time, id) of the last ``size`` records read, to drop the repeats paging can
+    bring (an object on both sides of a page boundary). Keyed by version, not id alone: an
+    object changed during the read comes again with a newer time and must be synced again.
+    Bounded, so memory stays flat; a repeat from further back is harmless: its record is
+    found done in the state."""
 
     def __init__(self, size: int = 10_000) -> None:
-        self._order: deque[int] = deque()
-        self._ids: set[int] = set()
+        self._order: deque[Hashable] = deque()
+        self._keys: set[Hashable] = set()
         self._size = size
 
-    def add(self, ident: int) -> bool:
-        """True when ``ident`` was not among the recent ones (and is now)."""
-        if ident in self._ids:
+    def add(self, key: Hashable) -> bool:
+        """True when ``key`` was not among the recent ones (and is now)."""
+        if key in self._keys:
             return False
-        self._ids.add(ident)
-        self._order.append(ident)
+        self._keys.add(key)
+        self._order.append(key)
         if len(self._order) > self._size:
-            self._ids.discard(self._order.popleft())
+            self._keys.discard(self._order.popleft())
         return True
 
 

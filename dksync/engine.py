@@ -331,7 +331,7 @@ def _accept(
         )
         return None
     cursor = Cursor(*key)
-    if (start is not None and cursor.modified < start) or not seen.add(cursor.record_id):
+    if (start is not None and cursor.modified < start) or not seen.add(cursor):
         return None
     ctx.books.report.fetched[kind] += 1
     return cursor

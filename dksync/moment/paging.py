@@ -40,24 +40,25 @@ FetchPage = Callable[[datetime | None, int, int], Page]
 
 
 class _Window:
-    """The ids of the last ``WINDOW`` objects read, to tell a repeated page."""
+    """The keys (time, id) of the last ``WINDOW`` objects read, to tell a repeated page and
+    hand each version of an object out once (a newer version of one read before is new)."""
 
     def __init__(self) -> None:
-        self._order: deque[int] = deque()
-        self._ids: set[int] = set()
+        self._order: deque[Key] = deque()
+        self._keys: set[Key] = set()
 
-    def add(self, ident: int) -> bool:
-        if ident in self._ids:
+    def add(self, key: Key) -> bool:
+        if key in self._keys:
             return False
-        self._ids.add(ident)
-        self._order.append(ident)
+        self._keys.add(key)
+        self._order.append(key)
         if len(self._order) > WINDOW:
-            self._ids.discard(self._order.popleft())
+            self._keys.discard(self._order.popleft())
         return True
 
     def clear(self) -> None:
         self._order.clear()
-        self._ids.clear()
+        self._keys.clear()
 
 
 @dataclass
@@ -109,7 +110,7 @@ class ListRead:
                     at = _Position(self.since, 0, self._size, by_key=False)
                     seen.clear()
                     continue
-            fresh = [k is None or seen.add(k[1]) for k in keys]
+            fresh = [k is None or seen.add(k) for k in keys]
             if page.content and not any(fresh) and not at.by_key:
                 self._warn(f"page {at.page} repeated objects already read; the read stops there")
                 return
@@ -128,7 +129,7 @@ class ListRead:
         more = _more(at, page)
         if count == 0 or not more:
             said = page.total_elements
-            if count == 0 and said is not None and at.received < said and not at.by_key:
+            if count == 0 and said is not None and at.received < said:
                 self._warn(f"page {at.page} came back empty although Moment counts {said}")
                 return False
             self.complete = True
@@ -136,7 +137,8 @@ class ListRead:
         newest = max((k[0] for k in keys if k), default=None)
         at.widest = max(at.widest, count)
         progress = newest is not None and (at.bound is None or newest > at.bound)
-        if at.by_key and not progress and count < at.widest:
+        bare = page.total_elements is None and page.total_pages is None
+        if at.by_key and bare and not progress and count < at.widest:
             self.complete = True  # all from the bound on fit a page smaller than Moment sends
             return False
         if at.by_key and progress and newest is not None:
@@ -187,9 +189,9 @@ class ListRead:
 
 
 def _new(key: Key | None, given: _Window) -> bool:
-    """Whether an object is to be handed out: not handed out already in this read (a
-    keyless one always is: the caller rejects it with a reason)."""
-    return key is None or given.add(key[1])
+    """Whether an object is to be handed out: this version not handed out already in this
+    read (a keyless one always is: the caller rejects it with a reason)."""
+    return key is None or given.add(key)
 
 
 def _more(at: _Position, page: Page) -> bool:

@@ -168,3 +168,40 @@ def test_moments_clock_is_the_newest_date_header_it_sent() -> None:
     clock.note("not a date")
     clock.note("Sun, 22 Nov 2026 07:00:00 GMT")
     assert clock.now() == datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+
+@dataclass
+class MovingServer(Server):
+    """An honest server whose objects change while they are read: before answering, it
+    moves the objects ``changes`` names to a time after every other (a new version)."""
+
+    changes: list[int] | None = None
+
+    def fetch(self, since: datetime | None, page: int, size: int) -> Page:
+        if self.changes:
+            ident = self.changes.pop(0) % max(1, len(self.objects)) + 1
+            newest = max(_time(o) for o in self.objects)
+            for o in self.objects:
+                if o["id"] == ident:
+                    o["lastModifiedDate"] = format_instant(newest + timedelta(seconds=1))
+        return super().fetch(since, page, size)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    count=st.integers(1, 40),
+    changes=st.lists(st.integers(0, 100), max_size=10),
+    cap=st.integers(2, 12),
+    size=st.integers(2, 12),
+    metadata=st.booleans(),
+)
+def test_an_object_changed_during_the_read_is_read_in_its_new_version(
+    count: int, changes: list[int], cap: int, size: int, metadata: bool
+) -> None:
+    """Key paging: a change during the read moves the object ahead, where the read finds
+    it again; nothing is skipped, and the last version of each object is handed out."""
+    server = MovingServer(_objects(list(range(count))), cap, metadata=metadata, changes=changes)
+    read = _read(server, None, size)
+    got = {(o["id"], o["lastModifiedDate"]) for o in read}
+    assert read.complete and read.ordered and not read.warnings
+    assert {(o["id"], o["lastModifiedDate"]) for o in server.objects} <= got
