@@ -26,7 +26,7 @@ from dksync.mapping import kennitala
 from dksync.mapping.invoices import item_code, skip_reason
 from dksync.moment import MomentClient
 from dksync.moment.shape import inspect, value_kind
-from dksync.records import Customer, FinancialAccount, Invoice
+from dksync.records import Customer, Invoice
 
 KINDS = ("customers", "projects", "invoices", "accounts", "products")
 
@@ -161,7 +161,7 @@ def _start_from(config: Config, client: MomentClient) -> CheckItem:
 
 def _scan(config: Config, client: MomentClient, limit: int) -> CheckItem:
     """Recent invoices' data that would be rejected: warnings, not setup failures."""
-    accounts = _accounts(client)
+    accounts = client.accounts()
     lacking: Counter[str] = Counter()
     customers: set[int] = set()
     read = 0
@@ -186,15 +186,6 @@ def _scan(config: Config, client: MomentClient, limit: int) -> CheckItem:
     elif items:
         detail += ": these would be rejected until fixed in Moment"
     return CheckItem("invoice data", True, detail, items, warning=bool(items) or read == 0)
-
-
-def _accounts(client: MomentClient) -> dict[int, FinancialAccount]:
-    accounts: dict[int, FinancialAccount] = {}
-    for raw in client.all("accounts"):
-        if not moment.field_problems("accounts", raw):
-            account: FinancialAccount = moment.parse("accounts", raw)
-            accounts[account.id] = account
-    return accounts
 
 
 def _customers_without_kennitala(client: MomentClient, customers: set[int]) -> list[str]:

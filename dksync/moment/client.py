@@ -42,7 +42,8 @@ from dksync.moment.names import (
     TOTAL_PAGES,
 )
 from dksync.moment.paging import MAX_PAGES, ListRead, Page
-from dksync.moment.parsing import format_instant, record_label
+from dksync.moment.parsing import field_problems, format_instant, parse, record_label
+from dksync.records import FinancialAccount
 
 log = logging.getLogger("dksync.moment")
 CACHE_SIZE = 10_000
@@ -232,6 +233,16 @@ class MomentClient:
     def all(self, kind: str) -> Iterator[Any]:
         """Every object of a kind (used for the small reference lists such as accounts)."""
         return iter(self.changed_since(kind, None))
+
+    def accounts(self) -> dict[int, FinancialAccount]:
+        """Every readable financial account by id (account numbers are not unique); one
+        Moment lacks the fields of is left out, and a line naming it says so."""
+        accounts: dict[int, FinancialAccount] = {}
+        for raw in self.all("accounts"):
+            if not field_problems("accounts", raw):
+                account: FinancialAccount = parse("accounts", raw)
+                accounts[account.id] = account
+        return accounts
 
     # --- names and numbers ------------------------------------------------------------------
 

@@ -72,7 +72,7 @@ def run(config: Config, period: Period, sources: Sources, tick: Tick | None = No
     tick = tick or (lambda what: None)
     invoices = final_invoices(sources.moment, period, tick)
     customers = _customers(sources.moment, {i.customer_id for i in invoices}, tick)
-    accounts = _accounts(sources.moment)
+    accounts = sources.moment.accounts()
     knowledge = Knowledge.open(config.state_path)
     try:
         wanted = [_expected(config, i, customers, accounts, knowledge) for i in invoices]
@@ -118,15 +118,6 @@ def _customers(client: MomentClient, wanted: set[int], tick: Tick) -> dict[int, 
                 continue
             found[customer.id] = customer
     return found
-
-
-def _accounts(client: MomentClient) -> dict[int, FinancialAccount]:
-    accounts: dict[int, FinancialAccount] = {}
-    for raw in client.all("accounts"):
-        if not moment.field_problems("accounts", raw):
-            account: FinancialAccount = moment.parse("accounts", raw)
-            accounts[account.id] = account
-    return accounts
 
 
 def _expected(

@@ -74,12 +74,7 @@ class MomentReads:
         """Moment's financial accounts by id (account numbers are not unique)."""
         with self._once:
             if self._accounts is None:
-                accounts: dict[int, FinancialAccount] = {}
-                for raw in self.client.all("accounts"):
-                    if not moment.field_problems("accounts", raw):
-                        account: FinancialAccount = moment.parse("accounts", raw)
-                        accounts[account.id] = account
-                self._accounts = accounts
+                self._accounts = self.client.accounts()
             return self._accounts
 
 
