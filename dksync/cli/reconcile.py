@@ -74,10 +74,15 @@ def progress(console: Console | None = None) -> Iterator[Tick]:
 def reconcile(
     start: Annotated[
         str | None,
-        typer.Option("--from", help="First invoice date (YYYY-MM-DD; default sync.start_from)."),
+        typer.Option(
+            "--from",
+            metavar="DATE",
+            help="First invoice date (YYYY-MM-DD; default sync.start_from).",
+        ),
     ] = None,
     end: Annotated[
-        str | None, typer.Option("--to", help="Last invoice date (YYYY-MM-DD; default today).")
+        str | None,
+        typer.Option("--to", metavar="DATE", help="Last invoice date (YYYY-MM-DD; default today)."),
     ] = None,
     json_output: JsonOption = False,
     csv_path: Annotated[

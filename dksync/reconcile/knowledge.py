@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dksync.errors import StateError
 from dksync.kinds import InvoiceState, ObjectKind
-from dksync.state import MIGRATIONS, RejectedRow, State
+from dksync.state import MIGRATIONS, RejectedRow, State, explain
 
 NEVER_SENT = "never sent"
 
@@ -38,7 +38,7 @@ class Knowledge:
             state = State(connection, path)
             version = state.schema_version
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"the state file {path} cannot be read ({exc})") from None
+            raise StateError(explain(path, exc)) from None
         if version != len(MIGRATIONS):
             state.close()
             raise StateError(

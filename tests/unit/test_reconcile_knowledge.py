@@ -38,7 +38,7 @@ def test_each_state_of_an_invoice_has_its_why(tmp_path: Path) -> None:
         assert known.why_missing(4) == "rejected by dksync: customer 10004 has no kennitala"
         assert "handled by hand" in known.why_missing(5) and "bad line" in known.why_missing(5)
         assert known.why_missing(6) == NEVER_SENT
-        with pytest.raises(StateError):  # opened read-only: writes fail
+        with pytest.raises(StateError, match="readonly"):  # opened read-only: writes fail
             known._state.mark_invoice(7, "1007", "posted")  # type: ignore[union-attr]
     finally:
         known.close()
