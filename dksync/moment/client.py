@@ -17,8 +17,16 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from dksync.errors import ConfigError, FatalError, NotFound
-from dksync.http import Kind, Pacer, RetryPolicy, Transport, Verdict, retry_after_seconds
+from dksync.errors import ConfigError, NotFound
+from dksync.http import (
+    Kind,
+    Pacer,
+    RetryPolicy,
+    Transport,
+    Verdict,
+    describe,
+    retry_after_seconds,
+)
 from dksync.moment.fieldnames import FieldNames
 from dksync.moment.names import (
     API_PREFIX,
@@ -179,10 +187,10 @@ class MomentClient:
         return path if ident is None else f"{path}/{ident}"
 
     def get(self, kind: str, ident: int) -> Any:
-        """One object by id (``NotFound`` when Moment has none)."""
-        return self._resolve(
-            kind, self.names.apply(kind, self._transport.get(self._path(kind, ident)))
-        )
+        """One object by id (``NotFound`` when Moment has none; an answer that is not an
+        object is retried, then stops the run naming the path)."""
+        raw = self._transport.get(self._path(kind, ident), expect=_an_object)
+        return self._resolve(kind, self.names.apply(kind, raw))
 
     def changed_since(self, kind: str, since: datetime | None) -> ListRead:
         """Objects changed at or after ``since`` (Moment's filter is not trusted: the caller
@@ -217,7 +225,7 @@ class MomentClient:
         """One page of a list; a 404 means the company (or the list) does not exist: a
         config error, never "nothing there"."""
         try:
-            return _unwrap(self._transport.get(path, params))
+            return _unwrap(self._transport.get(path, params, _envelope))
         except NotFound:
             raise ConfigError(
                 f"unknown company code '{self._company}' (moment.company): Moment answered 404 "
@@ -297,9 +305,19 @@ class MomentClient:
         return number
 
 
+def _envelope(body: Any) -> str | None:
+    """A list page must be the ``{content, page}`` envelope: anything else (HTML, empty,
+    ``{}``, a bare list) is a ``BadAnswer``, retried and then reported with its path."""
+    if isinstance(body, Mapping) and isinstance(body.get(ENVELOPE_CONTENT), list):
+        return None
+    return f"{describe(body)}, not the {{content, page}} envelope of a list"
+
+
+def _an_object(body: Any) -> str | None:
+    return None if isinstance(body, Mapping) and body else describe(body)
+
+
 def _unwrap(envelope: Any) -> Page:
-    if not isinstance(envelope, Mapping) or not isinstance(envelope.get(ENVELOPE_CONTENT), list):
-        raise FatalError("Moment answered a list without the expected {content, page} envelope")
     meta = envelope.get(ENVELOPE_PAGE)
     meta = meta if isinstance(meta, Mapping) else {}
     return Page(

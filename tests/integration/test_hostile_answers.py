@@ -269,3 +269,17 @@ def test_customer_facts_are_fresh_only_after_the_customers_stream_was_read_whole
     sync(limit=1)
     [booked] = [i for i in sandbox.dkplus.snapshot()["invoices"] if i["Reference"] == "990002"]
     assert booked["CName"] == "Nýtt nafn ehf."
+
+
+@pytest.mark.parametrize("answer", ["html", "empty", "object", "list"])
+def test_a_moment_list_that_is_not_its_envelope_stops_the_run_naming_the_path(
+    sandbox: Sandbox, sync: Sync, tmp_path: Path, answer: str
+) -> None:
+    sandbox.moment.knobs.rewrites = [{"method": "GET", "path": "/invoices$", "answer": answer}]
+    report = sync()
+    assert isinstance(report.fatal, ServiceError) and report.exit_code == 3
+    assert "/invoices" in str(report.fatal) and "envelope" in str(report.fatal)
+    assert _posts(sandbox) == 0
+    state = State.open(tmp_path / "state.sqlite")
+    assert state.cursor("invoices") is None and state.runs(1)[0]["outcome"] == "failed"
+    state.close()
