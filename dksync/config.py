@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
+from dksync.configvalues import decode_utf8, one_line, secret_flaw, url_flaw
 from dksync.errors import ConfigError
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
@@ -170,7 +170,7 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
             f"cannot read the config file {source}: {exc.strerror}; "
             "pass --config PATH or set DKSYNC_CONFIG"
         ) from None
-    text = _utf8(source, data)
+    text = decode_utf8(source, data)
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -180,18 +180,6 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
     if not isinstance(raw, dict):
         raise ConfigError(f"the config file {source} must hold a mapping of sections")
     return from_mapping(raw, env, source)
-
-
-def _utf8(source: Path, data: bytes) -> str:
-    """The file as text; a byte that is not UTF-8 is named by line, never shown in a traceback."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"the config file {source} is not UTF-8 text: byte 0x{data[exc.start]:02x} on line "
-            f"{line}; save it as UTF-8"
-        ) from None
 
 
 def from_mapping(
@@ -205,47 +193,6 @@ def from_mapping(
         raise ConfigError("the config has problems:\n  - " + "\n  - ".join(reader.problems))
     assert config is not None
     return config
-
-
-def _one_line(data: bytes) -> str:
-    """A secret file's text with one trailing line break (``\\n`` or ``\\r\\n``) dropped;
-    undecodable bytes stay visible to ``_secret_flaw`` as non-ASCII."""
-    text = data.decode("utf-8", "replace")
-    for ending in ("\r\n", "\n"):
-        if text.endswith(ending):
-            return text[: -len(ending)]
-    return text
-
-
-def _secret_flaw(value: str) -> str | None:
-    """Why a secret cannot be sent in a header or an SMTP login, never showing it."""
-    if any(c in "\r\n" for c in value):
-        return "holds a line break (a second line?); it must be one line"
-    if not value.isascii():
-        return "holds a character that is not ASCII; copy it again from the service"
-    if any(not c.isprintable() for c in value):
-        return "holds a control character (a tab?); copy it again from the service"
-    if value != value.strip():
-        return "starts or ends with a space"
-    return None
-
-
-def _url_flaw(value: str) -> str | None:
-    """What is wrong with a base URL, or None when requests can use it as it is."""
-    if any(c.isspace() or not c.isprintable() for c in value):
-        return "it holds a space or a control character"
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError as exc:
-        return str(exc)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "it needs http:// or https:// and a host name"
-    if port == 0:
-        return "port 0 cannot be reached"
-    if parts.query or parts.fragment:
-        return "it must not hold ? or #"
-    return None
 
 
 class _Reader:
@@ -359,11 +306,11 @@ class _Reader:
             except OSError as exc:
                 self.problems.append(f"{file_key}: cannot read {file_name}: {exc.strerror}")
                 return Secret("")
-            value, origin = _one_line(data) or None, f"the file {file_name}"
+            value, origin = one_line(data) or None, f"the file {file_name}"
         if value is None:
             self.problems.append(f"{key}: missing ({why}; or set {env_name} or {env_name}_FILE)")
             return Secret("")
-        flaw = _secret_flaw(value)
+        flaw = secret_flaw(value)
         if flaw:
             self.problems.append(f"{key}: the value from {origin} {flaw}")
             return Secret("")
@@ -371,7 +318,7 @@ class _Reader:
 
     def url(self, key: str, default: str | None = None) -> str:
         value = self.text(key, default, required=default is None, why="the API's base URL")
-        flaw = _url_flaw(value) if value else None
+        flaw = url_flaw(value) if value else None
         if value and flaw:
             self.problems.append(f"{key}: must be an http(s) URL such as https://host/ ({flaw})")
             return ""
