@@ -101,6 +101,8 @@ def test_deleting_the_lock_sidecar_does_not_release_the_lock(
     assert result.returncode == 6, result.stderr
     assert "another dksync run is using this state" in result.stderr
     assert holder(state) == {}, "held, though nobody says by whom any more"
+    status = _run(_config(sandbox, tmp_path / "b", str(state)), "status")
+    assert "yes (by whom is not known" in status.stdout, status.stderr
     assert sandbox.moment.log == []
 
 
