@@ -106,7 +106,7 @@ def test_deleting_the_lock_sidecar_does_not_release_the_lock(
     assert sandbox.moment.log == []
 
 
-def test_a_symlink_or_another_spelling_reaches_the_same_lock(
+def test_a_symlink_a_hard_link_or_another_spelling_reaches_the_same_lock(
     sandbox: Sandbox, tmp_path: Path, held: tuple[Path, subprocess.Popen[str]]
 ) -> None:
     state, _ = held
@@ -116,7 +116,10 @@ def test_a_symlink_or_another_spelling_reaches_the_same_lock(
     dir_link = tmp_path / "dirlink"
     dir_link.symlink_to(state.parent, target_is_directory=True)
     (tmp_path / "x").mkdir()
+    hard = tmp_path / "elsewhere" / "hard.sqlite"
+    os.link(state, hard)
     spellings = [
+        str(hard),
         str(link),
         str(dir_link / "state.sqlite"),
         f"{tmp_path}/x/../data/./state.sqlite",
@@ -203,11 +206,15 @@ def test_status_reads_the_state_while_another_process_holds_the_lock(
     assert document["posted_invoices"] > 0
 
 
+UNIX_ONLY = ("fcntl", "termios", "pwd", "grp", "resource", "tty", "pty")
+
+
 def _without_fcntl(*args: str) -> subprocess.CompletedProcess[str]:
-    """``dksync ARGS`` in a Python where ``import fcntl`` fails, as on Windows."""
+    """``dksync ARGS`` in a Python where ``import fcntl`` (and the other modules Windows
+    lacks) fails."""
     code = (
         "import sys\n"
-        "sys.modules['fcntl'] = None\n"
+        f"sys.modules.update(dict.fromkeys({UNIX_ONLY!r}))\n"
         "from dksync.cli import app\n"
         f"app(prog_name='dksync', args={list(args)!r})\n"
     )
