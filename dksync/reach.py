@@ -44,6 +44,11 @@ def credentials_in(headers: Mapping[str, str]) -> list[str]:
     return [s for s in found if s]
 
 
+# TLS errors that may also happen after the request left (a connection cut mid-answer):
+# never taken as proof that nothing was sent.
+_TLS_STREAM_ERRORS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+
+
 def causes(exc: BaseException) -> Iterator[BaseException]:
     """``exc`` and everything behind it (causes, contexts, urllib3's ``reason``)."""
     todo: list[Any] = [exc]
@@ -68,4 +73,6 @@ def unreachable_reason(exc: BaseException) -> str | None:
             return "no route to the host"
         if isinstance(cause, ssl.SSLCertVerificationError):
             return f"its TLS certificate was refused ({cause.verify_message})"
+        if isinstance(cause, ssl.SSLError) and not isinstance(cause, _TLS_STREAM_ERRORS):
+            return f"the TLS handshake failed ({cause.reason or type(cause).__name__})"
     return None

@@ -79,6 +79,18 @@ def test_a_dead_address_fails_within_seconds_naming_it(
     FIGURES.append(f"edges: 'dksync run' against {reason}: exit 3 after {seconds:.1f} s")
 
 
+def test_https_to_a_plain_http_port_fails_fast_as_a_tls_handshake(sandbox: Sandbox) -> None:
+    body = _invoice(sandbox)
+    url = sandbox.dkplus.url.replace("http://", "https://")
+    slow = RetryPolicy(attempts=20, max_total_seconds=120, initial_wait=0.01, max_wait=0.05)
+    client = DkPlusClient.connect(url, sandbox.dkplus.token, policy=slow)
+    for call in (client.connection, lambda: client.post_invoice(body)):
+        with pytest.raises(ServiceError) as caught:
+            call()
+        assert str(caught.value).startswith(f"cannot reach DK+ at {url}: the TLS handshake failed (")
+    assert sandbox.dkplus.snapshot()["invoices"] == [], "the POST never left"
+
+
 def test_a_try_later_answer_still_gets_the_long_budget(sandbox: Sandbox) -> None:
     sandbox.dkplus.knobs.error_rate = 1.0
     policy = RetryPolicy(attempts=6, max_total_seconds=30, initial_wait=0.01, max_wait=0.02)
