@@ -87,7 +87,8 @@ def test_https_to_a_plain_http_port_fails_fast_as_a_tls_handshake(sandbox: Sandb
     for call in (client.connection, lambda: client.post_invoice(body)):
         with pytest.raises(ServiceError) as caught:
             call()
-        assert str(caught.value).startswith(f"cannot reach DK+ at {url}: the TLS handshake failed (")
+        expected = f"cannot reach DK+ at {url}: the TLS handshake failed ("
+        assert str(caught.value).startswith(expected)
     assert sandbox.dkplus.snapshot()["invoices"] == [], "the POST never left"
 
 
