@@ -30,7 +30,7 @@ OBJECT_TYPES = ("customers", "projects", "invoices")
 DEFAULT_FILE = "dksync.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 KNOWN_KEYS: dict[str, frozenset[str]] = {
     "moment": frozenset(
@@ -450,8 +450,8 @@ class _Reader:
         return SyncConfig(
             objects=chosen,
             start_from=self._instant("sync.start_from"),
-            lookback=self._duration("sync.lookback", timedelta(minutes=10)),
-            retry_for=self._duration("sync.retry_for", timedelta(minutes=2)),
+            lookback=self._duration("sync.lookback", timedelta(minutes=10), timedelta(days=30)),
+            retry_for=self._duration("sync.retry_for", timedelta(minutes=2), timedelta(days=1)),
         )
 
     def _instant(self, key: str) -> datetime | None:
@@ -468,7 +468,8 @@ class _Reader:
             )
             return None
 
-    def _duration(self, key: str, default: timedelta) -> timedelta:
+    def _duration(self, key: str, default: timedelta, longest: timedelta) -> timedelta:
+        """A duration up to ``longest`` (beyond it, date arithmetic would overflow)."""
         value = self.value(key)
         if value is None:
             return default
@@ -476,11 +477,11 @@ class _Reader:
         if not match:
             self.problems.append(f"{key}: must be a duration such as 10m, 2h or 30s, got {value!r}")
             return default
-        try:
-            return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-        except OverflowError:
-            self.problems.append(f"{key}: {value!r} is too long a duration")
+        seconds = int(match.group(1)) * _SECONDS[match.group(2)]
+        if seconds > longest.total_seconds():
+            self.problems.append(f"{key}: {value!r} is too long a duration (at most {longest})")
             return default
+        return timedelta(seconds=seconds)
 
     def _payment_terms(self) -> dict[int, str]:
         value = self.value("customers.payment_terms")
