@@ -248,3 +248,25 @@ def test_a_lock_on_a_state_under_a_file_is_a_state_error(sandbox: Sandbox, tmp_p
     assert result.returncode == 5, result.stderr
     assert str(blocker) in result.stderr and "Traceback" not in result.stderr
     assert os.path.isfile(blocker)
+
+
+def test_a_status_probe_at_the_moment_a_run_starts_does_not_refuse_the_run(
+    tmp_path: Path,
+) -> None:
+    """``holder()`` holds a shared lock for an instant; a run starting then still starts."""
+    state = tmp_path / "state.sqlite"
+    state.touch()
+    code = (
+        "import os, time\n"
+        "from dksync.lock import PosixLock\n"
+        f"fd = os.open({str(state)!r}, os.O_RDONLY)\n"
+        "assert PosixLock().acquire(fd, exclusive=False)\n"
+        "print('probing', flush=True)\n"
+        "time.sleep(0.2)\n"
+    )
+    probe = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert probe.stdout is not None and probe.stdout.readline().strip() == "probing"
+        assert _try(state) == "taken"
+    finally:
+        probe.wait(timeout=10)
