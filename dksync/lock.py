@@ -46,7 +46,12 @@ class FileLock(Protocol):
 
 
 class PosixLock:
-    """``flock`` on the whole file (Linux), or ``lockf`` on ``FAR_BYTE`` elsewhere."""
+    """``flock`` on the whole file (Linux), or ``lockf`` on ``FAR_BYTE`` elsewhere.
+
+    ``lockf`` locks belong to the process, not the open file: another open file in the same
+    process is not refused, and closing any descriptor of the state file releases the lock.
+    That holds for the CLI (one run per process, its state closed before the lock is
+    released); ``flock`` on Linux has neither caveat."""
 
     def __init__(self, whole_file: bool | None = None) -> None:
         import fcntl  # here, not at the top: importing dksync needs no fcntl
