@@ -175,6 +175,7 @@ class Transport:
         self._local = threading.local()
         self.requests_sent = 0
         self._count_lock = threading.Lock()
+        self._unreachable: tuple[str, float] | None = None  # what failed, and until when
 
     def get(
         self, path: str, params: Mapping[str, Any] | None = None, expect: Expect = anything
@@ -198,8 +199,12 @@ class Transport:
         ``safe`` says the request may be repeated: then transient failures are retried
         with backoff. An unsafe request is only repeated when it certainly never reached
         the server (connection refused, 429); anything else raises ``UncertainWrite``.
-        ``expect`` checks a 2xx answer against the contract.
+        ``expect`` checks a 2xx answer against the contract. Once nothing answered at the
+        address, every call fails at once for ``UNREACHABLE_SECONDS`` (no second wait).
         """
+        dead = self._unreachable
+        if dead is not None and time.monotonic() < dead[1]:
+            raise ServiceError(dead[0])
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             stop=self._stop,
@@ -212,6 +217,7 @@ class Transport:
                 with attempt:
                     return self._once(method, path, params, body, safe, expect)
         except Unreachable as exc:
+            self._unreachable = (str(exc), time.monotonic() + UNREACHABLE_SECONDS)
             raise ServiceError(str(exc)) from None
         except TransientError as exc:
             raise ServiceError(f"{self.name} kept failing on {method} {path}: {exc}") from None

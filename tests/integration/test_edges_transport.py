@@ -92,6 +92,18 @@ def test_https_to_a_plain_http_port_fails_fast_as_a_tls_handshake(sandbox: Sandb
     assert sandbox.dkplus.snapshot()["invoices"] == [], "the POST never left"
 
 
+def test_once_nothing_answers_later_calls_fail_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    client = DkPlusClient.connect(url, "tok-1234", policy=QUICK)
+    caplog.set_level("WARNING", logger="dksync.http")
+    for _ in range(3):
+        with pytest.raises(ServiceError, match=f"cannot reach DK\\+ at {url}: connection refused"):
+            client.connection()
+    assert caplog.text.count("retrying") == 2, "three tries for the first call, none after"
+
+
 def test_a_try_later_answer_still_gets_the_long_budget(sandbox: Sandbox) -> None:
     sandbox.dkplus.knobs.error_rate = 1.0
     policy = RetryPolicy(attempts=6, max_total_seconds=30, initial_wait=0.01, max_wait=0.02)
