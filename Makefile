@@ -18,6 +18,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict dksync
+	$(BIN)/mypy --strict --platform win32 dksync  # the Windows branches (lock.py) too
 
 test: lint
 	$(BIN)/pytest -q

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
+from dksync.configvalues import decode_utf8, one_line, secret_flaw, url_flaw
 from dksync.errors import ConfigError
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
@@ -30,7 +30,7 @@ OBJECT_TYPES = ("customers", "projects", "invoices")
 DEFAULT_FILE = "dksync.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 KNOWN_KEYS: dict[str, frozenset[str]] = {
     "moment": frozenset(
@@ -170,7 +170,7 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
             f"cannot read the config file {source}: {exc.strerror}; "
             "pass --config PATH or set DKSYNC_CONFIG"
         ) from None
-    text = _utf8(source, data)
+    text = decode_utf8(source, data)
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -180,18 +180,6 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
     if not isinstance(raw, dict):
         raise ConfigError(f"the config file {source} must hold a mapping of sections")
     return from_mapping(raw, env, source)
-
-
-def _utf8(source: Path, data: bytes) -> str:
-    """The file as text; a byte that is not UTF-8 is named by line, never shown in a traceback."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"the config file {source} is not UTF-8 text: byte 0x{data[exc.start]:02x} on line "
-            f"{line}; save it as UTF-8"
-        ) from None
 
 
 def from_mapping(
@@ -205,47 +193,6 @@ def from_mapping(
         raise ConfigError("the config has problems:\n  - " + "\n  - ".join(reader.problems))
     assert config is not None
     return config
-
-
-def _one_line(data: bytes) -> str:
-    """A secret file's text with one trailing line break (``\\n`` or ``\\r\\n``) dropped;
-    undecodable bytes stay visible to ``_secret_flaw`` as non-ASCII."""
-    text = data.decode("utf-8", "replace")
-    for ending in ("\r\n", "\n"):
-        if text.endswith(ending):
-            return text[: -len(ending)]
-    return text
-
-
-def _secret_flaw(value: str) -> str | None:
-    """Why a secret cannot be sent in a header or an SMTP login, never showing it."""
-    if any(c in "\r\n" for c in value):
-        return "holds a line break (a second line?); it must be one line"
-    if not value.isascii():
-        return "holds a character that is not ASCII; copy it again from the service"
-    if any(not c.isprintable() for c in value):
-        return "holds a control character (a tab?); copy it again from the service"
-    if value != value.strip():
-        return "starts or ends with a space"
-    return None
-
-
-def _url_flaw(value: str) -> str | None:
-    """What is wrong with a base URL, or None when requests can use it as it is."""
-    if any(c.isspace() or not c.isprintable() for c in value):
-        return "it holds a space or a control character"
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError as exc:
-        return str(exc)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "it needs http:// or https:// and a host name"
-    if port == 0:
-        return "port 0 cannot be reached"
-    if parts.query or parts.fragment:
-        return "it must not hold ? or #"
-    return None
 
 
 class _Reader:
@@ -359,11 +306,11 @@ class _Reader:
             except OSError as exc:
                 self.problems.append(f"{file_key}: cannot read {file_name}: {exc.strerror}")
                 return Secret("")
-            value, origin = _one_line(data) or None, f"the file {file_name}"
+            value, origin = one_line(data) or None, f"the file {file_name}"
         if value is None:
             self.problems.append(f"{key}: missing ({why}; or set {env_name} or {env_name}_FILE)")
             return Secret("")
-        flaw = _secret_flaw(value)
+        flaw = secret_flaw(value)
         if flaw:
             self.problems.append(f"{key}: the value from {origin} {flaw}")
             return Secret("")
@@ -371,7 +318,7 @@ class _Reader:
 
     def url(self, key: str, default: str | None = None) -> str:
         value = self.text(key, default, required=default is None, why="the API's base URL")
-        flaw = _url_flaw(value) if value else None
+        flaw = url_flaw(value) if value else None
         if value and flaw:
             self.problems.append(f"{key}: must be an http(s) URL such as https://host/ ({flaw})")
             return ""
@@ -503,8 +450,8 @@ class _Reader:
         return SyncConfig(
             objects=chosen,
             start_from=self._instant("sync.start_from"),
-            lookback=self._duration("sync.lookback", timedelta(minutes=10)),
-            retry_for=self._duration("sync.retry_for", timedelta(minutes=2)),
+            lookback=self._duration("sync.lookback", timedelta(minutes=10), timedelta(days=30)),
+            retry_for=self._duration("sync.retry_for", timedelta(minutes=2), timedelta(days=1)),
         )
 
     def _instant(self, key: str) -> datetime | None:
@@ -521,7 +468,8 @@ class _Reader:
             )
             return None
 
-    def _duration(self, key: str, default: timedelta) -> timedelta:
+    def _duration(self, key: str, default: timedelta, longest: timedelta) -> timedelta:
+        """A duration up to ``longest`` (beyond it, date arithmetic would overflow)."""
         value = self.value(key)
         if value is None:
             return default
@@ -529,11 +477,11 @@ class _Reader:
         if not match:
             self.problems.append(f"{key}: must be a duration such as 10m, 2h or 30s, got {value!r}")
             return default
-        try:
-            return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-        except OverflowError:
-            self.problems.append(f"{key}: {value!r} is too long a duration")
+        seconds = int(match.group(1)) * _SECONDS[match.group(2)]
+        if seconds > longest.total_seconds():
+            self.problems.append(f"{key}: {value!r} is too long a duration (at most {longest})")
             return default
+        return timedelta(seconds=seconds)
 
     def _payment_terms(self) -> dict[int, str]:
         value = self.value("customers.payment_terms")

@@ -8,19 +8,13 @@ applies it and retries what is safe to retry.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
-import errno
 import logging
-import socket
-import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from requests import exceptions as rex
@@ -44,6 +38,7 @@ from dksync.errors import (
     UncertainWrite,
 )
 from dksync.kinds import ReasonCode
+from dksync.reach import address, causes, credentials_in, unreachable_reason
 
 log = logging.getLogger("dksync.http")
 
@@ -180,6 +175,7 @@ class Transport:
         self._local = threading.local()
         self.requests_sent = 0
         self._count_lock = threading.Lock()
+        self._unreachable: tuple[str, float] | None = None  # what failed, and until when
 
     def get(
         self, path: str, params: Mapping[str, Any] | None = None, expect: Expect = anything
@@ -203,8 +199,12 @@ class Transport:
         ``safe`` says the request may be repeated: then transient failures are retried
         with backoff. An unsafe request is only repeated when it certainly never reached
         the server (connection refused, 429); anything else raises ``UncertainWrite``.
-        ``expect`` checks a 2xx answer against the contract.
+        ``expect`` checks a 2xx answer against the contract. Once nothing answered at the
+        address, every call fails at once for ``UNREACHABLE_SECONDS`` (no second wait).
         """
+        dead = self._unreachable
+        if dead is not None and time.monotonic() < dead[1]:
+            raise ServiceError(dead[0])
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             stop=self._stop,
@@ -217,6 +217,7 @@ class Transport:
                 with attempt:
                     return self._once(method, path, params, body, safe, expect)
         except Unreachable as exc:
+            self._unreachable = (str(exc), time.monotonic() + UNREACHABLE_SECONDS)
             raise ServiceError(str(exc)) from None
         except TransientError as exc:
             raise ServiceError(f"{self.name} kept failing on {method} {path}: {exc}") from None
@@ -289,7 +290,7 @@ class Transport:
         reason = unreachable_reason(exc)
         if reason is not None:
             return Unreachable(f"cannot reach {at}: {reason}")
-        if any(type(c).__name__ == "NewConnectionError" for c in _causes(exc)):
+        if any(type(c).__name__ == "NewConnectionError" for c in causes(exc)):
             return TransientError(f"cannot connect to {at} ({_describe(exc)})")
         if isinstance(exc, (rex.InvalidURL, rex.MissingSchema, rex.InvalidSchema, ValueError)):
             return ConfigError(
@@ -343,62 +344,6 @@ class Transport:
         for secret in self._secrets:
             content = content.replace(secret, b"***")
         return content
-
-
-def address(base_url: str) -> str:
-    """``scheme://host:port`` of a base URL, the port spelled out, for messages."""
-    try:
-        parts = urlsplit(base_url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return base_url
-    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
-    return f"{parts.scheme}://{host}:{port}"
-
-
-def credentials_in(headers: Mapping[str, str]) -> list[str]:
-    """The secrets an ``Authorization`` header carries: the value, its credentials, and
-    for Basic the decoded ``user:key`` and the key."""
-    found: list[str] = []
-    for name, value in headers.items():
-        if name.lower() != "authorization":
-            continue
-        scheme, _, credential = value.partition(" ")
-        found += [value, credential]
-        if scheme.lower() == "basic":
-            try:
-                decoded = base64.b64decode(credential, validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError):
-                continue
-            found += [decoded, decoded.partition(":")[2]]
-    return [s for s in found if s]
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and everything behind it (causes, contexts, urllib3's ``reason``)."""
-    todo: list[Any] = [exc]
-    seen: set[int] = set()
-    while todo:
-        item = todo.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        yield item
-        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
-
-
-def unreachable_reason(exc: BaseException) -> str | None:
-    """Why nothing answered at the address, when the request certainly never left."""
-    for cause in _causes(exc):
-        if isinstance(cause, socket.gaierror) or type(cause).__name__ == "NameResolutionError":
-            return "unknown host name"
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-            return "no route to the host"
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"its TLS certificate was refused ({cause.verify_message})"
-    return None
 
 
 def _describe(exc: BaseException) -> str:

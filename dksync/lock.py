@@ -21,6 +21,7 @@ import json
 import os
 import socket
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -31,6 +32,7 @@ from dksync.state import explain
 
 # SQLite locks bytes from 1 GiB up and its files stay below 2**48 bytes: this byte is free.
 FAR_BYTE = 1 << 62
+ACQUIRE_TRIES, ACQUIRE_PAUSE = 6, 0.1
 _BUSY = {errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK, errno.EDEADLK}
 
 
@@ -44,7 +46,12 @@ class FileLock(Protocol):
 
 
 class PosixLock:
-    """``flock`` on the whole file (Linux), or ``lockf`` on ``FAR_BYTE`` elsewhere."""
+    """``flock`` on the whole file (Linux), or ``lockf`` on ``FAR_BYTE`` elsewhere.
+
+    ``lockf`` locks belong to the process, not the open file: another open file in the same
+    process is not refused, and closing any descriptor of the state file releases the lock.
+    That holds for the CLI (one run per process, its state closed before the lock is
+    released); ``flock`` on Linux has neither caveat."""
 
     def __init__(self, whole_file: bool | None = None) -> None:
         import fcntl  # here, not at the top: importing dksync needs no fcntl
@@ -148,7 +155,7 @@ class RunLock:
         except OSError as exc:
             raise StateError(explain(real, exc)) from None
         try:
-            taken = lock.acquire(fd, exclusive=True)
+            taken = _acquire(lock, fd)
         except OSError as exc:
             os.close(fd)
             raise StateError(explain(real, exc)) from None
@@ -174,6 +181,16 @@ class RunLock:
             self._lock.release(fd)
         finally:
             os.close(fd)
+
+
+def _acquire(lock: FileLock, fd: int) -> bool:
+    """The exclusive lock, tried a few times within half a second: ``holder()`` (``dksync
+    status``) holds a shared lock for an instant, and that must not refuse a run."""
+    for _ in range(ACQUIRE_TRIES - 1):
+        if lock.acquire(fd, exclusive=True):
+            return True
+        time.sleep(ACQUIRE_PAUSE)
+    return lock.acquire(fd, exclusive=True)
 
 
 def holder(state_path: Path, lock: FileLock | None = None) -> dict[str, Any] | None:

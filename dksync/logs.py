@@ -7,6 +7,7 @@ guard behind the rule that no message is ever built from a secret.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Iterable
@@ -47,6 +48,33 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
         self.stream = sys.stderr
         super().emit(record)
 
+    def handleError(self, record: logging.LogRecord) -> None:
+        """stderr is gone (a closed pipe): there is nowhere left to say so, and a traceback
+        would go to the same place."""
+
+
+class _LogFile(logging.FileHandler):
+    """The ``--log-file``: when it cannot be written any more (a full disk), one line on
+    stderr says so and the file is left alone, instead of a traceback for every line."""
+
+    broken = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.broken:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if self.broken:
+            return
+        self.broken = True
+        error = sys.exc_info()[1]
+        reason = getattr(error, "strerror", None) or type(error).__name__
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(
+                f"dksync: cannot write the log file {self.baseFilename} ({reason}); "
+                "the rest of this run is not logged there\n"
+            )
+
 
 def forget_secrets(secrets: Iterable[str]) -> None:
     """Register secret values that must never appear in a log line or a message."""
@@ -58,12 +86,12 @@ def scrub(text: str) -> str:
     return REDACT.scrub(text)
 
 
-def _file_handler(path: Path) -> logging.FileHandler:
+def _file_handler(path: Path) -> _LogFile:
     """The log file, its folder created if missing; ``UsageError`` (exit 2) when it cannot
     be written, before the run starts rather than with a traceback at the first line."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return logging.FileHandler(path, encoding="utf-8")
+        return _LogFile(path, encoding="utf-8")
     except OSError as exc:
         raise UsageError(
             f"--log-file {path}: cannot write it ({exc.strerror or exc}); "

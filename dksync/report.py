@@ -200,7 +200,9 @@ def status_tables(status: dict[str, Any]) -> list[Table]:
         "running now",
         "no"
         if lock is None
-        else f"yes: pid {lock.get('pid')} on {lock.get('host')} since {lock.get('since')}",
+        else f"yes: pid {lock.get('pid')} on {lock.get('host')} since {lock.get('since')}"
+        if lock
+        else "yes (by whom is not known: the state's .lock note was deleted)",
     )
     return [cursors, facts]
 

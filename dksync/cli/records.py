@@ -46,7 +46,9 @@ def failures(
 
 @failures_app.command("drop")
 def failures_drop(
-    record_id: Annotated[int, typer.Argument(help="The ID shown by 'dksync failures'.")],
+    record_id: Annotated[
+        int, typer.Argument(min=1, max=2**63 - 1, help="The ID shown by 'dksync failures'.")
+    ],
     note: Annotated[str, typer.Option(help="Why it is given up (kept in the state).")] = (
         "dropped by hand"
     ),

@@ -135,4 +135,19 @@ def test_unusable_options_are_usage_errors(sandbox: Sandbox, tmp_path: Path) -> 
     huge = "99999999999999999999999"
     assert "--limit" in _fails(2, "run", "--limit", huge, "-c", config)
     assert "--limit" in _fails(2, "history", "--limit", huge, "-c", config)
+    assert "record_id" in _fails(2, "failures", "drop", huge, "-c", config)
     assert sandbox.moment.log == [], "nothing ran"
+
+
+def test_a_log_file_that_fills_up_is_one_line_not_a_traceback_per_line(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    config = config_file(sandbox, tmp_path)
+    done = _dksync("-vv", "--log-file", "/dev/full", "run", "-c", str(config))
+    assert done.returncode in (0, 1), done.stderr
+    assert "Traceback" not in done.stderr and "Logging error" not in done.stderr
+    warning = "dksync: cannot write the log file /dev/full (No space left on device)"
+    assert done.stderr.count(warning) == 1
+    assert sandbox.dkplus.snapshot()["invoices"], "the run itself went on"

@@ -101,10 +101,12 @@ def test_deleting_the_lock_sidecar_does_not_release_the_lock(
     assert result.returncode == 6, result.stderr
     assert "another dksync run is using this state" in result.stderr
     assert holder(state) == {}, "held, though nobody says by whom any more"
+    status = _run(_config(sandbox, tmp_path / "b", str(state)), "status")
+    assert "yes (by whom is not known" in status.stdout, status.stderr
     assert sandbox.moment.log == []
 
 
-def test_a_symlink_or_another_spelling_reaches_the_same_lock(
+def test_a_symlink_a_hard_link_or_another_spelling_reaches_the_same_lock(
     sandbox: Sandbox, tmp_path: Path, held: tuple[Path, subprocess.Popen[str]]
 ) -> None:
     state, _ = held
@@ -114,7 +116,10 @@ def test_a_symlink_or_another_spelling_reaches_the_same_lock(
     dir_link = tmp_path / "dirlink"
     dir_link.symlink_to(state.parent, target_is_directory=True)
     (tmp_path / "x").mkdir()
+    hard = tmp_path / "elsewhere" / "hard.sqlite"
+    os.link(state, hard)
     spellings = [
+        str(hard),
         str(link),
         str(dir_link / "state.sqlite"),
         f"{tmp_path}/x/../data/./state.sqlite",
@@ -201,11 +206,15 @@ def test_status_reads_the_state_while_another_process_holds_the_lock(
     assert document["posted_invoices"] > 0
 
 
+UNIX_ONLY = ("fcntl", "termios", "pwd", "grp", "resource", "tty", "pty")
+
+
 def _without_fcntl(*args: str) -> subprocess.CompletedProcess[str]:
-    """``dksync ARGS`` in a Python where ``import fcntl`` fails, as on Windows."""
+    """``dksync ARGS`` in a Python where ``import fcntl`` (and the other modules Windows
+    lacks) fails."""
     code = (
         "import sys\n"
-        "sys.modules['fcntl'] = None\n"
+        f"sys.modules.update(dict.fromkeys({UNIX_ONLY!r}))\n"
         "from dksync.cli import app\n"
         f"app(prog_name='dksync', args={list(args)!r})\n"
     )
@@ -239,3 +248,25 @@ def test_a_lock_on_a_state_under_a_file_is_a_state_error(sandbox: Sandbox, tmp_p
     assert result.returncode == 5, result.stderr
     assert str(blocker) in result.stderr and "Traceback" not in result.stderr
     assert os.path.isfile(blocker)
+
+
+def test_a_status_probe_at_the_moment_a_run_starts_does_not_refuse_the_run(
+    tmp_path: Path,
+) -> None:
+    """``holder()`` holds a shared lock for an instant; a run starting then still starts."""
+    state = tmp_path / "state.sqlite"
+    state.touch()
+    code = (
+        "import os, time\n"
+        "from dksync.lock import PosixLock\n"
+        f"fd = os.open({str(state)!r}, os.O_RDONLY)\n"
+        "assert PosixLock().acquire(fd, exclusive=False)\n"
+        "print('probing', flush=True)\n"
+        "time.sleep(0.2)\n"
+    )
+    probe = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert probe.stdout is not None and probe.stdout.readline().strip() == "probing"
+        assert _try(state) == "taken"
+    finally:
+        probe.wait(timeout=10)

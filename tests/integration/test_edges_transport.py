@@ -79,6 +79,31 @@ def test_a_dead_address_fails_within_seconds_naming_it(
     FIGURES.append(f"edges: 'dksync run' against {reason}: exit 3 after {seconds:.1f} s")
 
 
+def test_https_to_a_plain_http_port_fails_fast_as_a_tls_handshake(sandbox: Sandbox) -> None:
+    body = _invoice(sandbox)
+    url = sandbox.dkplus.url.replace("http://", "https://")
+    slow = RetryPolicy(attempts=20, max_total_seconds=120, initial_wait=0.01, max_wait=0.05)
+    client = DkPlusClient.connect(url, sandbox.dkplus.token, policy=slow)
+    for call in (client.connection, lambda: client.post_invoice(body)):
+        with pytest.raises(ServiceError) as caught:
+            call()
+        expected = f"cannot reach DK+ at {url}: the TLS handshake failed ("
+        assert str(caught.value).startswith(expected)
+    assert sandbox.dkplus.snapshot()["invoices"] == [], "the POST never left"
+
+
+def test_once_nothing_answers_later_calls_fail_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    client = DkPlusClient.connect(url, "tok-1234", policy=QUICK)
+    caplog.set_level("WARNING", logger="dksync.http")
+    for _ in range(3):
+        with pytest.raises(ServiceError, match=f"cannot reach DK\\+ at {url}: connection refused"):
+            client.connection()
+    assert caplog.text.count("retrying") == 2, "three tries for the first call, none after"
+
+
 def test_a_try_later_answer_still_gets_the_long_budget(sandbox: Sandbox) -> None:
     sandbox.dkplus.knobs.error_rate = 1.0
     policy = RetryPolicy(attempts=6, max_total_seconds=30, initial_wait=0.01, max_wait=0.02)
