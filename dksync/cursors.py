@@ -118,5 +118,7 @@ def read_from(
     if since is not None:
         return since
     if stored is not None:
+        if stored.modified - datetime.min.replace(tzinfo=UTC) <= lookback:
+            return None  # a cursor at the dawn of time: read everything
         return stored.modified - lookback
     return start_from

@@ -167,10 +167,11 @@ class State:
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        """Every SQLite failure leaves as a ``StateError`` naming this file (exit 5)."""
+        """Every SQLite failure, and a row that cannot be read back (garbled by hand),
+        leaves as a ``StateError`` naming this file (exit 5)."""
         try:
             yield
-        except (sqlite3.Error, OverflowError) as exc:
+        except (sqlite3.Error, OverflowError, ValueError, TypeError) as exc:
             raise StateError(explain(self.path, exc)) from None
 
     @property
@@ -227,7 +228,10 @@ class State:
         row = self._one(
             "SELECT modified, record_id FROM cursors WHERE object_type = ?", (object_type,)
         )
-        return None if row is None else Cursor(datetime.fromisoformat(row[0]), int(row[1]))
+        if row is None:
+            return None
+        with self._errors():
+            return Cursor(datetime.fromisoformat(row[0]), int(row[1]))
 
     def move_cursor(self, object_type: str, cursor: Cursor) -> None:
         """Store ``cursor`` if it is past the stored one; a cursor never moves back."""
@@ -473,13 +477,14 @@ class State:
             "ORDER BY id DESC LIMIT ?",
             (limit,),
         )
-        return [
-            {
-                "id": r[0],
-                "started_at": r[1],
-                "finished_at": r[2],
-                "outcome": r[3],
-                "counts": json.loads(r[4]),
-            }
-            for r in rows
-        ]
+        with self._errors():
+            return [
+                {
+                    "id": r[0],
+                    "started_at": r[1],
+                    "finished_at": r[2],
+                    "outcome": r[3],
+                    "counts": json.loads(r[4]),
+                }
+                for r in rows
+            ]
