@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
@@ -9,15 +11,24 @@ from dksync.config import OBJECT_TYPES, Config
 from dksync.errors import RecordNotFound
 from dksync.lock import RunLock, holder
 from dksync.state import RejectedRow, State
+from dksync.tables import count_words, failure_json
+
+
+@contextmanager
+def _reading(config: Config) -> Iterator[State]:
+    """The state for a command that only reads it: an in-memory copy, so that looking never
+    creates, migrates or writes the file (nor SQLite's side files)."""
+    state = State.snapshot(config.state_path)
+    try:
+        yield state
+    finally:
+        state.close()
 
 
 def rejected_records(config: Config, include_dropped: bool = False) -> list[RejectedRow]:
     """The rejected-record queue, oldest type first."""
-    state = State.open(config.state_path)
-    try:
+    with _reading(config) as state:
         return state.rejected(include_dropped=include_dropped)
-    finally:
-        state.close()
 
 
 def drop_rejected(config: Config, record_id: int, note: str) -> RejectedRow:
@@ -33,10 +44,67 @@ def drop_rejected(config: Config, record_id: int, note: str) -> RejectedRow:
     return row
 
 
+def undrop_rejected(config: Config, record_id: int) -> RejectedRow:
+    """Put a dropped record back in the queue; refuses while a run is going."""
+    with RunLock(config.state_path, "failures undrop"):
+        state = State.open(config.state_path)
+        try:
+            row = state.undrop_rejected(record_id)
+        finally:
+            state.close()
+    if row is None:
+        raise RecordNotFound(f"no dropped record has ID {record_id}; see 'dksync failures --all'")
+    return row
+
+
+def show_record(config: Config, object_type: str, number: str) -> dict[str, Any]:
+    """Everything the state holds about one record, found by its Moment number."""
+    with _reading(config) as state:
+        moment_id = state.moment_id_for(object_type, number)
+        found: dict[str, Any] = {
+            "object": object_type,
+            "number": number,
+            "moment_id": moment_id,
+            "written": None,
+            "invoice": None,
+            "rejections": [],
+            "events": [],
+        }
+        if moment_id is None:
+            return found
+        written = state.written_at(object_type, moment_id)
+        if written is not None:
+            found["written"] = {"number": written[0], "at": written[1]}
+        invoice = state.invoice(moment_id) if object_type == "invoices" else None
+        if invoice is not None:
+            found["invoice"] = asdict(invoice)
+        found["rejections"] = [
+            failure_json(r)
+            for r in state.rejected(object_type, include_dropped=True)
+            if r.moment_id == moment_id
+        ]
+        mention = f"{object_type} {number}"
+        found["events"] = [
+            {"at": at, "kind": kind, "detail": detail}
+            for at, kind, detail in state.events(1000)
+            if detail == mention or detail.startswith(mention + " ")
+        ]
+        return found
+
+
+def changes_since(config: Config, objects: tuple[str, ...]) -> str | None:
+    """Where the oldest stored cursor of ``objects`` stands, as "2026-11-22 08:14 UTC", for
+    "nothing changed since ..."; read from a copy, so it writes nothing."""
+    with _reading(config) as state:
+        cursors = [c for kind in objects if (c := state.cursor(kind)) is not None]
+    if not cursors:
+        return None
+    return min(c.modified for c in cursors).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def status(config: Config) -> dict[str, Any]:
     """Cursors, the last run, rejected records, uncertain invoices and who holds the lock."""
-    state = State.open(config.state_path)
-    try:
+    with _reading(config) as state:
         cursors = {}
         for kind in OBJECT_TYPES:
             cursor = state.cursor(kind)
@@ -45,7 +113,8 @@ def status(config: Config) -> dict[str, Any]:
                 if cursor is None
                 else {"modified": cursor.modified.isoformat(), "id": cursor.record_id}
             )
-        last = state.runs(1)
+        lock = holder(config.state_path)
+        last = _with_outcomes(state.runs(1), lock)
         waiting = [
             asdict(r) for s in ("pending", "uncertain") for r in state.invoices_with_status(s)
         ]
@@ -53,19 +122,27 @@ def status(config: Config) -> dict[str, Any]:
             "state_file": str(config.state_path),
             "cursors": cursors,
             "last_run": last[0] if last else None,
-            "rejected": [asdict(r) for r in state.rejected()],
+            "rejected": [failure_json(r) for r in state.rejected()],
             "uncertain_invoices": waiting,
             "posted_invoices": state.posted_count(),
-            "lock": holder(config.state_path),
+            "lock": lock,
         }
-    finally:
-        state.close()
 
 
 def history(config: Config, limit: int) -> list[dict[str, Any]]:
     """Past runs, newest first, with their counts and outcome."""
-    state = State.open(config.state_path)
-    try:
-        return state.runs(limit)
-    finally:
-        state.close()
+    with _reading(config) as state:
+        return _with_outcomes(state.runs(limit), holder(config.state_path))
+
+
+def _with_outcomes(runs: list[dict[str, Any]], lock: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Runs with the words people read: a run that has not finished is "running" when it is
+    the newest and a run holds the lock now, else "interrupted"."""
+    shown = []
+    for position, run in enumerate(runs):
+        outcome = run["outcome"]
+        if outcome is None:
+            going = position == 0 and lock is not None and lock.get("purpose") == "run"
+            outcome = "running" if going else "interrupted"
+        shown.append({**run, "outcome": outcome, "counts": count_words(run["counts"])})
+    return shown

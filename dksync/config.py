@@ -195,6 +195,15 @@ def from_mapping(
     return config
 
 
+def _beside(source: Path | None, path: Path) -> Path:
+    """A relative ``state.path`` is taken from the config file's folder, not the current
+    one, so a run from another folder finds the same state."""
+    path = path.expanduser()
+    if path.is_absolute() or source is None:
+        return path
+    return source.parent.absolute() / path
+
+
 class _Reader:
     """Pulls typed values out of the raw mapping, collecting every problem with its key."""
 
@@ -227,11 +236,27 @@ class _Reader:
         return value
 
     def _expand(self, key: str, text: str) -> str | None:
-        missing = [v for v in _ENV_REF.findall(text) if v not in self.env]
-        if missing:
-            self.problems.append(f"{key}: refers to ${{{missing[0]}}}, which is not set")
-            return None
-        return _ENV_REF.sub(lambda m: self.env[m.group(1)], text)
+        """``${VAR}`` from the environment, else from the file ``$VAR_FILE`` names (the way
+        containers and cron jobs pass secrets)."""
+        values: dict[str, str] = {}
+        for name in _ENV_REF.findall(text):
+            found = self.env.get(name)
+            file_name = self.env.get(f"{name}_FILE")
+            if found is None and file_name:
+                try:
+                    found = Path(file_name).expanduser().read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    self.problems.append(
+                        f"{key}: cannot read {file_name} (from {name}_FILE): {exc.strerror}"
+                    )
+                    return None
+            if found is None:
+                self.problems.append(
+                    f"{key}: refers to ${{{name}}}, which is not set (nor {name}_FILE)"
+                )
+                return None
+            values[name] = found
+        return _ENV_REF.sub(lambda m: values[m.group(1)], text)
 
     def text(
         self, key: str, default: str | None = None, *, required: bool = False, why: str = ""
@@ -374,7 +399,7 @@ class _Reader:
             ),
             create_missing_products=self.flag("invoices.create_missing_products", True),
             update_projects=self.flag("projects.update", False),
-            state_path=Path(self.text("state.path") or default_state_path()).expanduser(),
+            state_path=_beside(source, Path(self.text("state.path") or default_state_path())),
             source=source,
             email=self._email(),
         )
@@ -437,6 +462,8 @@ class _Reader:
         chosen: tuple[str, ...] = OBJECT_TYPES
         if objects is not None:
             items = [objects] if isinstance(objects, str) else objects
+            if isinstance(items, list):  # singular or plural, as everywhere else
+                items = [f"{o}s" if f"{o}s" in OBJECT_TYPES else o for o in items]
             if (
                 not isinstance(items, list)
                 or not items

@@ -14,7 +14,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -155,7 +155,7 @@ def run(
     stop = StopSignal()
     with stop.installed(), _boundary(report, stop):
         clients = clients or connect(config)
-        with RunLock(config.state_path), _open_state(config) as state:
+        with _lock(config, options.dry_run), _open_state(config, options.dry_run) as state:
             run_id = None if options.dry_run else state.start_run()
             try:
                 with _boundary(report, stop):
@@ -200,17 +200,21 @@ def _context(
 
 
 def resync(
-    config: Config, object_type: str, number: str, clients: Clients | None = None
+    config: Config,
+    object_type: str,
+    number: str,
+    clients: Clients | None = None,
+    dry_run: bool = False,
 ) -> RunReport:
     """Fetch one record from Moment by its number and sync it now; cursors stay where they
     are. An invoice already in DK+ is recognised, never posted again."""
-    report = RunReport()
+    report = RunReport(dry_run=dry_run, keep_unchanged=True)
     stream = next(s for s in STREAMS if s.object_type == object_type)
     stop = StopSignal()
     with stop.installed(), _boundary(report, stop):
         clients = clients or connect(config)
-        with RunLock(config.state_path, "resync"), _open_state(config) as state:
-            ctx = _context(config, clients, state, report, dry_run=False)
+        with _lock(config, dry_run, "resync"), _open_state(config, dry_run) as state:
+            ctx = _context(config, clients, state, report, dry_run)
             raw = _fetch_by_number(clients.moment, state, object_type, number)
             if raw is None:
                 raise RecordNotFound(f"Moment has no {object_type[:-1]} numbered {number}")
@@ -233,9 +237,15 @@ def _fetch_by_number(client: MomentClient, state: State, object_type: str, numbe
     return client.find(object_type, number)
 
 
+def _lock(config: Config, dry_run: bool, purpose: str = "run") -> AbstractContextManager[object]:
+    """The run lock; a dry run takes none, since it writes nothing (not even the lock file)."""
+    return nullcontext() if dry_run else RunLock(config.state_path, purpose)
+
+
 @contextmanager
-def _open_state(config: Config) -> Iterator[State]:
-    state = State.open(config.state_path)
+def _open_state(config: Config, dry_run: bool = False) -> Iterator[State]:
+    """The state file, or for a dry run an in-memory copy of it that is thrown away."""
+    state = State.snapshot(config.state_path) if dry_run else State.open(config.state_path)
     try:
         yield state
     finally:

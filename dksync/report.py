@@ -1,29 +1,22 @@
-"""Rendering a run for people (rich tables) and for programs (one JSON document)."""
+"""Rendering a run for people (per-record lines and a summary table) and for programs (one
+JSON document); ``dksync check``'s table. The operator commands' tables are in tables.py."""
 
 from __future__ import annotations
 
+import json
+import textwrap
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from dksync import jsonio
 from dksync.check import Readiness
 from dksync.outcome import Action, Outcome, RunReport
-from dksync.state import RejectedRow
+from dksync.tables import COUNT_WORDS, READ, brief, count_words, kind_order, singular
 
-SUMMARY_COLUMNS = (
-    ("created", Action.CREATE, True),
-    ("updated", Action.UPDATE, True),
-    ("unchanged", Action.UNCHANGED, True),
-    ("skipped", Action.SKIP, True),
-    ("rejected", Action.REJECT, True),
-    ("adopted", Action.ADOPT, False),
-    ("drift", Action.DRIFT, False),
-    ("uncertain", Action.UNCERTAIN, False),
-)
-ORDER = ("customers", "projects", "products", "invoices")
 STYLE = {
     Action.CREATE: "green",
     Action.UPDATE: "yellow",
@@ -32,72 +25,146 @@ STYLE = {
     Action.UNCERTAIN: "red bold",
     Action.ADOPT: "cyan",
 }
+MAX_LISTED = 20
 
 
-def summary_table(report: RunReport) -> Table:
-    title = "dksync dry run: nothing was written" if report.dry_run else "dksync run"
-    table = Table(title=title)
+def action_words(action: Action, dry_run: bool) -> str:
+    """How one record's action reads: "created", or "would create" in a dry run."""
+    if not dry_run or action in (Action.UNCHANGED, Action.DRIFT, Action.UNCERTAIN):
+        return COUNT_WORDS.get(action, action.value)
+    return f"would {action.value}"
+
+
+def summary_table(report: RunReport, command: str = "run") -> Table:
+    """Counts per object type; only the columns with something in them, so it fits 80
+    columns."""
+    title = f"dksync {command}" + (" --dry-run: nothing was written" if report.dry_run else "")
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, min_width=len(title))
     table.add_column("object")
-    table.add_column("fetched", justify="right")
-    kinds = sorted({t for t, _ in report.tally} | set(report.fetched), key=_order)
-    columns = [
-        (name, action)
-        for name, action, always in SUMMARY_COLUMNS
-        if always or any(report.count(k, action) for k in kinds)
-    ]
-    for name, _ in columns:
-        table.add_column(name, justify="right")
+    table.add_column(READ, justify="right")
+    kinds = sorted({t for t, _ in report.tally} | set(report.fetched), key=kind_order)
+    columns = [a for a in COUNT_WORDS if any(report.count(k, a) for k in kinds)]
+    for action in columns:
+        table.add_column(COUNT_WORDS[action], justify="right", no_wrap=True)
     for kind in kinds:
-        cells = [str(report.count(kind, action)) for _, action in columns]
+        cells = [str(report.count(kind, action)) for action in columns]
         table.add_row(kind, str(report.fetched[kind]) if kind in report.fetched else "-", *cells)
     return table
 
 
-def _order(kind: str) -> int:
-    return ORDER.index(kind) if kind in ORDER else len(ORDER)
+def _number_key(text: str) -> tuple[int, int, str]:
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
 
 
-def outcome_table(title: str, outcomes: list[Outcome], verbose: bool = False) -> Table:
-    table = Table(title=title, show_lines=verbose)
-    for column in ("object", "number", "action", "detail"):
-        table.add_column(column, overflow="fold")
-    for o in outcomes:
-        detail = o.detail
-        if o.changes:
-            detail = "; ".join(f"{k}: {old!r} → {new!r}" for k, (old, new) in o.changes.items()) + (
-                f" ({o.detail})" if o.detail else ""
-            )
-        if o.warnings:
-            detail += (" " if detail else "") + "warning: " + "; ".join(o.warnings)
+def print_outcomes(
+    console: Console, title: str, outcomes: list[Outcome], dry_run: bool, verbose: bool = False
+) -> None:
+    """One line per record, sorted by object and number: object, number, what happens, and
+    the detail wrapped under itself; with ``verbose`` the payload indented below."""
+    rows = sorted(outcomes, key=lambda o: (kind_order(o.object_type), _number_key(o.label)))
+    number_width = min(max(len(o.label) for o in rows), 14)
+    action_width = max(len(action_words(o.action, dry_run)) for o in rows)
+    console.print(Text(title, style="bold"))
+    for o in rows:
+        words = action_words(o.action, dry_run)
+        head = f"{singular(o.object_type):<8} {o.label:<{number_width}} "
+        line = Text(head)
+        line.append(f"{words:<{action_width}}", style=STYLE.get(o.action, ""))
+        indent = " " * (len(head) + action_width + 2)
+        detail = _detail(o)
+        if detail:
+            width = max(console.width - len(indent), 30)
+            wrapped = textwrap.wrap(detail, width) or [""]
+            line.append("  " + wrapped[0] + "".join(f"\n{indent}{w}" for w in wrapped[1:]))
+        console.print(line, soft_wrap=True)
         if verbose and o.payload is not None:
-            detail += ("\n" if detail else "") + jsonio.dumps(o.payload)
-        style = STYLE.get(o.action, "")
-        table.add_row(
-            o.object_type,
-            o.label,
-            f"[{style}]{o.action.value}[/]" if style else o.action.value,
-            detail,
+            payload = json.dumps(o.payload, indent=2, ensure_ascii=False, default=str)
+            console.print(Text(textwrap.indent(payload, "    ")), soft_wrap=True)
+
+
+def _detail(o: Outcome) -> str:
+    detail = o.detail
+    if o.changes:
+        detail = "; ".join(f"{k}: {old!r} → {new!r}" for k, (old, new) in o.changes.items()) + (
+            f" ({o.detail})" if o.detail else ""
         )
-    return table
+    if not detail and o.dk_number and o.action in (Action.UNCHANGED, Action.ADOPT):
+        detail = f"already in DK+ as {o.dk_number}"
+    if o.warnings:
+        detail += (" " if detail else "") + "warning: " + "; ".join(o.warnings)
+    return detail
 
 
-def render(report: RunReport, console: Console, verbose: bool = False) -> None:
-    """The per-record plan (dry run), the summary, then what needs a person's attention."""
+def render(
+    report: RunReport,
+    console: Console,
+    verbose: bool = False,
+    since: str | None = None,
+    listed: bool = False,
+    command: str = "run",
+) -> None:
+    """The per-record plan (dry run), the summary, then what needs a person's attention.
+    ``listed`` lists every record kept, ``verbose`` also their payloads. When nothing
+    changed in Moment, one sentence instead of empty tables."""
+    if nothing_changed(report) and not (verbose or listed):
+        when = f" since {since}" if since else ""
+        done = "nothing would be written" if report.dry_run else "nothing was written"
+        again = sum(report.fetched.values())
+        read = f" ({again} read again, unchanged)" if again else ""
+        console.print(
+            f"Nothing changed in Moment{when}{read}: {done}.",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        _warnings(console, report)
+        return
     if report.dry_run and report.outcomes:
-        console.print(outcome_table("What would happen", report.outcomes, verbose))
-    elif verbose and report.outcomes:
-        console.print(outcome_table("What happened", report.outcomes, verbose))
-    console.print(summary_table(report))
-    for warning in report.warnings:
-        console.print("[yellow]warning:[/] " + escape(warning), highlight=False)
+        print_outcomes(console, "What would happen:", report.outcomes, True, verbose)
+    elif (verbose or listed) and report.outcomes:
+        print_outcomes(console, "What happened:", report.outcomes, False)
+    console.print(summary_table(report, command))
+    _warnings(console, report)
+    if report.dry_run:
+        return
     for title, action in (
         ("Rejected records", Action.REJECT),
         ("Project drift", Action.DRIFT),
         ("Uncertain invoices", Action.UNCERTAIN),
     ):
-        listed = report.with_action(action)
-        if listed and not report.dry_run:
-            console.print(outcome_table(title, listed))
+        attention = report.with_action(action)
+        if attention and not (verbose or listed):
+            print_outcomes(console, f"{title}:", attention, False)
+
+
+def _warnings(console: Console, report: RunReport) -> None:
+    for warning in report.warnings:
+        console.print("[yellow]warning:[/] " + escape(warning), highlight=False)
+
+
+def nothing_changed(report: RunReport) -> bool:
+    """Whether the run found nothing to write and nothing for a person to look at (the
+    records read again inside ``sync.lookback`` were unchanged, or drafts)."""
+    quiet = (Action.UNCHANGED, Action.SKIP)
+    return report.fatal is None and all(a in quiet for _, a in report.tally)
+
+
+def outcome_line(report: RunReport, command: str = "run") -> str:
+    """The one line a log file ends with: outcome, counts, and the rejected records."""
+    words = f"{command} --dry-run " if report.dry_run else f"{command} "
+    line = f"{words}finished: {report.outcome_word} (exit {report.exit_code}); "
+    line += brief(count_words(report.counts()))
+    if report.fatal is not None:
+        line += f"; error: {report.fatal}"
+    rejected = report.with_action(Action.REJECT, Action.UNCERTAIN)
+    if rejected:
+        shown = ", ".join(
+            f"{singular(o.object_type)} {o.label} ({o.detail or o.action.value})"
+            for o in rejected[:MAX_LISTED]
+        )
+        more = f" and {len(rejected) - MAX_LISTED} more" if len(rejected) > MAX_LISTED else ""
+        line += f"; needs attention: {shown}{more}"
+    return line
 
 
 def as_json(report: RunReport) -> dict[str, Any]:
@@ -107,7 +174,7 @@ def as_json(report: RunReport) -> dict[str, Any]:
         "outcome": report.outcome_word,
         "exit_code": report.exit_code,
         "error": str(report.fatal) if report.fatal else None,
-        "counts": report.counts(),
+        "counts": count_words(report.counts()),
         "warnings": list(report.warnings),
         "records": [_outcome_json(o) for o in report.outcomes],
     }
@@ -127,25 +194,6 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
     }
 
 
-def failures_table(rows: list[RejectedRow]) -> Table:
-    """Rejected records, for ``dksync failures``."""
-    table = Table(title="Rejected records" if rows else "No rejected records")
-    for column in ("ID", "object", "number", "reason", "attempts", "first seen", "last seen"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        reason = r.reason if r.dropped_at is None else f"{r.reason} [dropped: {r.dropped_note}]"
-        table.add_row(
-            str(r.id),
-            r.object_type,
-            r.number,
-            reason,
-            str(r.attempts),
-            r.first_seen[:19],
-            r.last_seen[:19],
-        )
-    return table
-
-
 def readiness_table(readiness: Readiness) -> Table:
     """``dksync check``: one row per check, with what is wrong listed under it."""
     verdict = "ready for go-live" if readiness.ready else "NOT ready for go-live"
@@ -160,71 +208,4 @@ def readiness_table(readiness: Readiness) -> Table:
         if item.ok and item.warning:
             result = "[red]FAIL[/]" if readiness.strict else "[yellow]warning[/]"
         table.add_row(item.name, result, escape(detail))
-    return table
-
-
-def status_tables(status: dict[str, Any]) -> list[Table]:
-    """``dksync status``: cursors and the last run, then what needs attention."""
-    cursors = Table(title=f"dksync status ({status['state_file']})")
-    for column in ("object", "cursor (Moment lastModifiedDate)", "id"):
-        cursors.add_column(column)
-    for kind, cursor in status["cursors"].items():
-        cursors.add_row(
-            kind,
-            cursor["modified"] if cursor else "not started",
-            str(cursor["id"]) if cursor else "-",
-        )
-    facts = Table(show_header=False)
-    facts.add_column("what")
-    facts.add_column("value", overflow="fold")
-    last = status["last_run"]
-    facts.add_row(
-        "last run",
-        "none yet"
-        if last is None
-        else f"{last['started_at']} → {last['finished_at'] or 'did not finish'}: "
-        f"{last['outcome'] or 'interrupted'}; " + _brief(last["counts"]),
-    )
-    facts.add_row("invoices posted", str(status["posted_invoices"]))
-    facts.add_row("rejected records", str(len(status["rejected"])))
-    facts.add_row(
-        "uncertain invoices",
-        ", ".join(
-            f"{i['reference']} ({i['status']} since {i['updated_at'][:19]})"
-            for i in status["uncertain_invoices"]
-        )
-        or "none",
-    )
-    lock = status["lock"]
-    facts.add_row(
-        "running now",
-        "no"
-        if lock is None
-        else f"yes: pid {lock.get('pid')} on {lock.get('host')} since {lock.get('since')}"
-        if lock
-        else "yes (by whom is not known: the state's .lock note was deleted)",
-    )
-    return [cursors, facts]
-
-
-def _brief(counts: dict[str, dict[str, int]]) -> str:
-    parts = []
-    for kind, row in counts.items():
-        done = ", ".join(f"{k} {v}" for k, v in row.items() if v and k != "fetched")
-        parts.append(f"{kind}: {row.get('fetched', 0)} read" + (f", {done}" if done else ""))
-    return "; ".join(parts) or "nothing read"
-
-
-def history_table(runs: list[dict[str, Any]]) -> Table:
-    table = Table(title="dksync history" if runs else "dksync history: no runs yet")
-    for column in ("run", "started", "finished", "outcome", "counts"):
-        table.add_column(column, overflow="fold")
-    for run in runs:
-        table.add_row(
-            str(run["id"]),
-            run["started_at"][:19],
-            (run["finished_at"] or "-")[:19],
-            run["outcome"] or "interrupted",
-            _brief(run["counts"]),
-        )
     return table

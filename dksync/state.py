@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -135,6 +135,16 @@ def now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def _could_hold(path: Path) -> None:
+    """A state file that does not exist yet must be creatable: its nearest existing folder
+    must be a folder (a read-only look says so now, not the first real run)."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
+
+
 class State:
     """One open state file. Not shared between processes (the run lock sees to that)."""
 
@@ -159,6 +169,30 @@ class State:
         except StateError:
             connection.close()
             raise
+        return state
+
+    @classmethod
+    def snapshot(cls, path: Path) -> State:
+        """An in-memory copy of the state file, for a dry run: nothing is created or
+        written on disk, not even SQLite's side files. Without a ``-wal`` file the main
+        file is complete and is read as immutable; with one (a run is going, or one was
+        killed) it is read through SQLite's read-only mode, which uses the existing files."""
+        memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        try:
+            _could_hold(path)
+            if path.exists():
+                wal = path.with_name(path.name + "-wal").exists()
+                uri = path.absolute().as_uri() + ("?mode=ro" if wal else "?immutable=1")
+                source = sqlite3.connect(uri, uri=True)
+                try:
+                    source.backup(memory)
+                finally:
+                    source.close()
+            state = cls(memory, path)
+            state._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            memory.close()
+            raise StateError(explain(path, exc)) from None
         return state
 
     def close(self) -> None:
@@ -410,6 +444,31 @@ class State:
             if row is not None:
                 self.add_event("drop", f"{row[1]} {row[3]} (Moment id {row[2]}): {note}")
         return None if row is None else RejectedRow(*row)
+
+    def undrop_rejected(self, row_id: int) -> RejectedRow | None:
+        """Take a drop back: the record is in the queue again and retried by the next run.
+        None when no dropped record has that ID."""
+        with self.transaction():
+            row = self._one(
+                "SELECT rowid, * FROM rejected WHERE rowid = ? AND dropped_at IS NOT NULL",
+                (row_id,),
+            )
+            if row is None:
+                return None
+            self._sql(
+                "UPDATE rejected SET dropped_at = NULL, dropped_note = NULL WHERE rowid = ?",
+                (row_id,),
+            )
+            self.add_event("undrop", f"{row[1]} {row[3]} (Moment id {row[2]})")
+        return replace(RejectedRow(*row), dropped_at=None, dropped_note=None)
+
+    def written_at(self, object_type: str, moment_id: int) -> tuple[str, str] | None:
+        """(number, when) of the last payload written to DK+ for a customer or project."""
+        row = self._one(
+            "SELECT number, updated_at FROM written WHERE object_type = ? AND moment_id = ?",
+            (object_type, moment_id),
+        )
+        return None if row is None else (str(row[0]), str(row[1]))
 
     def moment_id_for(self, object_type: str, number: str) -> int | None:
         """The Moment id of a record dksync has seen, by the number people know it by."""

@@ -9,16 +9,20 @@ reached or refused the credentials; 4 bad configuration; 5 the state file cannot
 from __future__ import annotations
 
 from dksync.cli import operate, reconcile, records, sync
-from dksync.cli.common import app
+from dksync.cli.common import GLOBAL_HELP, DksyncCommand, app
 
-app.command()(sync.run)
-app.command()(operate.check)
-app.command()(operate.status)
-app.command()(operate.history)
-app.command()(operate.init)
+for command in (
+    sync.run,
+    operate.check,
+    operate.status,
+    operate.history,
+    operate.init,
+    records.resync,
+    records.show,
+    operate.sandbox,
+    reconcile.reconcile,
+):
+    app.command(cls=DksyncCommand, epilog=GLOBAL_HELP)(command)
 app.add_typer(records.failures_app, name="failures")
-app.command()(records.resync)
-app.command()(operate.sandbox)
-app.command()(reconcile.reconcile)
 
 __all__ = ["app"]

@@ -2,53 +2,177 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from dksync import config as config_module
 from dksync import jsonio, logs
 from dksync.config import Config
 from dksync.errors import DksyncError, FatalError
+from dksync.kinds import SYNCED_KINDS, ObjectKind
+
+GLOBAL_FLAGS = frozenset({"-q", "--quiet", "--verbose"})
+GLOBAL_VALUED = frozenset({"-c", "--config", "--log-file"})
+GLOBAL_HELP = (
+    "Global options, before or after the command: -c/--config PATH, -v/-vv, -q, "
+    "--log-file PATH (see 'dksync --help')."
+)
+
+
+def hoist_globals(args: list[str]) -> list[str]:
+    """The global options moved in front of the command, wherever they were written, so
+    ``dksync failures -c X drop 5`` and ``dksync run -q`` mean what they say."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg in GLOBAL_FLAGS or re.fullmatch(r"-v+", arg):
+            front.append(arg)
+        elif arg in GLOBAL_VALUED and i + 1 < len(args):
+            front.extend(args[i : i + 2])
+            i += 1
+        elif arg.split("=", 1)[0] in ("--config", "--log-file") and "=" in arg:
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def plain_help(text: str) -> str:
+    """Help in the words of the README, without the Python type names Typer adds
+    (``<str>``, ``<list[str]>``, ``{KIND}``, ``[x>=1]``)."""
+    text = re.sub(r"\{([A-Z]+)\}", r"\1", text)
+    text = re.sub(r" <[a-z_|\[\]]+>", "", text)
+    return re.sub(r"\s*\[(?:\d+<=)?x(?:[<>]=\d+)?\]", "", text)
+
+
+class DksyncCommand(TyperCommand):
+    """A command whose help shows no Python type names."""
+
+    def get_help(self, ctx: Any) -> str:
+        return plain_help(super().get_help(ctx))
+
+    def get_usage(self, ctx: Any) -> str:
+        return plain_help(super().get_usage(ctx))
+
+
+class DksyncGroup(TyperGroup):
+    """The top-level group: global options are accepted after the command too, and help
+    shows no Python type names."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_globals(args))
+
+    def get_help(self, ctx: Any) -> str:
+        return plain_help(super().get_help(ctx))
+
+    def get_usage(self, ctx: Any) -> str:
+        return plain_help(super().get_usage(ctx))
+
 
 app = typer.Typer(
     name="dksync",
+    cls=DksyncGroup,
     help="Sync customers, projects and invoices from Moment to DK+ (dkPlus).",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
 )
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="Config file (default: $DKSYNC_CONFIG, else ./dksync.yaml)."
-    ),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+@dataclass(frozen=True)
+class Globals:
+    """What the global options asked for, kept on the Click context for every command."""
+
+    config: Path | None = None
+    verbosity: int = 0
+    quiet: bool = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"dksync {metadata.version('dksync')}\n")
+        raise typer.Exit(0)
 
 
 @app.callback()
 def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            metavar="PATH",
+            help="Config file (default: $DKSYNC_CONFIG, else ./dksync.yaml).",
+        ),
+    ] = None,
     verbose: Annotated[
         int,
         typer.Option(
-            "--verbose", "-v", count=True, help="More log lines on stderr (-vv for debug)."
+            "--verbose",
+            "-v",
+            count=True,
+            show_default=False,
+            help="More detail: log lines on stderr (-vv for debug); 'run' lists every record.",
         ),
     ] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Nothing on stdout, only errors on stderr.")
+    ] = False,
     log_file: Annotated[
-        Path | None, typer.Option(help="Also write the log to this file (INFO, or DEBUG with -v).")
+        Path | None,
+        typer.Option(
+            metavar="PATH", help="Also write the log to this file (INFO, or DEBUG with -v)."
+        ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_version, help="Print the version and stop."
+        ),
+    ] = False,
 ) -> None:
-    """Sync customers, projects and invoices from Moment to DK+ (dkPlus)."""
+    """Sync customers, projects and invoices from Moment to DK+ (dkPlus). Global options
+    may also be written after the command."""
+    ctx.obj = Globals(config, verbose, quiet)
     with errors():
         logs.setup(verbose, quiet, log_file)
+
+
+def globals_of(ctx: typer.Context) -> Globals:
+    """The global options, from whichever command or sub-command is running."""
+    found = ctx.find_object(Globals)
+    return found if found is not None else Globals()
+
+
+def object_type(value: str, hint: str = "KIND") -> ObjectKind:
+    """An object kind from its singular or its plural, as the user wrote it."""
+    name = value.strip().lower()
+    for kind in SYNCED_KINDS:
+        if name in (kind.value, kind.singular):
+            return kind
+    raise typer.BadParameter(
+        f"unknown object type {value!r}; use customer(s), project(s) or invoice(s)",
+        param_hint=hint,
+    )
 
 
 @contextmanager
@@ -68,10 +192,11 @@ def say_error(message: str) -> None:
     Console(stderr=True).print(f"dksync: {message}", markup=False, highlight=False)
 
 
-def load(path: Path | None) -> Config:
-    """The validated config; its secrets are registered so no log line can show them."""
+def load(ctx: typer.Context) -> Config:
+    """The validated config named by ``-c`` (wherever it was written); its secrets are
+    registered so no log line can show them."""
     with errors():
-        settings = config_module.load(path)
+        settings = config_module.load(globals_of(ctx).config)
     secrets = [settings.moment.api_key.reveal(), settings.dkplus.token.reveal()]
     if settings.email is not None and settings.email.password is not None:
         secrets.append(settings.email.password.reveal())

@@ -11,15 +11,27 @@ from typing import Annotated
 import typer
 import yaml
 from rich.console import Console
+from rich.text import Text
 
 from dksync import check as readiness
 from dksync import commands, engine
 from dksync import init as init_module
-from dksync.cli.common import ConfigOption, JsonOption, errors, load, print_json
+from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
 from dksync.config import from_mapping
-from dksync.report import history_table, readiness_table, status_tables
+from dksync.errors import ConfigError
+from dksync.report import readiness_table
+from dksync.tables import history_table, status_tables
 
 NOT_READY = 1
+SANDBOX_MARK = "# dksync sandbox config, written by 'dksync sandbox --write-config'"
+
+
+def _show(ctx: typer.Context, *shown: object) -> None:
+    """Print tables or sentences on stdout, unless -q asked for nothing there."""
+    if not globals_of(ctx).quiet:
+        console = Console()
+        for item in shown:
+            console.print(item, soft_wrap=isinstance(item, str | Text))
 
 
 SAMPLE_KINDS = {
@@ -46,6 +58,7 @@ def _sample_kind(value: str | None) -> str | None:
 
 
 def check(
+    ctx: typer.Context,
     strict: Annotated[
         bool, typer.Option("--strict", help="Data problems (warnings) fail the check too.")
     ] = False,
@@ -59,13 +72,12 @@ def check(
         ),
     ] = None,
     json_output: JsonOption = False,
-    config: ConfigOption = None,
 ) -> None:
     """Go-live readiness: config, services, credentials, sales person and Moment's field
     names. Exit 0 when the setup is right (data problems are listed as warnings), 1 when
     not; with --strict warnings fail too."""
     kind = _sample_kind(show_sample)
-    settings = load(config)
+    settings = load(ctx)
     if kind is not None:
         with errors():
             sample = readiness.masked_sample(engine.connect(settings).moment, kind)
@@ -86,51 +98,61 @@ def check(
             }
         )
     else:
-        Console().print(readiness_table(result))
+        _show(ctx, readiness_table(result))
     raise typer.Exit(0 if result.ready else NOT_READY)
 
 
-def status(json_output: JsonOption = False, config: ConfigOption = None) -> None:
+def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Cursors, the last run, rejected records, uncertain invoices, and whether a run is
     going now."""
-    settings = load(config)
+    settings = load(ctx)
     with errors():
         found = commands.status(settings)
     if json_output:
         print_json(found)
-        return
-    for table in status_tables(found):
-        Console().print(table)
+    else:
+        _show(ctx, *status_tables(found))
 
 
 def history(
-    limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many runs to list.")] = 20,
+    ctx: typer.Context,
+    limit: Annotated[
+        int, typer.Option(min=1, max=1_000_000, metavar="N", help="How many runs to list.")
+    ] = 20,
     json_output: JsonOption = False,
-    config: ConfigOption = None,
 ) -> None:
     """Past runs, newest first, with their counts and outcome."""
-    settings = load(config)
+    settings = load(ctx)
     with errors():
         runs = commands.history(settings, limit)
     if json_output:
         print_json(runs)
     else:
-        Console().print(history_table(runs))
+        _show(ctx, history_table(runs))
 
 
 def init(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write it.")] = Path(
-        "dksync.yaml"
-    ),
-    company: Annotated[str | None, typer.Option(help="Moment company code.")] = None,
-    sales_person: Annotated[str | None, typer.Option(help="DK+ sales person number.")] = None,
-    moment_url: Annotated[str | None, typer.Option(help="Moment address.")] = None,
-    dkplus_url: Annotated[str | None, typer.Option(help="DK+ API address.")] = None,
-    start_from: Annotated[str | None, typer.Option(help="First run reads from (ISO-8601).")] = (
-        None
-    ),
-    state_path: Annotated[str | None, typer.Option(help="State file path.")] = None,
-    force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    ctx: typer.Context,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="PATH", help="Where to write it.")
+    ] = Path("dksync.yaml"),
+    company: Annotated[str | None, typer.Option(metavar="C", help="Moment company code.")] = None,
+    sales_person: Annotated[
+        str | None, typer.Option(metavar="N", help="DK+ sales person number.")
+    ] = None,
+    moment_url: Annotated[str | None, typer.Option(metavar="URL", help="Moment address.")] = None,
+    dkplus_url: Annotated[str | None, typer.Option(metavar="URL", help="DK+ API address.")] = None,
+    start_from: Annotated[
+        str | None, typer.Option(metavar="ISO", help="First run reads from (ISO-8601).")
+    ] = None,
+    state_path: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PATH",
+            help="State file path (a relative one is taken from the config's folder).",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Write a commented config file from answers (on a terminal) or from these options."""
     given = {
@@ -148,12 +170,13 @@ def init(
             env={"MOMENT_API_KEY": "-", "DKPLUS_API_TOKEN": "-"},
         )
         init_module.write(output, values, force)
-    Console().print(
-        f"Wrote {output}. Put the secrets in the environment (MOMENT_API_KEY, "
-        "DKPLUS_API_TOKEN, or the *_FILE variants), then run: dksync check -c "
-        f"{output}",
-        markup=False,
-        highlight=False,
+    _show(
+        ctx,
+        Text(
+            f"Wrote {output}. Put the secrets in the environment (MOMENT_API_KEY, "
+            "DKPLUS_API_TOKEN, or MOMENT_API_KEY_FILE / DKPLUS_API_TOKEN_FILE naming files "
+            f"that hold them), then run: dksync check -c {output}"
+        ),
     )
 
 
@@ -175,14 +198,29 @@ def _answers(given: dict[str, str | None]) -> dict[str, str]:
 
 
 def sandbox(
-    moment_port: Annotated[int, typer.Option(help="Port for the Moment server (0: free).")] = 0,
-    dkplus_port: Annotated[int, typer.Option(help="Port for the DK+ server (0: free).")] = 0,
-    seed: Annotated[int, typer.Option(help="Seed for the generated data and faults.")] = 1,
-    customers: Annotated[int, typer.Option(help="Customers to generate.")] = 40,
-    projects: Annotated[int, typer.Option(help="Projects to generate.")] = 15,
-    invoices: Annotated[int, typer.Option(help="Invoices to generate.")] = 60,
+    moment_port: Annotated[
+        int, typer.Option(metavar="N", help="Port for the Moment server (0: a free one).")
+    ] = 0,
+    dkplus_port: Annotated[
+        int, typer.Option(metavar="N", help="Port for the DK+ server (0: a free one).")
+    ] = 0,
+    seed: Annotated[
+        int, typer.Option(metavar="S", help="Seed for the generated data and faults.")
+    ] = 1,
+    customers: Annotated[int, typer.Option(metavar="N", help="Customers to generate.")] = 40,
+    projects: Annotated[int, typer.Option(metavar="N", help="Projects to generate.")] = 15,
+    invoices: Annotated[int, typer.Option(metavar="N", help="Invoices to generate.")] = 60,
+    write_config: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PATH",
+            help="Also write the config for this sandbox to PATH (its state file next to it). "
+            "Replaces only a file an earlier 'dksync sandbox' wrote.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve local Moment and DK+ stand-ins with generated data until Ctrl-C."""
+    """Serve local Moment and DK+ stand-ins with generated data until Ctrl-C, and print a
+    config that points dksync at them."""
     from dksync.sandbox.pair import Sandbox, Sizes
 
     pair = Sandbox(
@@ -192,13 +230,24 @@ def sandbox(
         dkplus_port=dkplus_port,
     )
     with pair:
+        text = f"{SANDBOX_MARK}\n" + pair.config_yaml("dksync-sandbox.sqlite")
+        if write_config is not None:
+            with errors():
+                _write_sandbox_config(write_config, text)
         out = sys.stdout
         out.write(f"Moment:  {pair.moment.url}\n")
         out.write(f"DK+:     {pair.dkplus.url}\n")
         out.write(f"Moment company code: {pair.moment.company}\n")
         out.write(f"Moment API key (user 'apikey'): {pair.moment.api_key}\n")
         out.write(f"DK+ bearer token: {pair.dkplus.token}\n")
-        out.write("\n# dksync config for this sandbox:\n" + pair.config_yaml() + "\n")
+        out.write(f"DK+ sales person: {pair.sales_person}\n")
+        if write_config is not None:
+            out.write(
+                f"\nWrote {write_config}; in another terminal: dksync -c {write_config} check\n"
+            )
+        else:
+            out.write("\n# dksync config for this sandbox ('--write-config PATH' writes it):\n")
+            out.write(text + "\n")
         out.write("Serving until Ctrl-C.\n")
         out.flush()
         try:
@@ -206,3 +255,12 @@ def sandbox(
                 time.sleep(3600)
         except KeyboardInterrupt:
             out.write("Stopped.\n")
+
+
+def _write_sandbox_config(path: Path, text: str) -> None:
+    """Writes the sandbox's config; an existing file only if a sandbox wrote it too (its
+    secrets change every start), never over someone's real config."""
+    if path.exists() and not path.read_text(encoding="utf-8").startswith(SANDBOX_MARK):
+        raise ConfigError(f"{path} exists and is not a sandbox config; choose another path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from dksync.cli.common import ConfigOption, JsonOption, errors, load, print_json
+from dksync.cli.common import JsonOption, errors, load, print_json
 from dksync.config import Config
 from dksync.reconcile import gather
 from dksync.reconcile.gather import Period, Tick
@@ -72,6 +72,7 @@ def progress(console: Console | None = None) -> Iterator[Tick]:
 
 
 def reconcile(
+    ctx: typer.Context,
     start: Annotated[
         str | None,
         typer.Option(
@@ -86,14 +87,14 @@ def reconcile(
     ] = None,
     json_output: JsonOption = False,
     csv_path: Annotated[
-        Path | None, typer.Option("--csv", help="Also write the problems to this CSV file.")
+        Path | None,
+        typer.Option("--csv", metavar="PATH", help="Also write the problems to this CSV file."),
     ] = None,
-    config: ConfigOption = None,
 ) -> None:
     """Check that DK+ holds every final Moment invoice of the period exactly once, with the
     customer, date, currency and total dksync would send. Writes nothing. Exit 0 when they
     agree, 1 when there is any problem."""
-    settings = load(config)
+    settings = load(ctx)
     period = _period(settings, start, end)
     with errors(), progress() as tick:
         result = gather.run(settings, period, gather.connect(settings), tick)

@@ -1,26 +1,42 @@
-"""``dksync failures`` and ``dksync resync``: the rejected-record queue and single records."""
+"""``dksync failures``, ``resync`` and ``show``: the rejected-record queue and single records."""
 
 from __future__ import annotations
 
-import enum
-from dataclasses import asdict
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from dksync import commands, engine
-from dksync.cli.common import ConfigOption, JsonOption, errors, load, print_json
+from dksync.cli.common import (
+    GLOBAL_HELP,
+    DksyncCommand,
+    DksyncGroup,
+    JsonOption,
+    errors,
+    globals_of,
+    load,
+    object_type,
+    print_json,
+)
 from dksync.cli.sync import finish
-from dksync.report import failures_table
+from dksync.tables import failure_json, failures_table, record_tables, singular
 
-failures_app = typer.Typer(help="Rejected records: list them, or give one up on purpose.")
-
-
-class ObjectKind(enum.Enum):
-    invoice = "invoice"
-    customer = "customer"
-    project = "project"
+failures_app = typer.Typer(
+    cls=DksyncGroup,
+    help="Rejected records: list them, give one up on purpose, or take that back.",
+    epilog=GLOBAL_HELP,
+)
+KindArgument = Annotated[
+    str, typer.Argument(metavar="KIND", help="customer, project or invoice (or the plural).")
+]
+NumberArgument = Annotated[str, typer.Argument(metavar="NUMBER", help="Its number in Moment.")]
+IdArgument = Annotated[
+    int,
+    typer.Argument(
+        min=1, max=2**63 - 1, metavar="ID", help="The ID shown by 'dksync failures --all'."
+    ),
+]
 
 
 @failures_app.callback(invoke_without_command=True)
@@ -30,51 +46,90 @@ def failures(
         bool, typer.Option("--all", help="Also list records given up with 'failures drop'.")
     ] = False,
     json_output: JsonOption = False,
-    config: ConfigOption = None,
 ) -> None:
     """List rejected records with their reasons, attempts, and first and last time seen."""
     if ctx.invoked_subcommand is not None:
         return
-    settings = load(config)
+    settings = load(ctx)
     with errors():
         rows = commands.rejected_records(settings, include_dropped)
     if json_output:
-        print_json([asdict(r) for r in rows])
-    else:
-        Console().print(failures_table(rows))
+        print_json([failure_json(r) for r in rows])
+    elif not globals_of(ctx).quiet:
+        console = Console()
+        console.print(failures_table(rows, include_dropped, console.width))
 
 
-@failures_app.command("drop")
+@failures_app.command("drop", cls=DksyncCommand, epilog=GLOBAL_HELP)
 def failures_drop(
-    record_id: Annotated[
-        int, typer.Argument(min=1, max=2**63 - 1, help="The ID shown by 'dksync failures'.")
-    ],
-    note: Annotated[str, typer.Option(help="Why it is given up (kept in the state).")] = (
-        "dropped by hand"
-    ),
-    config: ConfigOption = None,
+    ctx: typer.Context,
+    record_id: IdArgument,
+    note: Annotated[
+        str, typer.Option(metavar="TEXT", help="Why it is given up (kept in the state).")
+    ] = "dropped by hand",
 ) -> None:
     """Give up one rejected record on purpose: it is no longer retried, and the drop is kept."""
-    settings = load(config)
+    settings = load(ctx)
     with errors():
         row = commands.drop_rejected(settings, record_id, note)
-    Console().print(
-        f"Dropped {row.object_type} {row.number} (Moment id {row.moment_id}); "
-        "it will not be retried.",
-        markup=False,
-        highlight=False,
+    name = f"{singular(row.object_type)} {row.number} (Moment id {row.moment_id})"
+    _say(
+        ctx,
+        f"Dropped {name}; it will not be retried. "
+        f"'dksync failures undrop {row.id}' takes this back.",
     )
 
 
+@failures_app.command("undrop", cls=DksyncCommand, epilog=GLOBAL_HELP)
+def failures_undrop(ctx: typer.Context, record_id: IdArgument) -> None:
+    """Take back a drop: the record is retried again from the next run."""
+    settings = load(ctx)
+    with errors():
+        row = commands.undrop_rejected(settings, record_id)
+    name = f"{singular(row.object_type)} {row.number} (Moment id {row.moment_id})"
+    _say(ctx, f"Undropped {name}; the next run tries it again.")
+
+
+def _say(ctx: typer.Context, message: str) -> None:
+    if not globals_of(ctx).quiet:
+        Console().print(message, markup=False, highlight=False, soft_wrap=True)
+
+
 def resync(
-    kind: Annotated[ObjectKind, typer.Argument(help="invoice, customer or project.")],
-    number: Annotated[str, typer.Argument(help="Its number in Moment.")],
+    ctx: typer.Context,
+    kind: KindArgument,
+    number: NumberArgument,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")
+    ] = False,
     json_output: JsonOption = False,
-    config: ConfigOption = None,
 ) -> None:
     """Fetch one record from Moment by its number and sync it now (an invoice only if it is
     not in DK+ yet). Cursors do not move."""
-    settings = load(config)
+    kind = object_type(kind)
+    settings = load(ctx)
     with errors():
-        report = engine.resync(settings, f"{kind.value}s", number)
-    finish(report, json_output, verbose=True)
+        report = engine.resync(settings, kind, number, dry_run=dry_run)
+    finish(report, json_output, globals_of(ctx), listed=True, command="resync")
+
+
+def show(
+    ctx: typer.Context,
+    kind: KindArgument,
+    number: NumberArgument,
+    json_output: JsonOption = False,
+) -> None:
+    """What dksync knows of one record: its Moment id, what was written to DK+ and when, the
+    DK+ number, and its rejections. Reads the state only. Exit 1 if dksync never saw it."""
+    kind = object_type(kind)
+    settings = load(ctx)
+    with errors():
+        known = commands.show_record(settings, kind, number)
+    if json_output:
+        print_json(known)
+    elif not globals_of(ctx).quiet:
+        console = Console()
+        for table in record_tables(known, console.width):
+            console.print(table)
+    if known["moment_id"] is None:
+        raise typer.Exit(1)

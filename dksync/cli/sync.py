@@ -2,30 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from dksync import engine, notify
-from dksync.cli.common import ConfigOption, JsonOption, errors, load, print_json, say_error
-from dksync.config import OBJECT_TYPES
+from dksync import commands, engine, notify
+from dksync.cli.common import (
+    Globals,
+    JsonOption,
+    errors,
+    globals_of,
+    load,
+    object_type,
+    print_json,
+    say_error,
+)
+from dksync.kinds import SYNCED_KINDS
 from dksync.moment import parse_instant
 from dksync.outcome import RunReport
 from dksync.progress import RunProgress
-from dksync.report import as_json, render
+from dksync.report import as_json, nothing_changed, outcome_line, render
+
+log = logging.getLogger("dksync.run")
 
 
 def _objects(values: list[str]) -> tuple[str, ...]:
-    chosen = {v.strip() for value in values for v in value.split(",") if v.strip()}
-    unknown = chosen - set(OBJECT_TYPES)
-    if unknown:
-        raise typer.BadParameter(
-            f"unknown object type {sorted(unknown)[0]!r}; use {', '.join(OBJECT_TYPES)}",
-            param_hint="--only",
-        )
-    return tuple(o for o in OBJECT_TYPES if o in chosen)
+    chosen = {object_type(v, "--only") for value in values for v in value.split(",") if v.strip()}
+    return tuple(kind for kind in SYNCED_KINDS if kind in chosen)
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -40,11 +46,14 @@ def _instant(value: str | None) -> datetime | None:
 
 
 def run(
+    ctx: typer.Context,
     only: Annotated[
         list[str],
         typer.Option(
             "--only",
-            help="Sync only these: customers, projects, invoices (repeat or comma-separate).",
+            metavar="KINDS",
+            help="Sync only these: customers, projects, invoices (singular or plural; repeat "
+            "or comma-separate).",
         ),
     ] = [],  # noqa: B006 - Typer reads the default, never mutates it
     dry_run: Annotated[
@@ -56,25 +65,26 @@ def run(
     since: Annotated[
         str | None,
         typer.Option(
-            help="Read changes from this ISO-8601 time (the stored cursor never moves back)."
+            metavar="ISO",
+            help="Read changes from this ISO-8601 time (the stored cursor never moves back).",
         ),
     ] = None,
     limit: Annotated[
         int | None,
         typer.Option(
-            min=1, max=1_000_000_000, help="Write at most this many records per object type."
+            min=1,
+            max=1_000_000_000,
+            metavar="N",
+            help="Write at most this many records per object type.",
         ),
     ] = None,
-    verbose: Annotated[
-        bool,
-        typer.Option(
-            "--verbose", "-v", help="List every record; with --dry-run also the payloads."
-        ),
-    ] = False,
     json_output: JsonOption = False,
-    config: ConfigOption = None,
 ) -> None:
-    """Sync what changed in Moment since the stored cursor to DK+, then print a summary."""
+    """Sync what changed in Moment since the stored cursor to DK+, then print a summary.
+    With -v every record is listed (with --dry-run also the payloads); with -q nothing is
+    printed on stdout."""
+    chosen = globals_of(ctx)
+    verbose = chosen.verbosity > 0
     options = engine.RunOptions(
         only=_objects(only),
         dry_run=dry_run,
@@ -82,20 +92,50 @@ def run(
         limit=limit,
         keep_unchanged=dry_run and verbose,
     )
-    settings = load(config)
+    settings = load(ctx)
     report = RunReport(lean=not (dry_run or verbose))
     with errors(), RunProgress(report):
         engine.run(settings, options, report=report)
     notify.after_run(settings, report)
-    finish(report, json_output, verbose)
+    since = None
+    if nothing_changed(report) and not (json_output or chosen.quiet):
+        with errors():
+            since = (
+                _since_text(options.since)
+                or commands.changes_since(settings, options.only or settings.sync.objects)
+                or _start_text(settings.sync.start_from)
+            )
+    finish(report, json_output, chosen, since=since)
 
 
-def finish(report: RunReport, json_output: bool, verbose: bool) -> None:
-    """Show a run's report and leave with its exit code."""
+def _start_text(start: datetime | None) -> str | None:
+    """sync.start_from, said as such, and flagged when it is still to come."""
+    if start is None:
+        return None
+    future = ", which is in the future" if start > datetime.now(UTC) else ""
+    return f"{_since_text(start)} (sync.start_from{future})"
+
+
+def _since_text(since: datetime | None) -> str | None:
+    return None if since is None else since.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def finish(
+    report: RunReport,
+    json_output: bool,
+    chosen: Globals,
+    *,
+    listed: bool = False,
+    since: str | None = None,
+    command: str = "run",
+) -> None:
+    """Show a run's report, end the log with its outcome line, and leave with its exit
+    code. ``-q`` prints nothing on stdout (cron mails whatever is printed)."""
     if json_output:
         print_json(as_json(report))
-    else:
-        render(report, Console(), verbose)
+    elif not chosen.quiet:
+        render(report, Console(), chosen.verbosity > 0, since, listed, command)
     if report.fatal is not None:
         say_error(str(report.fatal))
+    log.info("%s", outcome_line(report, command))
     raise typer.Exit(report.exit_code)

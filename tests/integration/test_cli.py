@@ -56,7 +56,7 @@ def test_json_output_is_one_document(sandbox: Sandbox, tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "--json", "-c", str(config_file(sandbox, tmp_path))])
     document = json.loads(result.stdout)
     assert document["outcome"] == "rejected" and document["exit_code"] == 1
-    assert document["counts"]["invoices"]["create"] > 0
+    assert document["counts"]["invoices"]["created"] > 0
     assert any(r["action"] == "reject" and r["detail"] for r in document["records"])
 
 
@@ -66,7 +66,7 @@ def test_dry_run_verbose_shows_payloads_and_writes_nothing(
     result = runner.invoke(
         app, ["run", "--dry-run", "-v", "-c", str(config_file(sandbox, tmp_path))]
     )
-    assert "What would happen" in result.output and '"SalesPerson":"SALA1"' in result.output
+    assert "What would happen" in result.output and '"SalesPerson": "SALA1"' in result.output
     assert sandbox.dkplus.snapshot()["customers"] == {}
     assert not [e for e in sandbox.dkplus.log if e.method != "GET"]
 

@@ -135,7 +135,7 @@ def test_unusable_options_are_usage_errors(sandbox: Sandbox, tmp_path: Path) -> 
     huge = "99999999999999999999999"
     assert "--limit" in _fails(2, "run", "--limit", huge, "-c", config)
     assert "--limit" in _fails(2, "history", "--limit", huge, "-c", config)
-    assert "record_id" in _fails(2, "failures", "drop", huge, "-c", config)
+    assert "Invalid value for 'ID'" in _fails(2, "failures", "drop", huge, "-c", config)
     assert sandbox.moment.log == [], "nothing ran"
 
 

@@ -105,11 +105,11 @@ def test_status_after_runs_and_while_locked(sandbox: Sandbox, tmp_path: Path) ->
         shown = _invoke("status", "-c", config).output
     assert all(document["cursors"][k] for k in ("customers", "projects", "invoices"))
     assert document["last_run"]["outcome"] == "rejected"
-    assert document["last_run"]["counts"]["invoices"]["create"] > 0
+    assert document["last_run"]["counts"]["invoices"]["created"] > 0
     assert len(document["rejected"]) == 9
     assert [i["reference"] for i in document["uncertain_invoices"]] == ["4242"]
     assert document["lock"]["pid"] > 0
-    assert "4242 (uncertain since" in shown and "running now" in shown and "yes: pid" in shown
+    assert "4242 (uncertain since" in shown and "running now" in shown and "yes: run, pid" in shown
 
 
 def test_history_lists_runs_newest_first(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -118,7 +118,7 @@ def test_history_lists_runs_newest_first(sandbox: Sandbox, tmp_path: Path) -> No
         _invoke("run", "-c", config)
     runs = json.loads(_invoke("history", "--json", "--limit", "2", "-c", config).stdout)
     assert [r["id"] for r in runs] == [3, 2]
-    assert runs[1]["counts"]["invoices"]["create"] == 0
+    assert runs[1]["counts"]["invoices"]["created"] == 0
     shown = _invoke("history", "-c", config).output
     assert "dksync history" in shown and "rejected" in shown
 
@@ -127,7 +127,7 @@ def test_failures_json(sandbox: Sandbox, tmp_path: Path) -> None:
     config = str(config_file(sandbox, tmp_path))
     _invoke("run", "-c", config)
     rows = json.loads(_invoke("failures", "--json", "-c", config).stdout)
-    assert {r["object_type"] for r in rows} == {"customers", "invoices"}
+    assert {r["object"] for r in rows} == {"customers", "invoices"}
     assert all(r["reason"] and r["attempts"] == 1 for r in rows)
 
 

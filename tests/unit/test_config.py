@@ -133,3 +133,32 @@ def test_example_config_is_valid() -> None:
     example = Path(__file__).parents[2] / "config.example.yaml"
     settings = config.load(example, {"MOMENT_API_KEY": "k", "DKPLUS_API_TOKEN": "t"})
     assert settings.customer_rules.payment_terms
+
+
+def test_env_reference_is_satisfied_by_its_file_variable(tmp_path: Path) -> None:
+    (tmp_path / "key").write_text("from-a-file\n")
+    raw = _with(moment={"api_key": "${MOMENT_API_KEY}"})
+    loaded = config.from_mapping(raw, {"MOMENT_API_KEY_FILE": str(tmp_path / "key")})
+    assert loaded.moment.api_key.reveal() == "from-a-file"
+    problem = _problem(raw, {"MOMENT_API_KEY_FILE": str(tmp_path / "missing")})
+    assert "moment.api_key: cannot read" in problem and "MOMENT_API_KEY_FILE" in problem
+    assert "nor MOMENT_API_KEY_FILE" in _problem(raw)
+
+
+def test_relative_state_path_is_beside_the_config_file(tmp_path: Path) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    (folder / "dksync.yaml").write_text(
+        "moment: {company: acme, api_key: k}\n"
+        "dkplus: {token: t, sales_person: '1'}\n"
+        "state: {path: data/state.sqlite}\n"
+    )
+    loaded = config.load(folder / "dksync.yaml", env={})
+    assert loaded.state_path == folder.absolute() / "data" / "state.sqlite"
+    absolute = config.from_mapping(_with(state={"path": str(tmp_path / "s.db")}), {})
+    assert absolute.state_path == tmp_path / "s.db"
+
+
+def test_sync_objects_singular_or_plural() -> None:
+    loaded = config.from_mapping(_with(sync={"objects": ["invoice", "customers"]}), {})
+    assert loaded.sync.objects == ("customers", "invoices")

@@ -44,8 +44,8 @@ def test_colour_on_a_terminal_and_none_under_no_color(monkeypatch: pytest.Monkey
 def test_json_counts_and_records() -> None:
     document = as_json(_report())
     assert document["outcome"] == "rejected" and document["exit_code"] == 1
-    assert document["counts"]["invoices"]["create"] == 1
-    assert document["counts"]["invoices"]["fetched"] == 2
+    assert document["counts"]["invoices"]["created"] == 1
+    assert document["counts"]["invoices"]["read"] == 2
     assert [r["action"] for r in document["records"]] == ["create", "reject"]
 
 
