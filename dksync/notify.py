@@ -18,6 +18,7 @@ from dksync.config import Config, EmailConfig
 from dksync.errors import DksyncError
 from dksync.outcome import Action, RunReport
 from dksync.state import State
+from dksync.tables import brief, count_words
 
 log = logging.getLogger("dksync.notify")
 CHANNEL = "email"
@@ -76,11 +77,8 @@ def decide(previous: str | None, report: RunReport) -> Notice | None:
 
 
 def _counts(report: RunReport) -> str:
-    rows = [
-        f"{kind}: " + ", ".join(f"{k} {v}" for k, v in row.items() if v)
-        for kind, row in report.counts().items()
-    ]
-    return "Counts:\n" + "\n".join(rows)
+    """The counts in the words of the tables and the log ("40 read, 39 created")."""
+    return "Counts: " + brief(count_words(report.counts()))
 
 
 def send(settings: EmailConfig, notice: Notice) -> None:
