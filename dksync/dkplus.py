@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from dksync.errors import NotFound
 from dksync.http import (
+    Classifier,
     Expect,
     Kind,
     Pacer,
@@ -87,6 +88,26 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
+def transport(
+    base_url: str,
+    token: str,
+    classifier: Classifier,
+    timeout: float,
+    policy: RetryPolicy | None,
+    pacer: Pacer,
+) -> Transport:
+    """The HTTP transport to DK+ (bearer token, JSON) with the given answer classifier."""
+    return Transport(
+        name="DK+",
+        base_url=base_url,
+        classify=classifier,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=timeout,
+        policy=policy,
+        pacer=pacer,
+    )
+
+
 class DkPlusClient:
     """Typed calls to the DK+ endpoints dksync uses; bodies and answers are plain dicts."""
 
@@ -105,16 +126,9 @@ class DkPlusClient:
         pacer: Pacer | None = None,
     ) -> DkPlusClient:
         """``pacer``: share one with the list reader, so both keep one rate limit."""
-        transport = Transport(
-            name="DK+",
-            base_url=base_url,
-            classify=classify,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=timeout,
-            policy=policy,
-            pacer=pacer or Pacer(rate_limit),
+        return cls(
+            transport(base_url, token, classify, timeout, policy, pacer or Pacer(rate_limit))
         )
-        return cls(transport)
 
     @property
     def requests_sent(self) -> int:

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from dksync import dkplus
 from dksync.dkplus import classify as classify_single
 from dksync.errors import DksyncError, NotFound, RecordRejected
 from dksync.http import Kind, Pacer, RetryPolicy, Transport, Verdict, describe
@@ -92,16 +93,8 @@ class DkPlusLists:
         page_size: int = PAGE_SIZE,
     ) -> DkPlusLists:
         """``pacer``: pass the DK+ client's, so both keep to one rate limit together."""
-        transport = Transport(
-            name="DK+",
-            base_url=base_url,
-            classify=classify,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=timeout,
-            policy=policy,
-            pacer=pacer or Pacer(rate_limit),
-        )
-        return cls(transport, page_size)
+        pace = pacer or Pacer(rate_limit)
+        return cls(dkplus.transport(base_url, token, classify, timeout, policy, pace), page_size)
 
     @property
     def requests_sent(self) -> int:
