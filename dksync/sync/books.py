@@ -43,6 +43,10 @@ class Standing:
 class Books:
     """Records every outcome of a run in the state file and the report, in one place."""
 
+    _keep_in_memory = False
+    """Whether "in DK+" standings stay in RAM after their stream (a dry run stores nothing,
+    so only RAM can answer them)."""
+
     def __init__(self, state: State, report: RunReport) -> None:
         self.state = state
         self.report = report
@@ -116,14 +120,8 @@ class Books:
     def record(self, outcome: Outcome) -> Outcome:
         """Store one record's outcome in the state and the report, and its standing."""
         kind = ObjectKind(outcome.object_type)
-        standing = None
-        if kind is ObjectKind.INVOICES:
-            pass  # nothing depends on an invoice: the state alone keeps it
-        elif outcome.action is Action.REJECT:
-            standing = Standing(False, reason=outcome.detail, code=outcome.code)
-        elif outcome.action in IN_DKPLUS:
-            stored = outcome.digest is not None
-            standing = Standing(True, number=outcome.dk_number, stored=stored)
+        # nothing depends on an invoice: the state alone keeps those
+        standing = None if kind is ObjectKind.INVOICES else _standing(outcome)
         key = product_key(outcome.label) if kind is ObjectKind.PRODUCTS else outcome.moment_id
         self._store(outcome)
         with self._lock:
@@ -165,8 +163,6 @@ class Books:
                 for key, value in self._table.items()
                 if key[0] is not kind or not value.stored or self._keep_in_memory
             }
-
-    _keep_in_memory = False
 
     def _store(self, outcome: Outcome) -> None:
         """The state-file side of ``record``, in one transaction."""
@@ -218,6 +214,16 @@ class DryBooks(Books):
 
     def before_post(self, moment_id: int, reference: str) -> None:
         """Nothing is posted in a dry run."""
+
+
+def _standing(outcome: Outcome) -> Standing | None:
+    """What later records of the run may rely on after this outcome (None: nothing)."""
+    if outcome.action is Action.REJECT:
+        return Standing(False, reason=outcome.detail, code=outcome.code)
+    if outcome.action in IN_DKPLUS:
+        stored = outcome.digest is not None
+        return Standing(True, number=outcome.dk_number, stored=stored)
+    return None
 
 
 def product_key(item_code: str) -> str:
