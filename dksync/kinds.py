@@ -61,8 +61,3 @@ class ReasonCode(enum.StrEnum):
     ADOPT_MISMATCH = "adopt_mismatch"  # DK+ holds this reference with another customer/total
     UNCERTAIN = "uncertain"  # a POST may have reached DK+; looked up again before any retry
     DRIFT = "drift"  # DK+ differs from Moment and dksync does not overwrite it
-
-    @property
-    def data_problem(self) -> bool:
-        """A problem in the data that a person fixes in Moment (not in the setup)."""
-        return self in (ReasonCode.INVALID_DATA, ReasonCode.BAD_VALUE, ReasonCode.MALFORMED)
