@@ -36,7 +36,6 @@ class Standing:
     in_dkplus: bool
     number: str | None = None
     reason: str | None = None
-    code: ReasonCode | None = None
     stored: bool = False
 
 
@@ -219,7 +218,7 @@ class DryBooks(Books):
 def _standing(outcome: Outcome) -> Standing | None:
     """What later records of the run may rely on after this outcome (None: nothing)."""
     if outcome.action is Action.REJECT:
-        return Standing(False, reason=outcome.detail, code=outcome.code)
+        return Standing(False, reason=outcome.detail)
     if outcome.action in IN_DKPLUS:
         stored = outcome.digest is not None
         return Standing(True, number=outcome.dk_number, stored=stored)

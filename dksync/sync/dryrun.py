@@ -18,9 +18,6 @@ class DkPlusApi(Protocol):
     """What the sync steps call on DK+: the client, its dry-run twin, or the list-learning
     wrapper around either (``learned.py``)."""
 
-    @property
-    def requests_sent(self) -> int: ...
-
     def customer(self, number: str) -> dict[str, Any] | None: ...
 
     def project(self, number: str) -> dict[str, Any] | None: ...
@@ -53,10 +50,6 @@ class DryDkPlus:
 
     def __init__(self, client: DkPlusClient) -> None:
         self._client = client
-
-    @property
-    def requests_sent(self) -> int:
-        return self._client.requests_sent
 
     def customer(self, number: str) -> dict[str, Any] | None:
         return self._client.customer(number)

@@ -89,10 +89,6 @@ class ListedDkPlus:
         self._windows: list[tuple[date, date]] = []
         self._references: dict[str, list[dict[str, Any]]] = {}
 
-    @property
-    def requests_sent(self) -> int:
-        return self._client.requests_sent + self._lists.requests_sent
-
     # --- lookups ------------------------------------------------------------------------
 
     def customer(self, number: str) -> dict[str, Any] | None:

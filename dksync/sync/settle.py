@@ -57,10 +57,6 @@ class Settle:
             self._items.append((due, lost, outcome))
         return outcome
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
     def drain(self, resolve: Resolve, stopped: Callable[[], bool]) -> dict[int, Action]:
         """Wait out each invoice's settle time, then ``resolve`` it; {Moment id: final
         action}. Stops waiting when ``stopped()`` (the rest stay uncertain for next run)."""
