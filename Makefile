@@ -24,7 +24,7 @@ test: lint
 	$(BIN)/pytest -q
 
 demo: $(STAMP)
-	$(BIN)/python -m dksync.demo
+	$(BIN)/python -m dksync.sandbox.demo
 
 chaos: $(STAMP)
 	$(BIN)/pytest -q -m chaos --chaos-long tests/chaos

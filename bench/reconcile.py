@@ -17,11 +17,11 @@ from pathlib import Path
 import yaml
 
 from dksync import config as config_module
-from dksync import engine
 from dksync.reconcile import gather
 from dksync.reconcile.compare import Result
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
+from dksync.sync import run as engine
 
 
 def _config(sb: Sandbox, folder: Path, dkplus_rate: float) -> config_module.Config:

@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from dksync import config as config_module
-from dksync import engine
 from dksync.config import Config
-from dksync.http import RetryPolicy
 from dksync.outcome import RunReport
 from dksync.sandbox.pair import Sandbox, Sizes
+from dksync.sync import run as engine
+from dksync.transport.http import RetryPolicy
 
 FAST_RETRIES = RetryPolicy(attempts=40, max_total_seconds=20, initial_wait=0.01, max_wait=0.05)
 

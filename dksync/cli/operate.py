@@ -13,14 +13,15 @@ import yaml
 from rich.console import Console
 from rich.text import Text
 
-from dksync import check as readiness
-from dksync import commands, engine
-from dksync import init as init_module
 from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
+from dksync.cli.report import readiness_table
+from dksync.cli.tables import history_table, status_tables
 from dksync.config import from_mapping
 from dksync.errors import ConfigError
-from dksync.report import readiness_table
-from dksync.tables import history_table, status_tables
+from dksync.ops import check as readiness
+from dksync.ops import init as init_module
+from dksync.ops import queries as commands
+from dksync.sync import run as engine
 
 NOT_READY = 1
 SANDBOX_MARK = "# dksync sandbox config, written by 'dksync sandbox --write-config'"

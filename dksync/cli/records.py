@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from dksync import commands, engine
 from dksync.cli.common import (
     GLOBAL_HELP,
     DksyncCommand,
@@ -20,7 +19,9 @@ from dksync.cli.common import (
     print_json,
 )
 from dksync.cli.sync import finish
-from dksync.tables import failure_json, failures_table, record_tables, singular
+from dksync.cli.tables import failure_json, failures_table, record_tables, singular
+from dksync.ops import queries as commands
+from dksync.sync import run as engine
 
 failures_app = typer.Typer(
     cls=DksyncGroup,

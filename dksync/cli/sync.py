@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from dksync import commands, engine, notify
 from dksync.cli.common import (
     Globals,
     JsonOption,
@@ -20,11 +19,14 @@ from dksync.cli.common import (
     print_json,
     say_error,
 )
+from dksync.cli.progress import RunProgress
+from dksync.cli.report import as_json, nothing_changed, outcome_line, render
 from dksync.kinds import SYNCED_KINDS
 from dksync.moment import parse_instant
+from dksync.ops import notify
+from dksync.ops import queries as commands
 from dksync.outcome import RunReport
-from dksync.progress import RunProgress
-from dksync.report import as_json, nothing_changed, outcome_line, render
+from dksync.sync import run as engine
 
 log = logging.getLogger("dksync.run")
 

@@ -18,15 +18,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from dksync.errors import ConfigError, NotFound
-from dksync.http import (
-    Kind,
-    Pacer,
-    RetryPolicy,
-    Transport,
-    Verdict,
-    describe,
-    retry_after_seconds,
-)
 from dksync.moment.fieldnames import FieldNames
 from dksync.moment.names import (
     API_PREFIX,
@@ -52,6 +43,15 @@ from dksync.moment.names import (
 from dksync.moment.paging import MAX_PAGES, ListRead, Page
 from dksync.moment.parsing import field_problems, format_instant, parse, record_label
 from dksync.records import FinancialAccount
+from dksync.transport.http import (
+    Kind,
+    Pacer,
+    RetryPolicy,
+    Transport,
+    Verdict,
+    describe,
+    retry_after_seconds,
+)
 
 log = logging.getLogger("dksync.moment")
 CACHE_SIZE = 10_000

@@ -13,8 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from dksync.errors import RecordRejected
-from dksync.fields import FieldReader
-from dksync.fields import parse_instant as parse_instant
+from dksync.moment.fields import FieldReader
+from dksync.moment.fields import parse_instant as parse_instant
 from dksync.moment.names import (
     ID,
     LINES,

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from dksync import engine, moment
+from dksync import moment
 from dksync.config import Config
-from dksync.dkplus import DkPlusClient
-from dksync.dkplus_lists import DkPlusLists, ListUnavailable
+from dksync.dkplus.client import DkPlusClient
+from dksync.dkplus.lists import DkPlusLists, ListUnavailable
 from dksync.errors import RecordRejected, ServiceError
-from dksync.http import RetryPolicy
 from dksync.mapping import MapResult, Rejected
 from dksync.mapping.customers import dk_number
 from dksync.mapping.invoices import map_invoice, skip_reason
@@ -36,6 +35,8 @@ from dksync.reconcile.compare import (
 )
 from dksync.reconcile.knowledge import NEVER_SENT, Knowledge
 from dksync.records import Customer, FinancialAccount, Invoice
+from dksync.sync import run as engine
+from dksync.transport.http import RetryPolicy
 
 log = logging.getLogger("dksync.reconcile")
 Tick = Callable[[str], None]  # called once per object read, with what is being read

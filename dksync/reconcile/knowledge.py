@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dksync.errors import StateError
 from dksync.kinds import InvoiceState, ObjectKind
-from dksync.state import MIGRATIONS, RejectedRow, State, explain
+from dksync.state.store import MIGRATIONS, RejectedRow, State, explain
 
 NEVER_SENT = "never sent"
 

@@ -1,4 +1,4 @@
-"""Validates DK+ request bodies against the contract schema shipped in ``dksync/schema``.
+"""Validates DK+ request bodies against the contract schema shipped in ``dksync/dkplus/schema``.
 
 A small validator for the draft-07 keywords that schema uses (type, properties,
 additionalProperties, required, enum, minLength, maxLength, items, $ref), so the sandbox
@@ -19,7 +19,7 @@ SCHEMA_FILE = "dkplus-requests.schema.json"
 @cache
 def contract() -> dict[str, Any]:
     """The DK+ request schema as shipped with dksync."""
-    text = resources.files("dksync.schema").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    text = resources.files("dksync.dkplus.schema").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

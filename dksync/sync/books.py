@@ -20,7 +20,7 @@ from typing import Any
 from dksync.errors import RecordRejected
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome, RunReport
-from dksync.state import InvoiceRow, State
+from dksync.state.store import InvoiceRow, State
 
 Key = tuple[ObjectKind, int | str]
 Facts = tuple[str, str, str | None]

@@ -15,12 +15,12 @@ from typing import Any
 
 from dksync import moment
 from dksync.config import Config
+from dksync.dkplus.dry import DkPlusApi
 from dksync.errors import ConfigError, NotFound, RecordRejected
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.moment import MomentClient
 from dksync.records import Customer, FinancialAccount, Project
 from dksync.sync.books import Books
-from dksync.sync.dryrun import DkPlusApi
 from dksync.sync.settle import Settle
 
 CACHE_SIZE = 500

@@ -20,7 +20,7 @@ from dksync.mapping.customers import CustomerRules, map_customer
 from dksync.records import Customer, ExportStatus, Invoice, InvoiceStatus, Project
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox, Sizes
-from dksync.state import State
+from dksync.state.store import State
 
 MOMENT_FAULTS = {
     "error_rate": 0.05,

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from dksync.cli import app
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
-from dksync.state import State
+from dksync.state.store import State
 from tests.helpers import config_file, free_port
 
 runner = CliRunner(env={"COLUMNS": "250"})

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dksync.lock import holder, lock_path
 from dksync.sandbox.pair import Sandbox
+from dksync.state.lock import holder, lock_path
 from tests.helpers import config_file
 
 DKSYNC = [sys.executable, "-m", "dksync"]
@@ -27,7 +27,7 @@ def _hold(state: Path, whole_file: bool | None = None) -> subprocess.Popen[str]:
     code = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from dksync.lock import PosixLock, RunLock\n"
+        "from dksync.state.lock import PosixLock, RunLock\n"
         f"lock = PosixLock({whole_file!r})\n"
         f"RunLock(Path({str(state)!r}), lock=lock).__enter__()\n"
         "print('held', flush=True)\n"
@@ -43,7 +43,7 @@ def _try(state: Path, whole_file: bool | None = None) -> str:
     code = (
         "from pathlib import Path\n"
         "from dksync.errors import LockedError\n"
-        "from dksync.lock import PosixLock, RunLock\n"
+        "from dksync.state.lock import PosixLock, RunLock\n"
         "try:\n"
         f"    with RunLock(Path({str(state)!r}), lock=PosixLock({whole_file!r})):\n"
         "        print('taken')\n"
@@ -258,7 +258,7 @@ def test_a_status_probe_at_the_moment_a_run_starts_does_not_refuse_the_run(
     state.touch()
     code = (
         "import os, time\n"
-        "from dksync.lock import PosixLock\n"
+        "from dksync.state.lock import PosixLock\n"
         f"fd = os.open({str(state)!r}, os.O_RDONLY)\n"
         "assert PosixLock().acquire(fd, exclusive=False)\n"
         "print('probing', flush=True)\n"

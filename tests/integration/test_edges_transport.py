@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from dksync import dkplus
-from dksync.dkplus import API, DkPlusClient
+from dksync.dkplus import client as dkplus
+from dksync.dkplus.client import API, DkPlusClient
 from dksync.errors import ConfigError, RecordRejected, ServiceError, UncertainWrite
-from dksync.http import RetryPolicy, Transport
 from dksync.sandbox.pair import Sandbox
+from dksync.transport.http import RetryPolicy, Transport
 from tests.conftest import FIGURES
 from tests.helpers import config_file, free_port
 

@@ -16,10 +16,10 @@ from dksync.cli import app
 from dksync.cli.common import hoist_globals
 from dksync.cli.operate import SANDBOX_MARK, _write_sandbox_config
 from dksync.errors import ConfigError
-from dksync.lock import RunLock
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
-from dksync.state import State
+from dksync.state.lock import RunLock
+from dksync.state.store import State
 from tests.helpers import config_file
 
 runner = CliRunner(env={"COLUMNS": "80"})

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from dksync import engine
 from dksync.errors import ServiceError
 from dksync.mapping.invoices import skip_reason
 from dksync.outcome import Action
 from dksync.sandbox.pair import Sandbox
-from dksync.state import State
+from dksync.state.store import State
+from dksync.sync import run as engine
 from tests.conftest import Sync, config_for
 from tests.helpers import config_file
 

@@ -13,9 +13,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dksync import engine
 from dksync.errors import InternalError
 from dksync.sandbox.pair import Sandbox, Sizes
+from dksync.sync import run as engine
 from tests.conftest import FAST_RETRIES, config_for
 from tests.integration.test_hostile_answers import unaccounted
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from dksync import engine
 from dksync.outcome import Action, RunReport
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
+from dksync.sync import run as engine
 from tests.conftest import FAST_RETRIES, config_for
 from tests.integration.test_hostile_answers import unaccounted
 

@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from dksync import engine
 from dksync.cli import app
 from dksync.config import Config
 from dksync.outcome import RunReport
 from dksync.sandbox.generator import generate
 from dksync.sandbox.httpd import LogEntry
 from dksync.sandbox.pair import Sandbox, Sizes
-from dksync.state import State
+from dksync.state.store import State
+from dksync.sync import run as engine
 from tests.conftest import FAST_RETRIES, FIGURES, config_for
 from tests.helpers import config_file
 

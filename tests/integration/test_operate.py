@@ -17,12 +17,12 @@ from typer.testing import CliRunner
 
 from dksync import moment
 from dksync.cli import app
-from dksync.lock import RunLock
+from dksync.cli.progress import RunProgress
 from dksync.outcome import Action, Outcome, RunReport
-from dksync.progress import RunProgress
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
-from dksync.state import State
+from dksync.state.lock import RunLock
+from dksync.state.store import State
 from tests.helpers import Inbox, config_file, free_port
 
 runner = CliRunner(env={"COLUMNS": "250"})

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from dksync import engine
 from dksync.cli import app
-from dksync.lock import RunLock, holder
 from dksync.outcome import Action
 from dksync.sandbox.pair import Sandbox
-from dksync.state import MIGRATIONS, State
+from dksync.state.lock import RunLock, holder
+from dksync.state.store import MIGRATIONS, State
+from dksync.sync import run as engine
 from tests.conftest import FAST_RETRIES, Sync, config_for
 
 INVOICE_POST = "/api/v1/sales/invoice"
@@ -270,7 +270,7 @@ def test_second_run_exits_at_once_while_the_lock_is_held(sandbox: Sandbox, tmp_p
 def test_lock_of_a_killed_process_does_not_block(sandbox: Sandbox, tmp_path: Path) -> None:
     state_path = tmp_path / "state.sqlite"
     code = (
-        "import sys, time; from pathlib import Path; from dksync.lock import RunLock\n"
+        "import sys, time; from pathlib import Path; from dksync.state.lock import RunLock\n"
         f"lock = RunLock(Path({str(state_path)!r})).__enter__()\n"
         "print('held', flush=True); time.sleep(60)"
     )

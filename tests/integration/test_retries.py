@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from dksync.dkplus import DkPlusClient
+from dksync.dkplus.client import DkPlusClient
 from dksync.errors import ServiceError, UncertainWrite
-from dksync.http import RetryPolicy
 from dksync.sandbox.pair import Sandbox
+from dksync.transport.http import RetryPolicy
 
 WAITS = re.compile(r"retrying in ([0-9.]+)s")
 

@@ -10,14 +10,15 @@ from typing import Any
 import jsonschema
 import pytest
 
-from dksync import engine, jsonio
+from dksync import jsonio
 from dksync.mapping import kennitala
 from dksync.outcome import Action, RunReport
 from dksync.records import ExportStatus, Invoice, InvoiceStatus
 from dksync.sandbox import schema
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
-from dksync.state import State
+from dksync.state.store import State
+from dksync.sync import run as engine
 from tests.conftest import FAST_RETRIES, Sync, config_for
 
 ENDPOINT_SCHEMAS = {

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from dksync import dkplus, moment
-from dksync.http import Kind
+from dksync import moment
+from dksync.dkplus import client as dkplus
+from dksync.transport.http import Kind
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dksync.cursors import CursorTracker, read_from
-from dksync.state import Cursor
+from dksync.state.store import Cursor
+from dksync.sync.cursors import CursorTracker, read_from
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 keys = st.builds(
@@ -43,7 +43,7 @@ def test_read_from_prefers_since_then_cursor_less_lookback_then_start() -> None:
 
 
 def test_recent_ids_drop_repeats_within_the_window_and_stay_bounded() -> None:
-    from dksync.cursors import RecentIds
+    from dksync.sync.cursors import RecentIds
 
     recent = RecentIds(size=3)
     assert [recent.add(i) for i in (1, 2, 1, 3, 4)] == [True, True, False, True, True]

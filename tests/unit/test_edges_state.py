@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from dksync.errors import LockedError, StateError
-from dksync.lock import RunLock, holder
-from dksync.state import Cursor, State
+from dksync.state.lock import RunLock, holder
+from dksync.state.store import Cursor, State
 
 
 def test_a_query_on_a_closed_state_is_a_state_error(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from dksync.errors import StateError
 from dksync.reconcile.knowledge import NEVER_SENT, Knowledge
-from dksync.state import State
+from dksync.state.store import State
 
 
 def _digest(path: Path) -> str:

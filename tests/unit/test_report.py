@@ -8,10 +8,10 @@ import re
 import pytest
 from rich.console import Console
 
+from dksync.cli.report import as_json, render
 from dksync.kinds import ReasonCode
-from dksync.notify import fingerprint
+from dksync.ops.notify import fingerprint
 from dksync.outcome import Action, Outcome, RunReport
-from dksync.report import as_json, render
 
 COLOUR = re.compile(r"\x1b\[[0-9;]*3[0-9]")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dksync.errors import StateError
-from dksync.state import MIGRATIONS, Cursor, State
+from dksync.state.store import MIGRATIONS, Cursor, State
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -13,9 +13,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from dksync.check import Readiness
+from dksync.cli.tables import COUNT_WORDS, READ, brief, count_words, kind_order, singular
+from dksync.ops.check import Readiness
 from dksync.outcome import Action, Outcome, RunReport
-from dksync.tables import COUNT_WORDS, READ, brief, count_words, kind_order, singular
 
 STYLE = {
     Action.CREATE: "green",

@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from dksync.state import Cursor
+from dksync.state.store import Cursor
 
 
 class CursorTracker:

@@ -19,14 +19,14 @@ from typing import Any
 
 from dksync import moment
 from dksync.config import Config
-from dksync.dkplus import DkPlusClient
-from dksync.engine import Clients
+from dksync.dkplus.client import DkPlusClient
 from dksync.errors import DksyncError
 from dksync.mapping import kennitala
 from dksync.mapping.invoices import item_code, skip_reason
 from dksync.moment import MomentClient
 from dksync.moment.shape import inspect, value_kind
 from dksync.records import Customer, Invoice
+from dksync.sync.run import Clients
 
 KINDS = ("customers", "projects", "invoices", "accounts", "products")
 

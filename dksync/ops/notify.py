@@ -14,11 +14,11 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from dksync.cli.tables import brief, count_words
 from dksync.config import Config, EmailConfig
 from dksync.errors import DksyncError
 from dksync.outcome import Action, RunReport
-from dksync.state import State
-from dksync.tables import brief, count_words
+from dksync.state.store import State
 
 log = logging.getLogger("dksync.notify")
 CHANNEL = "email"

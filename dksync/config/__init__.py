@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from dksync.configvalues import decode_utf8, one_line, secret_flaw, url_flaw
+from dksync.config.values import decode_utf8, one_line, secret_flaw, url_flaw
 from dksync.errors import ConfigError
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules

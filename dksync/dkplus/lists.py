@@ -19,10 +19,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from dksync import dkplus
-from dksync.dkplus import classify as classify_single
+from dksync.dkplus import client as dkplus
+from dksync.dkplus.client import classify as classify_single
 from dksync.errors import DksyncError, NotFound, RecordRejected
-from dksync.http import Kind, Pacer, RetryPolicy, Transport, Verdict, describe
+from dksync.transport.http import Kind, Pacer, RetryPolicy, Transport, Verdict, describe
 
 API = "/api/v1"
 PAGE_SIZE = 1000

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any, Protocol
 
-from dksync.dkplus import DkPlusClient
+from dksync.dkplus.client import DkPlusClient
 from dksync.kinds import ObjectKind
 
 

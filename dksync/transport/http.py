@@ -38,7 +38,7 @@ from dksync.errors import (
     UncertainWrite,
 )
 from dksync.kinds import ReasonCode
-from dksync.reach import address, causes, credentials_in, unreachable_reason
+from dksync.transport.reach import address, causes, credentials_in, unreachable_reason
 
 log = logging.getLogger("dksync.http")
 

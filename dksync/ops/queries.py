@@ -7,11 +7,11 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
+from dksync.cli.tables import count_words, failure_json
 from dksync.config import OBJECT_TYPES, Config
 from dksync.errors import RecordNotFound
-from dksync.lock import RunLock, holder
-from dksync.state import RejectedRow, State
-from dksync.tables import count_words, failure_json
+from dksync.state.lock import RunLock, holder
+from dksync.state.store import RejectedRow, State
 
 
 @contextmanager

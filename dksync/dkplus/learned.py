@@ -29,9 +29,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from dksync.dkplus_lists import DkPlusLists, ListProblem, ListUnavailable
+from dksync.dkplus.dry import DkPlusApi
+from dksync.dkplus.lists import DkPlusLists, ListProblem, ListUnavailable
 from dksync.kinds import ObjectKind
-from dksync.sync.dryrun import DkPlusApi
 
 log = logging.getLogger("dksync.learned")
 

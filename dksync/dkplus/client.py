@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from dksync.errors import NotFound
-from dksync.http import (
+from dksync.transport.http import (
     Classifier,
     Expect,
     Kind,

@@ -23,9 +23,10 @@ from typing import Any
 
 from dksync import moment
 from dksync.config import Config
-from dksync.cursors import CursorTracker, RecentIds, read_from, safe_cursor
-from dksync.dkplus import DkPlusClient
-from dksync.dkplus_lists import DkPlusLists
+from dksync.dkplus.client import DkPlusClient
+from dksync.dkplus.dry import DkPlusApi, DryDkPlus
+from dksync.dkplus.learned import ListedDkPlus
+from dksync.dkplus.lists import DkPlusLists
 from dksync.errors import (
     FatalError,
     InternalError,
@@ -34,20 +35,19 @@ from dksync.errors import (
     RecordNotFound,
     RecordRejected,
 )
-from dksync.http import Pacer, RetryPolicy
 from dksync.kinds import ObjectKind, ReasonCode
-from dksync.lock import RunLock
 from dksync.moment import MomentClient
 from dksync.outcome import Action, Outcome, RunReport
-from dksync.state import Cursor, State
+from dksync.state.lock import RunLock
+from dksync.state.store import Cursor, State
 from dksync.sync.books import Books, DryBooks
 from dksync.sync.context import MomentReads, RunContext
+from dksync.sync.cursors import CursorTracker, RecentIds, read_from, safe_cursor
 from dksync.sync.customers import sync_customer
-from dksync.sync.dryrun import DkPlusApi, DryDkPlus
 from dksync.sync.invoices import resolve_lost, sync_invoice
-from dksync.sync.learned import ListedDkPlus
 from dksync.sync.projects import sync_project
 from dksync.sync.settle import Settle
+from dksync.transport.http import Pacer, RetryPolicy
 
 log = logging.getLogger("dksync.engine")
 
