@@ -57,6 +57,9 @@ class Outcome:
 
 EXIT_OK, EXIT_REJECTED = 0, 1
 ATTENTION = frozenset({Action.REJECT, Action.DRIFT, Action.UNCERTAIN})
+OPEN = frozenset({Action.REJECT, Action.UNCERTAIN})
+"""Outcomes that leave a record still to do: the run exits 1 when it counts any (a count,
+not a key: an uncertain invoice the run settled itself counts 0)."""
 
 
 @dataclass
@@ -116,7 +119,7 @@ class RunReport:
     def exit_code(self) -> int:
         if self.fatal is not None:
             return self.fatal.exit_code
-        if any(a in (Action.REJECT, Action.UNCERTAIN) for _, a in self.tally):
+        if any(n > 0 for (_, a), n in self.tally.items() if a in OPEN):
             return EXIT_REJECTED
         return EXIT_OK
 

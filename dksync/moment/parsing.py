@@ -237,8 +237,15 @@ def record_key(raw: Any) -> tuple[datetime, int] | None:
 def record_label(kind: str, raw: Any) -> str:
     """The number an operator knows a raw object by (customer, project or invoice number)."""
     value = raw.get(NUMBER_FIELDS[kind]) if isinstance(raw, Mapping) else None
-    return (
+    label = (
         str(value)
         if value is not None
         else f"id {raw.get(ID) if isinstance(raw, Mapping) else '?'}"
     )
+    return printable(label)
+
+
+def printable(text: str) -> str:
+    """``text`` with any lone UTF-16 surrogate written as its escape (``\\ud800``), so a
+    label Moment garbled can still be stored, printed and looked up."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

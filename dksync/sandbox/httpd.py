@@ -88,6 +88,7 @@ ANSWERS: dict[str, tuple[int, bytes | None]] = {
     "object": (200, b"{}"),
     "list": (200, b"[]"),
     "404": (404, b'{"Message": "Not found"}'),
+    "409": (409, b'{"Message": "Conflict: already exists"}'),
     "500": (500, b'{"Message": "Internal Server Error"}'),
     "502": (502, b"<html>Bad Gateway</html>"),
     "503": (503, b'{"Message": "Service Unavailable"}'),
@@ -367,7 +368,9 @@ def _encoded(body: Any) -> bytes:
     """A reply body's bytes: a ``RawBody`` as it is, anything else as JSON."""
     if isinstance(body, RawBody):
         return bytes(body)
-    return b"" if body is None else jsonio.dumps(body).encode()
+    # a lone surrogate in a record goes out as JSON's escape for it ("\\ud800"), as a
+    # service that stores UTF-16 halves sends it
+    return b"" if body is None else jsonio.dumps(body).encode("utf-8", "backslashreplace")
 
 
 def _credentials(request: Request) -> str:

@@ -131,6 +131,17 @@ def explain(path: Path, exc: BaseException) -> str:
     return f"the state file {path} cannot be used ({text}); {hint}"
 
 
+def _storable(value: Any) -> Any:
+    """A text that SQLite can hold: a lone UTF-16 surrogate (from a garbled Moment record)
+    is kept as its escape, never taken for a broken state file."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 def now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -229,7 +240,7 @@ class State:
         """One statement, serialised with every other thread's use of this connection;
         answers the new row's id for an INSERT."""
         with self._lock, self._errors():
-            return self._db.execute(sql, args).lastrowid or 0
+            return self._db.execute(sql, tuple(map(_storable, args))).lastrowid or 0
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
         with self._lock, self._errors():

@@ -12,15 +12,19 @@ them from then on), so memory stays flat however big the run.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dksync.errors import RecordRejected
+from dksync.errors import DksyncError, FatalError, RecordRejected
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome, RunReport
 from dksync.state.store import InvoiceRow, State
+from dksync.transport.http import forget_endpoint, last_endpoint
+
+log = logging.getLogger("dksync.books")
 
 Key = tuple[ObjectKind, int | str]
 Facts = tuple[str, str, str | None]
@@ -51,6 +55,7 @@ class Books:
         self.report = report
         self._table: dict[Key, Standing] = {}
         self._fresh: set[ObjectKind] = set()
+        self._posting: set[int] = set()
         self._lock = threading.Lock()
 
     # --- reading ----------------------------------------------------------------------------
@@ -98,15 +103,28 @@ class Books:
     def take(
         self, kind: ObjectKind, ident: int, label: str, step: Callable[[], Outcome]
     ) -> Outcome:
-        """Run one record's sync step and record what it decided. A ``RecordRejected`` becomes
-        a rejection with its reason; so does a number that cannot be money (an overflow, NaN,
-        an absurd exponent): that record waits in the rejected queue, the others go on."""
+        """Run one record's sync step and record what it decided. The boundary of one
+        record: whatever the step raises ends this record only (``failed``); only a
+        ``FatalError`` (credentials, config, state, a service down, a signal) passes on."""
+        forget_endpoint()
         try:
             outcome = step()
-        except RecordRejected as exc:
-            outcome = Outcome(kind, ident, label, Action.REJECT, str(exc), code=exc.code)
-        except ArithmeticError as exc:
-            outcome = Outcome(
+        except FatalError:
+            raise
+        except Exception as exc:
+            outcome = self.failed(kind, ident, label, exc)
+        return self.record(outcome)
+
+    def failed(self, kind: ObjectKind, ident: int, label: str, exc: Exception) -> Outcome:
+        """What a failure of one record's step means for that record: its rejection with a
+        reason code, or, when its invoice POST may have reached DK+, uncertain (the
+        reference is looked up before any new attempt)."""
+        with self._lock:
+            posting = kind is ObjectKind.INVOICES and ident in self._posting
+        if isinstance(exc, RecordRejected) and not posting:
+            return Outcome(kind, ident, label, Action.REJECT, str(exc), code=exc.code)
+        if isinstance(exc, ArithmeticError) and not posting:
+            return Outcome(
                 kind,
                 ident,
                 label,
@@ -114,7 +132,30 @@ class Books:
                 f"holds a number that cannot be an amount ({type(exc).__name__}): fix it in Moment",
                 code=ReasonCode.BAD_VALUE,
             )
-        return self.record(outcome)
+        where = last_endpoint()
+        what = f"{type(exc).__name__}" + (f" at {where}" if where else "")
+        log.debug("%s %s: unexpected %s", kind.value, label, what, exc_info=exc)
+        said = f": {exc}" if isinstance(exc, DksyncError) and str(exc) else ""
+        if posting:
+            return Outcome(
+                kind,
+                ident,
+                label,
+                Action.UNCERTAIN,
+                f"failed after its POST ({what}{said}): it may be in DK+; looked up by "
+                "reference before any new attempt",
+                code=ReasonCode.UNCERTAIN,
+                invoice_state=InvoiceState.UNCERTAIN,
+            )
+        return Outcome(
+            kind,
+            ident,
+            label,
+            Action.REJECT,
+            f"failed unexpectedly ({what}{said}); tried again next run. Run with -vv "
+            "--log-file for the details",
+            code=ReasonCode.UNEXPECTED,
+        )
 
     def record(self, outcome: Outcome) -> Outcome:
         """Store one record's outcome in the state and the report, and its standing."""
@@ -124,6 +165,8 @@ class Books:
         key = product_key(outcome.label) if kind is ObjectKind.PRODUCTS else outcome.moment_id
         self._store(outcome)
         with self._lock:
+            if kind is ObjectKind.INVOICES:
+                self._posting.discard(outcome.moment_id)
             if standing is not None:
                 self._table[(kind, key)] = standing
         self.report.add(outcome)
@@ -133,6 +176,8 @@ class Books:
         """Record the final outcome of a record this run already reported as ``previous``
         (an invoice whose lost answer was settled at the end of the run)."""
         self._store(outcome)
+        with self._lock:
+            self._posting.discard(outcome.moment_id)
         self.report.revise(outcome, previous)
         return outcome
 
@@ -147,7 +192,10 @@ class Books:
 
     def before_post(self, moment_id: int, reference: str) -> None:
         """Mark an invoice pending before its POST: if the run dies during it, the next run
-        looks the reference up before anything else."""
+        looks the reference up before anything else. From now until its outcome is
+        recorded, a failure of its step leaves it uncertain, never rejected."""
+        with self._lock:
+            self._posting.add(moment_id)
         with self.state.transaction():
             self.state.mark_invoice(moment_id, reference, InvoiceState.PENDING)
 

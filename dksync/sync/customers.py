@@ -97,8 +97,8 @@ def _update_from_last(
     try:
         ctx.dkplus.update_customer(number, {"Number": number, **changed})
     except NotFound:
-        outcome.action, outcome.detail = Action.CREATE, "DK+ no longer had it: created again"
-        ctx.dkplus.create_customer(payload)
+        outcome.detail = "DK+ no longer had it: created again"
+        _create(ctx, outcome, payload)
 
 
 def _bring_to_dkplus(ctx: RunContext, outcome: Outcome, payload: dict[str, object]) -> None:
@@ -114,9 +114,26 @@ def _bring_to_dkplus(ctx: RunContext, outcome: Outcome, payload: dict[str, objec
             return
         except NotFound:
             outcome.detail = "DK+ no longer had it (404 on update): created again"
+    _create(ctx, outcome, payload)
+
+
+def _create(ctx: RunContext, outcome: Outcome, payload: dict[str, object]) -> None:
+    """POST the customer; a 409 (it exists after all) makes it a PUT. DK+ answering 404 to
+    that PUT too (a customer deleted in DK+ whose number stays taken) rejects this
+    customer alone, with what to do."""
+    number = str(payload["Number"])
     outcome.action = Action.CREATE
     try:
         ctx.dkplus.create_customer(payload)
+        return
     except Conflict:
         outcome.action, outcome.detail = Action.UPDATE, "already in DK+: updated"
+    try:
         ctx.dkplus.update_customer(number, payload)
+    except NotFound:
+        raise RecordRejected(
+            f"DK+ answers 409 (exists) to creating customer {number} and 404 (not found) to "
+            "updating it: it is probably deleted in DK+ while its number stays taken. "
+            "Restore it in DK+ (or give the Moment customer another number)",
+            ReasonCode.REFUSED,
+        ) from None

@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
-from dksync.errors import Conflict, RecordRejected, UncertainWrite
+from dksync.errors import Conflict, FatalError, NotFound, RecordRejected, UncertainWrite
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.mapping import Mapped, Rejected
 from dksync.mapping.invoices import map_invoice, reference, skip_reason
@@ -223,6 +223,15 @@ def post(
                 return adopt(invoice, label, mapped, found, ours=True)
             outcome.detail = f"{exc}; DK+ holds no such invoice: posted again"
             continue
+        except (NotFound, Conflict) as exc:  # an answer, so the POST ended: is it there?
+            found = ctx.dkplus.invoices_by_reference(ref)
+            if found:
+                return adopt(invoice, label, mapped, found)
+            return _refused(
+                outcome,
+                f"{exc}; DK+ holds no invoice with this reference: sent again next run",
+                ReasonCode.REFUSED,
+            )
         except RecordRejected as exc:
             if repaired or not _repair(ctx, invoice, mapped):
                 return _refused(outcome, str(exc), exc.code)
@@ -285,6 +294,8 @@ def resolve_lost(ctx: RunContext, lost: Lost, previous: Outcome) -> Outcome:
     with ctx.lock(KIND, invoice.id):
         try:
             outcome = decide()
-        except RecordRejected as exc:
-            outcome = Outcome(KIND, invoice.id, label, Action.REJECT, str(exc), code=exc.code)
+        except FatalError:
+            raise
+        except Exception as exc:  # the record's boundary, as in ``Books.take``
+            outcome = ctx.books.failed(KIND, invoice.id, label, exc)
         return ctx.books.revise(outcome, previous.action)

@@ -419,14 +419,20 @@ class _Writers:
 
 
 def _sync_raw(ctx: RunContext, stream: Stream, raw: Any, ident: int) -> Outcome:
+    """Parse and sync one record; whatever fails outside its step's own boundary (the
+    parse, the locks) ends this record only, as inside it (``Books.take``)."""
     kind = stream.object_type
+    label = moment.record_label(kind, raw)
     try:
         record = moment.parse(kind, raw)
+    except FatalError:
+        raise
     except RecordRejected as exc:
-        label = moment.record_label(kind, raw)
         return ctx.books.record(
             Outcome(kind, ident, label, Action.REJECT, str(exc), code=ReasonCode.MALFORMED)
         )
+    except Exception as exc:
+        return ctx.books.record(ctx.books.failed(stream.kind, ident, label, exc))
     return stream.sync(ctx, record)
 
 
@@ -438,6 +444,8 @@ def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None
             continue
         try:
             raw = ctx.moment.client.get(stream.object_type, row.moment_id)
+        except FatalError:
+            raise
         except NotFound:
             ctx.books.report.add(
                 Outcome(
@@ -449,5 +457,8 @@ def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None
                     code=ReasonCode.GONE,
                 )
             )
+            continue
+        except Exception as exc:  # this record only: it stays in the queue
+            ctx.books.report.add(ctx.books.failed(stream.kind, row.moment_id, row.number, exc))
             continue
         _sync_raw(ctx, stream, raw, row.moment_id)

@@ -43,6 +43,21 @@ from dksync.transport.reach import address, causes, credentials_in, unreachable_
 log = logging.getLogger("dksync.http")
 
 ANSWER_LOST_STATUSES = frozenset({502, 504})
+_LAST = threading.local()
+
+
+def last_endpoint() -> str | None:
+    """The service, method and path of the last request this thread sent (``DK+ PUT
+    /api/v1/customer/10001``): what a record's unexpected failure names."""
+    found: str | None = getattr(_LAST, "endpoint", None)
+    return found
+
+
+def forget_endpoint() -> None:
+    """A record's step begins: a failure before any request names none."""
+    _LAST.endpoint = None
+
+
 """Gateway answers: the server behind may still be working on the request."""
 
 # Nothing answers at the address: waiting rarely helps, so a few tries within this many
@@ -266,6 +281,7 @@ class Transport:
         with self._count_lock:
             self.requests_sent += 1
         url = f"{self.base_url}{path}"
+        _LAST.endpoint = f"{self.name} {method} {path}"
         data = None if body is None else jsonio.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data is not None else None
         try:
@@ -321,7 +337,7 @@ class Transport:
         if verdict.kind is Kind.NOT_FOUND:
             raise NotFound(f"{where}: not found")
         if verdict.kind is Kind.CONFLICT:
-            raise Conflict(verdict.message)
+            raise Conflict(f"{where}: {verdict.message}")
         if verdict.kind is Kind.REJECT:
             raise RecordRejected(f"{self.name} refused it: {verdict.message}", ReasonCode.REFUSED)
         if verdict.kind is Kind.FATAL:
