@@ -43,6 +43,7 @@ from dksync.moment.parsing import (
     format_instant,
     parse,
     parse_instant,
+    record_id,
     record_key,
     record_label,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "format_instant",
     "parse",
     "parse_instant",
+    "record_id",
     "record_key",
     "record_label",
 ]

@@ -234,6 +234,12 @@ def record_key(raw: Any) -> tuple[datetime, int] | None:
     return modified, ident
 
 
+def record_id(raw: Any) -> int | None:
+    """The Moment id of a raw object when it has a readable one (its time may not be)."""
+    ident = FieldReader(raw, []).integer(ID)
+    return ident if ident is not None and ident > 0 else None
+
+
 def record_label(kind: str, raw: Any) -> str:
     """The number an operator knows a raw object by (customer, project or invoice number)."""
     value = raw.get(NUMBER_FIELDS[kind]) if isinstance(raw, Mapping) else None

@@ -66,6 +66,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE written ADD COLUMN payload TEXT;
     """,
+    """
+    CREATE INDEX written_by_number ON written (object_type, number);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 )
 
 
@@ -394,14 +398,24 @@ class State:
             (moment_id, reference, status, dk_number, detail, now_text()),
         )
 
-    def invoice_with_reference(self, reference: str) -> InvoiceRow | None:
-        """The Moment invoice dksync posted (or is posting) under this DK+ reference."""
+    def reference_holder(self, reference: str, moment_id: int) -> InvoiceRow | None:
+        """Another Moment invoice that holds this DK+ reference (its POST pending, uncertain
+        or posted): one DK+ invoice per Moment invoice number."""
         row = self._one(
-            f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE reference = ? "
-            "ORDER BY moment_id LIMIT 1",
-            (reference,),
+            f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE reference = ? AND moment_id != ? "
+            "AND status IN ('pending', 'uncertain', 'posted') ORDER BY moment_id LIMIT 1",
+            (reference, moment_id),
         )
         return None if row is None else InvoiceRow(*row)
+
+    def number_holder(self, object_type: str, number: str, moment_id: int) -> int | None:
+        """Another Moment record written to DK+ under this DK+ number, or None."""
+        row = self._one(
+            "SELECT moment_id FROM written WHERE object_type = ? AND number = ? "
+            "AND moment_id != ? ORDER BY moment_id LIMIT 1",
+            (object_type, number, moment_id),
+        )
+        return None if row is None else int(row[0])
 
     def invoices_with_status(self, status: str) -> list[InvoiceRow]:
         rows = self._all(

@@ -56,6 +56,7 @@ class Books:
         self._table: dict[Key, Standing] = {}
         self._fresh: set[ObjectKind] = set()
         self._posting: set[int] = set()
+        self._numbers: dict[tuple[ObjectKind, str], int] = {}
         self._lock = threading.Lock()
 
     # --- reading ----------------------------------------------------------------------------
@@ -81,9 +82,6 @@ class Books:
 
     def invoice(self, moment_id: int) -> InvoiceRow | None:
         return self.state.invoice(moment_id)
-
-    def invoice_with_reference(self, reference: str) -> InvoiceRow | None:
-        return self.state.invoice_with_reference(reference)
 
     def customer_facts(self, moment_id: int) -> Facts | None:
         """(number, name, kennitala) of a customer, when known to be current: written in this
@@ -194,10 +192,33 @@ class Books:
         """Mark an invoice pending before its POST: if the run dies during it, the next run
         looks the reference up before anything else. From now until its outcome is
         recorded, a failure of its step leaves it uncertain, never rejected."""
+        with self.state.transaction():
+            _refuse_held(self.state.reference_holder(reference, moment_id), moment_id, reference)
+            self.state.mark_invoice(moment_id, reference, InvoiceState.PENDING)
         with self._lock:
             self._posting.add(moment_id)
-        with self.state.transaction():
-            self.state.mark_invoice(moment_id, reference, InvoiceState.PENDING)
+
+    def refuse_taken(self, moment_id: int, reference: str) -> None:
+        """``duplicate_number`` when another Moment invoice holds this reference: checked
+        before any lookup (so a second invoice never adopts the first's DK+ invoice), and
+        claimed for good by ``before_post``."""
+        _refuse_held(self.state.reference_holder(reference, moment_id), moment_id, reference)
+
+    def claim_number(self, kind: ObjectKind, number: str, moment_id: int) -> None:
+        """One Moment record per DK+ number: claimed for this run before the write, and
+        refused (``duplicate_number``) when another Moment record holds it, in this run or
+        in the state ("10001" and "10001 " are never merged silently)."""
+        with self._lock:
+            other = self._numbers.setdefault((kind, number), moment_id)
+        if other == moment_id:
+            other = self.state.number_holder(kind, number, moment_id) or moment_id
+        if other != moment_id:
+            raise RecordRejected(
+                f"DK+ {kind.singular} number {number} belongs to Moment {kind.singular} id "
+                f"{other}; this is Moment id {moment_id}: two Moment {kind.value} map to one "
+                "DK+ number. Not written: give them distinct numbers in Moment",
+                ReasonCode.DUPLICATE_NUMBER,
+            )
 
     def end_stream(self, kind: ObjectKind, read_whole: bool) -> None:
         """A stream is done. Its "in DK+" standings leave RAM (the state answers them now);
@@ -246,6 +267,7 @@ class DryBooks(Books):
     def __init__(self, state: State, report: RunReport) -> None:
         super().__init__(state, report)
         self._dry_facts: dict[int, Facts] = {}
+        self._dry_claims: dict[str, int] = {}
 
     def _facts(self, moment_id: int) -> Facts | None:
         return self._dry_facts.get(moment_id) or super()._facts(moment_id)
@@ -260,7 +282,40 @@ class DryBooks(Books):
             self._table.pop((kind, key), None)
 
     def before_post(self, moment_id: int, reference: str) -> None:
-        """Nothing is posted in a dry run."""
+        """Nothing is posted in a dry run, but the reference is claimed in memory the same
+        way, so the dry run says what the run will do."""
+        self.refuse_taken(moment_id, reference)
+        with self._lock:
+            other = self._dry_claims.setdefault(reference, moment_id)
+        if other != moment_id:
+            raise RecordRejected(_held_text(reference, other, None, moment_id), _DUPLICATE)
+
+    def refuse_taken(self, moment_id: int, reference: str) -> None:
+        super().refuse_taken(moment_id, reference)
+        with self._lock:
+            other = self._dry_claims.get(reference, moment_id)
+        if other != moment_id:
+            raise RecordRejected(_held_text(reference, other, None, moment_id), _DUPLICATE)
+
+
+_DUPLICATE = ReasonCode.DUPLICATE_NUMBER
+
+
+def _refuse_held(other: InvoiceRow | None, moment_id: int, reference: str) -> None:
+    """Refuse the claim on ``reference`` when another Moment invoice holds it."""
+    if other is not None:
+        raise RecordRejected(
+            _held_text(reference, other.moment_id, other.dk_number, moment_id), _DUPLICATE
+        )
+
+
+def _held_text(reference: str, other: int, dk_number: int | None, moment_id: int) -> str:
+    where = f" (DK+ {dk_number})" if dk_number is not None else ""
+    return (
+        f"invoice number {reference} is already claimed{where} by Moment invoice id {other}; "
+        f"this is Moment invoice id {moment_id}: two Moment invoices share one number. "
+        "Not posted: fix the number in Moment"
+    )
 
 
 def _standing(outcome: Outcome) -> Standing | None:

@@ -63,6 +63,7 @@ def _decide(ctx: RunContext, customer: Customer) -> Outcome:
             code=ReasonCode.INVALID_DATA,
         )
     payload, number = mapped.payload, str(mapped.payload["Number"])
+    ctx.books.claim_number(KIND, number, customer.id)
     digest = fingerprint(payload)
     outcome = Outcome(
         KIND,

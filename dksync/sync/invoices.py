@@ -60,7 +60,7 @@ def _decide(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
     row = ctx.books.invoice(invoice.id)
     if row is not None and row.status == InvoiceState.POSTED:
         return Outcome(KIND, invoice.id, label, Action.UNCHANGED, dk_number=str(row.dk_number))
-    _refuse_second_use_of_number(ctx, invoice)
+    ctx.books.refuse_taken(invoice.id, reference(invoice))  # one DK+ invoice per number
     invoice, mapped = prepare(ctx, invoice)
     if row is not None and InvoiceState(row.status).in_flight:
         age = row.age_seconds(datetime.now(UTC))
@@ -76,21 +76,6 @@ def _decide(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
     ensure_products(ctx, mapped)
     ctx.require_sales_person()
     return post(ctx, invoice, label, mapped)
-
-
-def _refuse_second_use_of_number(ctx: RunContext, invoice: Invoice) -> None:
-    """One DK+ invoice per Moment invoice: a second Moment invoice (another id) with a
-    number dksync already posted is rejected, naming both; it is never adopted."""
-    other = ctx.books.invoice_with_reference(reference(invoice))
-    if other is None or other.moment_id == invoice.id:
-        return
-    if other.status == InvoiceState.POSTED or InvoiceState(other.status).in_flight:
-        raise RecordRejected(
-            f"invoice number {reference(invoice)} is already in DK+ (DK+ {other.dk_number}) "
-            f"for Moment invoice id {other.moment_id}; this is Moment invoice id {invoice.id}: "
-            "two Moment invoices share one number. Not posted: fix the number in Moment",
-            ReasonCode.DUPLICATE_NUMBER,
-        )
 
 
 def prepare(ctx: RunContext, invoice: Invoice) -> tuple[Invoice, Mapped]:

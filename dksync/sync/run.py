@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -266,8 +267,9 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
     A stop signal ends the read; the writes in flight finish; the cursor does not move.
     """
     kind = stream.object_type
+    stored = ctx.books.state.cursor(kind)
     start = read_from(
-        ctx.books.state.cursor(kind),
+        stored,
         ctx.config.sync.lookback,
         ctx.config.sync.start_from,
         options.since,
@@ -285,6 +287,7 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
                 break
             cursor = _accept(ctx, kind, raw, start, seen)
             if cursor is None:
+                rejected.discard(moment.record_id(raw) or 0)
                 continue
             rejected.discard(cursor.record_id)
             if options.limit is not None and worked >= options.limit:
@@ -301,7 +304,13 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
         ctx.books.report.warn(warning)
     whole = read.complete and not (stop() or limited or options.since is not None)
     ctx.books.end_stream(stream.kind, read_whole=whole)
-    _move_cursor(ctx, kind, tracker, read, moved=not stop())
+    _move_cursor(ctx, kind, tracker, read, moved=not stop() and _covers(stored, options.since))
+
+
+def _covers(stored: Cursor | None, since: datetime | None) -> bool:
+    """Whether a read from ``--since`` covers everything after the stored cursor: only then
+    may the cursor move (a later ``--since`` leaves records unread below it)."""
+    return since is None or (stored is not None and since <= stored.modified)
 
 
 def _move_cursor(
@@ -326,16 +335,18 @@ def _accept(
     ctx: RunContext, kind: str, raw: Any, start: datetime | None, seen: RecentIds
 ) -> Cursor | None:
     """The record's cursor key when it is one to sync now; None for a repeat, a record
-    outside the asked range (Moment's filter is not trusted), or one without a key."""
+    outside the asked range (Moment's filter is not trusted), or one without a key (kept in
+    the rejected queue under its id, or under a stable stand-in when it has none)."""
     key = moment.record_key(raw)
     if key is None:
+        label = moment.record_label(kind, raw)
         ctx.books.record(
             Outcome(
                 kind,
-                0,
-                moment.record_label(kind, raw),
+                moment.record_id(raw) or unidentified(label),
+                label,
                 Action.REJECT,
-                "Moment sent an object without id or lastModifiedDate",
+                "Moment sent an object without a readable id or lastModifiedDate",
                 code=ReasonCode.MALFORMED,
             )
         )
@@ -345,6 +356,12 @@ def _accept(
         return None
     ctx.books.report.fetched[kind] += 1
     return cursor
+
+
+def unidentified(label: str) -> int:
+    """A stand-in key for a record Moment sent without an id: negative (no Moment id is),
+    stable across runs, so the record has one place in the rejected queue."""
+    return -1 - zlib.crc32(label.encode("utf-8"))
 
 
 class _Writers:
@@ -440,7 +457,7 @@ def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None
     """Try again every rejected record of this kind that the read did not bring back:
     someone may have fixed it in Moment or in DK+ since."""
     for row in ctx.books.state.rejected(stream.object_type):
-        if row.moment_id not in not_read or row.moment_id == 0:
+        if row.moment_id not in not_read or row.moment_id <= 0:  # no id to fetch it by
             continue
         try:
             raw = ctx.moment.client.get(stream.object_type, row.moment_id)
