@@ -515,6 +515,19 @@ class State:
                 return int(row[0])
         return None
 
+    # --- facts about the state file itself (its lineage) -------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._sql(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
     # --- notifications --------------------------------------------------------------------
 
     def last_notice(self, channel: str) -> str | None:

@@ -100,6 +100,10 @@ class RunContext:
     books: Books
     settle: Settle
     lock: KeyLocks = field(default_factory=KeyLocks)
+    window_trusted: bool = True
+    """Whether a DK+ list's "not there" may decide a first POST (``state.lineage``)."""
+    read_all_invoices: bool = False
+    """Whether this run read the invoices stream whole from the start of Moment's history."""
     _sales_person_ok: bool = False
     _once: threading.Lock = field(default_factory=threading.Lock)
 

@@ -39,6 +39,7 @@ from dksync.errors import (
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.moment import MomentClient
 from dksync.outcome import Action, Outcome, RunReport
+from dksync.state import lineage
 from dksync.state.lock import RunLock
 from dksync.state.store import Cursor, State
 from dksync.sync.books import Books, DryBooks
@@ -158,6 +159,7 @@ def run(
         clients = clients or connect(config)
         with _lock(config, options.dry_run), _open_state(config, options.dry_run) as state:
             run_id = None if options.dry_run else state.start_run()
+            ctx: RunContext | None = None
             try:
                 with _boundary(report, stop):
                     ctx = _context(config, clients, state, report, options.dry_run)
@@ -166,6 +168,8 @@ def run(
             finally:
                 if run_id is not None:
                     state.finish_run(run_id, report.outcome_word, report.counts())
+                    if ctx is not None:
+                        lineage.finish(state, trusted=ctx.window_trusted or ctx.read_all_invoices)
     return report
 
 
@@ -197,7 +201,15 @@ def _context(
     if config.dkplus.use_lists:
         dkplus = ListedDkPlus(direct, clients.lists, state.written_counts())
     settle = Settle(2 * config.dkplus.timeout)
-    return RunContext(config, MomentReads(clients.moment), dkplus, books, settle)
+    trusted = lineage.window_trusted(state, dry_run=dry_run)
+    if not trusted:
+        log.info(
+            "invoices: this state file is new, restored or copied; first POSTs are "
+            "looked up one by one in DK+"
+        )
+    return RunContext(
+        config, MomentReads(clients.moment), dkplus, books, settle, window_trusted=trusted
+    )
 
 
 def resync(
@@ -303,6 +315,8 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
         log.warning("%s", warning)
         ctx.books.report.warn(warning)
     whole = read.complete and not (stop() or limited or options.since is not None)
+    if stream.kind is ObjectKind.INVOICES and start is None and whole:
+        ctx.read_all_invoices = True
     ctx.books.end_stream(stream.kind, read_whole=whole)
     _move_cursor(ctx, kind, tracker, read, moved=not stop() and _covers(stored, options.since))
 
