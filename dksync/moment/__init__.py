@@ -41,6 +41,7 @@ from dksync.moment.paging import FUTURE_SKEW, ListRead
 from dksync.moment.parsing import (
     field_problems,
     format_instant,
+    may_be_due,
     parse,
     parse_instant,
     record_id,
@@ -80,6 +81,7 @@ __all__ = [
     "encode_project",
     "field_problems",
     "format_instant",
+    "may_be_due",
     "parse",
     "parse_instant",
     "record_id",
