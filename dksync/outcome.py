@@ -37,7 +37,8 @@ class Outcome:
     record was rejected or left uncertain; ``digest`` is the hash of what is now in DK+ (the
     books store it so an unchanged record costs no request next time); ``facts`` are what an
     invoice needs of a customer (number, name, kennitala); ``invoice_state`` is what the
-    books store for an invoice.
+    books store for an invoice; ``posted`` what of it DK+ now holds (its customer and total,
+    so a later change in Moment is told as drift).
     """
 
     object_type: str
@@ -53,6 +54,7 @@ class Outcome:
     digest: str | None = None
     facts: tuple[str, str, str | None] | None = None
     invoice_state: InvoiceState | None = None
+    posted: dict[str, str] | None = None
 
 
 EXIT_OK, EXIT_REJECTED = 0, 1

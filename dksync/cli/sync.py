@@ -97,8 +97,7 @@ def run(
     settings = load(ctx)
     report = RunReport(lean=not (dry_run or verbose))
     with errors(), RunProgress(report):
-        engine.run(settings, options, report=report)
-    notify.after_run(settings, report)
+        engine.run(settings, options, report=report, notifier=notify.after_run)
     since = None
     if nothing_changed(report) and not (json_output or chosen.quiet):
         with errors():

@@ -50,7 +50,8 @@ class Knobs:
     first page); ``flat_references`` answers ``customerId``/``customerName`` instead of
     ``customer: {id, customerNumber}`` (and so for projects, products, accounts);
     ``renamed_fields`` spells fields as an account would (``{"customer.phone": "tel"}``);
-    ``include_only`` lists fields sent only through ``/include/base``.
+    ``include_only`` lists fields sent only through ``/include/base``;
+    ``clock_offset_s`` moves the server's ``Date`` header (negative: a stale clock).
     """
 
     latency_ms: float = 0.0
@@ -72,6 +73,7 @@ class Knobs:
     flat_references: bool = False
     renamed_fields: dict[str, str] = field(default_factory=dict)
     include_only: list[str] = field(default_factory=list)
+    clock_offset_s: float = 0.0
 
     def update(self, changes: Mapping[str, Any]) -> None:
         known = {f.name for f in fields(self)}
@@ -414,8 +416,18 @@ def _dispatch(routes: list[tuple[str, re.Pattern[str], Handler]], request: Reque
     return None
 
 
+class _Clocked(BaseHTTPRequestHandler):
+    """A handler whose ``Date`` header is off by the ``clock_offset_s`` knob (a stale clock)."""
+
+    sandbox: SandboxServer
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        now = time.time() if timestamp is None else timestamp
+        return super().date_time_string(now + self.sandbox.knobs.clock_offset_s)
+
+
 def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(_Clocked):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True
 
@@ -474,4 +486,5 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
+    Handler.sandbox = server
     return Handler

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dksync.errors import DksyncError, FatalError, RecordRejected
+from dksync.jsonio import fingerprint
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome, RunReport
 from dksync.state.store import InvoiceRow, State
@@ -249,6 +250,14 @@ class Books:
                 )
             if outcome.facts is not None:
                 self.state.record_customer_facts(outcome.moment_id, *outcome.facts)
+            if outcome.posted is not None:
+                self.state.record_written(
+                    kind,
+                    outcome.moment_id,
+                    outcome.dk_number or "",
+                    fingerprint(outcome.posted),
+                    outcome.posted,
+                )
             if outcome.invoice_state is not None:
                 self.state.mark_invoice(
                     outcome.moment_id,

@@ -102,6 +102,8 @@ class RunContext:
     lock: KeyLocks = field(default_factory=KeyLocks)
     window_trusted: bool = True
     """Whether a DK+ list's "not there" may decide a first POST (``state.lineage``)."""
+    clock_warned: bool = False
+    """Whether a stale Moment clock was told already (once per run, not per stream)."""
     read_all_invoices: bool = False
     """Whether this run read the invoices stream whole from the start of Moment's history."""
     _sales_person_ok: bool = False

@@ -27,7 +27,7 @@ from typing import Any
 from dksync.errors import Conflict, FatalError, NotFound, RecordRejected, UncertainWrite
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.mapping import Mapped, Rejected
-from dksync.mapping.invoices import map_invoice, reference, skip_reason
+from dksync.mapping.invoices import map_invoice, posted_facts, reference, skip_reason
 from dksync.mapping.money import CENT
 from dksync.outcome import Action, Outcome
 from dksync.records import Invoice
@@ -59,7 +59,7 @@ def _decide(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
         return Outcome(KIND, invoice.id, label, Action.SKIP, why_not)
     row = ctx.books.invoice(invoice.id)
     if row is not None and row.status == InvoiceState.POSTED:
-        return Outcome(KIND, invoice.id, label, Action.UNCHANGED, dk_number=str(row.dk_number))
+        return _posted_before(ctx, invoice, label, str(row.dk_number))
     ctx.books.refuse_taken(invoice.id, reference(invoice))  # one DK+ invoice per number
     invoice, mapped = prepare(ctx, invoice)
     if row is not None and InvoiceState(row.status).in_flight:
@@ -76,6 +76,23 @@ def _decide(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
     ensure_products(ctx, mapped)
     ctx.require_sales_person()
     return post(ctx, invoice, label, mapped)
+
+
+def _posted_before(ctx: RunContext, invoice: Invoice, label: str, dk_number: str) -> Outcome:
+    """An invoice dksync posted: unchanged, or, when its customer or total changed in Moment
+    since, drift with the fields (DK+ is never changed: the accountant credits it)."""
+    outcome = Outcome(KIND, invoice.id, label, Action.UNCHANGED, dk_number=dk_number)
+    then, now = ctx.books.written_payload(KIND, invoice.id), posted_facts(invoice)
+    if then is None or now is None or then == now:
+        return outcome
+    outcome.changes = {k: (then.get(k), now[k]) for k in now if then.get(k) != now[k]}
+    outcome.action, outcome.code = Action.DRIFT, ReasonCode.DRIFT
+    named = ", ".join(f"{k} {a} → {b}" for k, (a, b) in outcome.changes.items())
+    outcome.detail = (
+        f"changed in Moment after it was posted as DK+ {dk_number} ({named}): DK+ is not "
+        "changed; credit it in DK+ and book it again, or change it back in Moment"
+    )
+    return outcome
 
 
 def prepare(ctx: RunContext, invoice: Invoice) -> tuple[Invoice, Mapped]:
@@ -138,6 +155,7 @@ def adopt(
         detail,
         dk_number=number,
         invoice_state=InvoiceState.POSTED,
+        posted=posted_facts(invoice),
     )
 
 
@@ -224,7 +242,8 @@ def post(
             outcome.detail = "DK+ lacked what it needs: written again, then posted"
             continue
         outcome.dk_number = number
-        outcome.invoice_state = InvoiceState.POSTED if number is not None else None
+        if number is not None:
+            outcome.invoice_state, outcome.posted = InvoiceState.POSTED, posted_facts(invoice)
         return outcome
     return _refused(
         outcome,

@@ -144,33 +144,65 @@ class StopSignal:
             raise Interrupted(self.signal_number)
 
 
+Notifier = Callable[[Config, RunReport], object]
+
+
 def run(
     config: Config,
     options: RunOptions,
     clients: Clients | None = None,
     report: RunReport | None = None,
+    notifier: Notifier | None = None,
 ) -> RunReport:
     """One sync run. Whatever happens it ends with ``report`` complete: a failure is in
-    ``report.fatal`` (with its exit code), and the run is finished in the history."""
+    ``report.fatal`` (with its exit code), and the run is finished in the history. The
+    ``notifier`` (the email) runs last, still under the run's lock."""
     report = report or RunReport()
     report.dry_run, report.keep_unchanged = options.dry_run, options.keep_unchanged
     stop = StopSignal()
     with stop.installed(), _boundary(report, stop):
         clients = clients or connect(config)
-        with _lock(config, options.dry_run), _open_state(config, options.dry_run) as state:
-            run_id = None if options.dry_run else state.start_run()
-            ctx: RunContext | None = None
-            try:
-                with _boundary(report, stop):
-                    ctx = _context(config, clients, state, report, options.dry_run)
-                    for stream in selected(config, options):
-                        sync_stream(ctx, stream, options, stop)
-            finally:
-                if run_id is not None:
-                    state.finish_run(run_id, report.outcome_word, report.counts())
-                    if ctx is not None:
-                        lineage.finish(state, trusted=ctx.window_trusted or ctx.read_all_invoices)
+        with _lock(config, options.dry_run):
+            with _boundary(report, stop), _open_state(config, options.dry_run) as state:
+                _sync_all(config, clients, state, report, options, stop)
+            if notifier is not None:
+                _notify(notifier, config, report)
     return report
+
+
+def _sync_all(
+    config: Config,
+    clients: Clients,
+    state: State,
+    report: RunReport,
+    options: RunOptions,
+    stop: StopSignal,
+) -> None:
+    """Every selected stream, the run finished in the history whatever happens."""
+    run_id = None if options.dry_run else state.start_run()
+    ctx: RunContext | None = None
+    try:
+        with _boundary(report, stop):
+            ctx = _context(config, clients, state, report, options.dry_run)
+            for stream in selected(config, options):
+                sync_stream(ctx, stream, options, stop)
+    finally:
+        if run_id is not None:
+            state.finish_run(run_id, report.outcome_word, report.counts())
+            if ctx is not None:
+                lineage.finish(state, trusted=ctx.window_trusted or ctx.read_all_invoices)
+
+
+def _notify(notifier: Notifier, config: Config, report: RunReport) -> None:
+    """The notification, inside the run's lock (a run refused by the lock never gets here:
+    it sends nothing and writes nothing). Its own failure is a warning, not the run's."""
+    try:
+        notifier(config, report)
+    except Exception as exc:
+        log.debug("notification failed", exc_info=True)
+        text = f"the notification could not be sent ({type(exc).__name__}: {exc})"
+        log.warning("%s", text)
+        report.warn(text)
 
 
 @contextmanager
@@ -311,9 +343,11 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
     if not stop():
         _retry_rejected(ctx, stream, rejected)
     writers.settled(ctx.settle.drain(partial(resolve_lost, ctx), stop))
-    for warning in read.warnings:
+    clock = read.clock_note
+    for warning in [*read.warnings, *([clock] if clock and not ctx.clock_warned else [])]:
         log.warning("%s", warning)
         ctx.books.report.warn(warning)
+    ctx.clock_warned = ctx.clock_warned or clock is not None
     whole = read.complete and not (stop() or limited or options.since is not None)
     if stream.kind is ObjectKind.INVOICES and start is None and whole:
         ctx.read_all_invoices = True
