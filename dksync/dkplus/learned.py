@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from dksync.dkplus.dry import DkPlusApi
+from dksync.dkplus.api import DkPlusApi
 from dksync.dkplus.lists import DkPlusLists, ListProblem, ListUnavailable
 from dksync.kinds import ObjectKind
 
