@@ -18,8 +18,8 @@ from dksync import moment
 from dksync.clients import Clients
 from dksync.config import Config
 from dksync.dkplus.client import DkPlusClient
-from dksync.dkplus.lists import DkPlusLists, ListUnavailable
-from dksync.errors import RecordRejected, ServiceError
+from dksync.dkplus.lists import DkPlusLists
+from dksync.errors import ListUnavailable, MalformedListing, RecordRejected, ServiceError
 from dksync.mapping import MapResult, Rejected
 from dksync.mapping.customers import dk_number
 from dksync.mapping.invoices import map_invoice, skip_reason
@@ -28,7 +28,6 @@ from dksync.reconcile.compare import (
     DK_FIELDS,
     Booked,
     Expected,
-    MalformedListing,
     Result,
     booked,
     expected,
@@ -143,7 +142,7 @@ def dk_invoices(
         return [item for item in found if item.reference in wanted]
     except MalformedListing as exc:
         message = f"DK+ answered a sales invoice list that is not as documented: {exc}"
-        raise ServiceError(message) from None
+        raise ServiceError(message) from exc
 
 
 def _listed(lists: DkPlusLists, period: Period, tick: Tick) -> list[dict[str, Any]]:

@@ -121,12 +121,12 @@ class RunContext:
 def _fetch(client: MomentClient, kind: str, ident: int) -> Any:
     try:
         return moment.parse(kind, client.get(kind, ident))
-    except NotFound:
+    except NotFound as exc:
         raise RecordRejected(
             f"{kind[:-1]} id {ident} does not exist in Moment", ReasonCode.NOT_IN_MOMENT
-        ) from None
+        ) from exc
     except RecordRejected as exc:
-        raise RecordRejected(f"{kind[:-1]} id {ident}: {exc}", exc.code) from None
+        raise RecordRejected(f"{kind[:-1]} id {ident}: {exc}", exc.code) from exc
 
 
 @dataclass(frozen=True)
