@@ -16,7 +16,7 @@ from rich.text import Text
 
 from dksync.kinds import ObjectKind
 from dksync.outcome import Action
-from dksync.state.store import RejectedRow
+from dksync.state.rows import RejectedRow
 
 COUNT_WORDS = {
     Action.CREATE: "created",

@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from dksync.state.store import Cursor
+from dksync.state.rows import Cursor
 
 
 class CursorTracker:

@@ -123,7 +123,7 @@ def resync(
             key = moment.record_key(raw)
             sync_raw(ctx, stream, raw, key[1] if key else 0)
             ctx.settle.drain(partial(resolve_lost, ctx), stop)
-            with state.transaction():
+            with state.atomic():
                 state.add_event("resync", f"{object_type} {number}")
     return report
 

@@ -15,7 +15,7 @@ from dksync.config import Config
 from dksync.errors import NotFound, RecordRejected
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome
-from dksync.state.store import Cursor
+from dksync.state.rows import Cursor
 from dksync.sync.context import RunContext, RunOptions
 from dksync.sync.cursors import CursorTracker, RecentIds, read_from, safe_cursor
 from dksync.sync.customers import sync_customer
@@ -105,7 +105,7 @@ def _move_cursor(
     new = safe_cursor(tracker, read)
     if new is None or not moved or ctx.books.report.dry_run:
         return
-    with ctx.books.state.transaction():
+    with ctx.books.state.atomic():
         ctx.books.state.move_cursor(kind, new)
     log.info(
         "%s: %d read; cursor now %s (id %d)",

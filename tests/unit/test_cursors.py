@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dksync.state.store import Cursor
+from dksync.state.rows import Cursor
 from dksync.sync.cursors import CursorTracker, read_from
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

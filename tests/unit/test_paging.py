@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from dksync.moment import ListRead, ServerClock, format_instant, record_key
 from dksync.moment.paging import FUTURE_SKEW, Page
-from dksync.state.store import Cursor
+from dksync.state.rows import Cursor
 from dksync.sync.cursors import CursorTracker, safe_cursor
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
