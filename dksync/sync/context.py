@@ -123,10 +123,11 @@ def _fetch(client: MomentClient, kind: str, ident: int) -> Any:
         return moment.parse(kind, client.get(kind, ident))
     except NotFound as exc:
         raise RecordRejected(
-            f"{kind[:-1]} id {ident} does not exist in Moment", ReasonCode.NOT_IN_MOMENT
+            f"{ObjectKind(kind).singular} id {ident} does not exist in Moment",
+            ReasonCode.NOT_IN_MOMENT,
         ) from exc
     except RecordRejected as exc:
-        raise RecordRejected(f"{kind[:-1]} id {ident}: {exc}", exc.code) from exc
+        raise RecordRejected(f"{ObjectKind(kind).singular} id {ident}: {exc}", exc.code) from exc
 
 
 @dataclass(frozen=True)
