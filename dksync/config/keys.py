@@ -94,6 +94,14 @@ KEYS: tuple[Key, ...] = (
         prompt="DK+ sales person number for every invoice",
     ),
     Key("dkplus.timeout", _.NUMBER, "seconds per request", 30.0, minimum=0.1, maximum=600),
+    Key(
+        "dkplus.settle",
+        _.NUMBER,
+        "seconds after a lost invoice answer before it is looked up (default: twice the timeout)",
+        None,
+        minimum=0.1,
+        maximum=3600,
+    ),
     Key("dkplus.rate_limit", _.NUMBER, "requests/s (default: no pacing)", None, maximum=10_000),
     Key(
         "dkplus.concurrency", _.INTEGER, "records written to DK+ at once", 4, minimum=1, maximum=64

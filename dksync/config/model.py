@@ -58,6 +58,12 @@ class DkPlusConfig:
     rate_limit: float | None = None
     concurrency: int = 4
     use_lists: bool = True
+    settle: float | None = None
+
+    @property
+    def settle_seconds(self) -> float:
+        """How long DK+ may still be booking a POST whose answer was lost."""
+        return self.settle if self.settle is not None else 2 * self.timeout
 
 
 @dataclass(frozen=True)

@@ -287,6 +287,7 @@ class Reader:
             rate_limit=self.number("dkplus.rate_limit") or None,
             concurrency=self.number("dkplus.concurrency"),
             use_lists=self.flag("dkplus.use_lists"),
+            settle=self.number("dkplus.settle"),
         )
 
     def _email(self) -> EmailConfig | None:

@@ -97,7 +97,7 @@ def _context(
     dkplus: DkPlusApi = direct
     if config.dkplus.use_lists:
         dkplus = ListedDkPlus(direct, clients.lists, state.written_counts())
-    settle = Settle(2 * config.dkplus.timeout)
+    settle = Settle(config.dkplus.settle_seconds)
     return RunContext(config, MomentReads(clients.moment), dkplus, books, settle)
 
 

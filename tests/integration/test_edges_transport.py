@@ -198,6 +198,7 @@ def test_an_echoed_token_never_reaches_an_exception(sandbox: Sandbox) -> None:
     assert sandbox.dkplus.token not in text
 
 
+@pytest.mark.slow
 def test_a_full_run_under_broken_invoice_answers_posts_each_invoice_once(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
