@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from dksync.errors import RecordRejected
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome, RunReport
-from dksync.state.rows import InvoiceRow, WrittenRow
+from dksync.state.rows import Cursor, InvoiceRow, RejectedRow, WrittenRow
 from dksync.state.store import State
 
 Key = tuple[ObjectKind, int | str]
@@ -148,6 +148,21 @@ class Books:
         looks the reference up before anything else."""
         with self.state.atomic():
             self.state.mark_invoice(moment_id, reference, InvoiceState.PENDING)
+
+    def cursor(self, kind: str) -> Cursor | None:
+        """Where this kind's last run left off in Moment's change stream."""
+        return self.state.cursor(kind)
+
+    def move_cursor(self, kind: str, cursor: Cursor) -> None:
+        """Past everything below ``cursor`` (never back); a dry run keeps it where it is."""
+        if self.report.dry_run:
+            return
+        with self.state.atomic():
+            self.state.move_cursor(kind, cursor)
+
+    def waiting(self, kind: str) -> list[RejectedRow]:
+        """The rejected queue of this kind: records tried again until fixed or dropped."""
+        return self.state.rejected(kind)
 
     def end_stream(self, kind: ObjectKind, read_whole: bool) -> None:
         """A stream is done. Its "in DK+" standings leave RAM (the state answers them now);
