@@ -16,12 +16,13 @@ from rich.text import Text
 from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
 from dksync.cli.report import readiness_table
 from dksync.cli.tables import history_table, status_tables
+from dksync.clients import connect
 from dksync.config import from_mapping
 from dksync.errors import ConfigError
+from dksync.kinds import ObjectKind
 from dksync.ops import check as readiness
 from dksync.ops import init as init_module
 from dksync.ops import queries as commands
-from dksync.sync import run as engine
 
 NOT_READY = 1
 SANDBOX_MARK = "# dksync sandbox config, written by 'dksync sandbox --write-config'"
@@ -35,27 +36,17 @@ def _show(ctx: typer.Context, *shown: object) -> None:
             console.print(item, soft_wrap=isinstance(item, str | Text))
 
 
-SAMPLE_KINDS = {
-    "customer": "customers",
-    "project": "projects",
-    "invoice": "invoices",
-    "account": "accounts",
-    "financialaccount": "accounts",
-    "product": "products",
-}
-
-
-def _sample_kind(value: str | None) -> str | None:
+def _sample_kind(value: str | None) -> ObjectKind | None:
     if value is None:
         return None
-    key = value.strip().lower()
-    key = key[:-1] if key.endswith("s") else key
-    if key not in SAMPLE_KINDS:
+    word = value.strip().lower()
+    kind = ObjectKind.named("accounts" if word.startswith("financialaccount") else word)
+    if kind is None:
         raise typer.BadParameter(
-            f"unknown kind {value!r}; one of {', '.join(sorted(set(SAMPLE_KINDS.values())))}",
+            f"unknown kind {value!r}; one of {', '.join(sorted(ObjectKind))}",
             param_hint="--show-sample",
         )
-    return SAMPLE_KINDS[key]
+    return kind
 
 
 def check(
@@ -81,14 +72,14 @@ def check(
     settings = load(ctx)
     if kind is not None:
         with errors():
-            sample = readiness.masked_sample(engine.connect(settings).moment, kind)
+            sample = readiness.masked_sample(connect(settings).moment, kind)
         if sample is None and not json_output:
             Console().print(f"Moment has no {kind} to show yet.")
         else:
             print_json(sample)
         return
     with errors():
-        result = readiness.check(settings, engine.connect(settings), strict=strict)
+        result = readiness.check(settings, connect(settings), strict=strict)
     if json_output:
         print_json(
             {

@@ -12,7 +12,10 @@ from pathlib import Path
 
 from dksync.errors import StateError
 from dksync.kinds import InvoiceState, ObjectKind
-from dksync.state.store import MIGRATIONS, RejectedRow, State, explain
+from dksync.state.files import explain
+from dksync.state.migrations import MIGRATIONS
+from dksync.state.rows import RejectedRow
+from dksync.state.store import State
 
 NEVER_SENT = "never sent"
 
@@ -38,7 +41,7 @@ class Knowledge:
             state = State(connection, path)
             version = state.schema_version
         except sqlite3.DatabaseError as exc:
-            raise StateError(explain(path, exc)) from None
+            raise StateError(explain(path, exc)) from exc
         if version != len(MIGRATIONS):
             state.close()
             raise StateError(

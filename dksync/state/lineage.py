@@ -36,7 +36,7 @@ def window_trusted(state: State, *, dry_run: bool = False) -> bool:
     if dry_run:
         return intact and state.meta(TRUSTED) == "1"
     if not intact:
-        with state.transaction():
+        with state.atomic():
             state.set_meta(TOKEN, secrets.token_hex(8))
             state.set_meta(RUNS, "0")
             state.set_meta(TRUSTED, "0")
@@ -47,7 +47,7 @@ def window_trusted(state: State, *, dry_run: bool = False) -> bool:
 def finish(state: State, *, trusted: bool) -> None:
     """A run ended: count it in the state, then in the file beside it (a crash between the
     two leaves them apart, which only costs lookups next time)."""
-    with state.transaction():
+    with state.atomic():
         state.set_meta(RUNS, str(int(state.meta(RUNS) or 0) + 1))
         state.set_meta(TRUSTED, "1" if trusted else "0")
     _write(state)

@@ -11,11 +11,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from dksync import moment
 from dksync.config import Config
-from dksync.dkplus.dry import DkPlusApi
+from dksync.dkplus.api import DkPlusApi
 from dksync.errors import ConfigError, NotFound, RecordRejected
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.moment import MomentClient
@@ -69,6 +70,14 @@ class MomentReads:
         if found is None:
             found = self._projects.remember(ident, _fetch(self.client, "projects", ident))
         return found
+
+    def changed_since(self, kind: str, since: datetime | None) -> moment.ListRead:
+        """The stream's read: raw objects changed at or after ``since``."""
+        return self.client.changed_since(kind, since)
+
+    def raw(self, kind: str, ident: int) -> Any:
+        """One raw object by id, as a stream would have read it; ``NotFound`` when gone."""
+        return self.client.get(kind, ident)
 
     def accounts(self) -> Mapping[int, FinancialAccount]:
         """Moment's financial accounts by id (account numbers are not unique)."""
@@ -126,9 +135,19 @@ class RunContext:
 def _fetch(client: MomentClient, kind: str, ident: int) -> Any:
     try:
         return moment.parse(kind, client.get(kind, ident))
-    except NotFound:
+    except NotFound as exc:
         raise RecordRejected(
-            f"{kind[:-1]} id {ident} does not exist in Moment", ReasonCode.NOT_IN_MOMENT
-        ) from None
+            f"{ObjectKind(kind).singular} id {ident} does not exist in Moment",
+            ReasonCode.NOT_IN_MOMENT,
+        ) from exc
     except RecordRejected as exc:
-        raise RecordRejected(f"{kind[:-1]} id {ident}: {exc}", exc.code) from None
+        raise RecordRejected(f"{ObjectKind(kind).singular} id {ident}: {exc}", exc.code) from exc
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    only: tuple[str, ...] = ()
+    dry_run: bool = False
+    since: datetime | None = None
+    limit: int | None = None
+    keep_unchanged: bool = False

@@ -82,7 +82,8 @@ def _posted_before(ctx: RunContext, invoice: Invoice, label: str, dk_number: str
     """An invoice dksync posted: unchanged, or, when its customer or total changed in Moment
     since, drift with the fields (DK+ is never changed: the accountant credits it)."""
     outcome = Outcome(KIND, invoice.id, label, Action.UNCHANGED, dk_number=dk_number)
-    then, now = ctx.books.written_payload(KIND, invoice.id), posted_facts(invoice)
+    written, now = ctx.books.written(KIND, invoice.id), posted_facts(invoice)
+    then = written.payload if written is not None else None
     if then is None or now is None or then == now:
         return outcome
     outcome.changes = {k: (then.get(k), now[k]) for k in now if then.get(k) != now[k]}

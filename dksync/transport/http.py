@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -36,39 +36,21 @@ from dksync.errors import (
     ServiceError,
     TransientError,
     UncertainWrite,
+    Unreachable,
 )
 from dksync.kinds import ReasonCode
+from dksync.transport import trail
 from dksync.transport.reach import address, causes, credentials_in, unreachable_reason
 
 log = logging.getLogger("dksync.http")
 
 ANSWER_LOST_STATUSES = frozenset({502, 504})
-_LAST = threading.local()
-
-
-def last_endpoint() -> str | None:
-    """The service, method and path of the last request this thread sent (``DK+ PUT
-    /api/v1/customer/10001``): what a record's unexpected failure names."""
-    found: str | None = getattr(_LAST, "endpoint", None)
-    return found
-
-
-def forget_endpoint() -> None:
-    """A record's step begins: a failure before any request names none."""
-    _LAST.endpoint = None
-
-
 """Gateway answers: the server behind may still be working on the request."""
 
 # Nothing answers at the address: waiting rarely helps, so a few tries within this many
 # seconds, then a clear failure (only "try later" answers get ``RetryPolicy``'s long budget).
 UNREACHABLE_SECONDS = 10.0
 UNREACHABLE_ATTEMPTS = 3
-
-
-class Unreachable(TransientError):
-    """The connection was refused, the host name is unknown, or TLS failed: the request
-    certainly never reached the server, so even a write may be tried again (briefly)."""
 
 
 class Kind(enum.Enum):
@@ -162,31 +144,34 @@ class Pacer:
             self._rate = max(self.FLOOR, (self._rate or 20.0) / 2)
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a service is and how patiently it is asked: its address, the seconds one
+    request may take, the retry policy and the pace (shared by clients of one service)."""
+
+    base_url: str
+    timeout: float = 30.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    pacer: Pacer = field(default_factory=lambda: Pacer(None))
+
+
 class Transport:
     """JSON over HTTP for one API: base URL, auth, timeout, classifier and retries."""
 
     def __init__(
-        self,
-        *,
-        name: str,
-        base_url: str,
-        classify: Classifier,
-        headers: Mapping[str, str],
-        timeout: float = 30.0,
-        policy: RetryPolicy | None = None,
-        pacer: Pacer | None = None,
+        self, name: str, endpoint: Endpoint, classify: Classifier, headers: Mapping[str, str]
     ) -> None:
         self.name = name
-        self.base_url = base_url.rstrip("/")
+        self.base_url = endpoint.base_url.rstrip("/")
         self.address = address(self.base_url)
         self._classify = classify
         self._headers = {"Accept": "application/json", **headers}
         secrets = credentials_in(headers)
         logs.forget_secrets(secrets)
         self._secrets = sorted((s.encode() for s in secrets if len(s) >= 4), key=len)[::-1]
-        self._timeout = (min(5.0, timeout), timeout)
-        self._policy = policy or RetryPolicy()
-        self._pacer = pacer or Pacer(None)
+        self._timeout = (min(5.0, endpoint.timeout), endpoint.timeout)
+        self._policy = endpoint.policy
+        self._pacer = endpoint.pacer
         self._local = threading.local()
         self.requests_sent = 0
         self._count_lock = threading.Lock()
@@ -233,9 +218,9 @@ class Transport:
                     return self._once(method, path, params, body, safe, expect)
         except Unreachable as exc:
             self._unreachable = (str(exc), time.monotonic() + UNREACHABLE_SECONDS)
-            raise ServiceError(str(exc)) from None
+            raise ServiceError(str(exc)) from exc
         except TransientError as exc:
-            raise ServiceError(f"{self.name} kept failing on {method} {path}: {exc}") from None
+            raise ServiceError(f"{self.name} kept failing on {method} {path}: {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _stop(self, state: RetryCallState) -> bool:
@@ -281,7 +266,7 @@ class Transport:
         with self._count_lock:
             self.requests_sent += 1
         url = f"{self.base_url}{path}"
-        _LAST.endpoint = f"{self.name} {method} {path}"
+        trail.note(f"{self.name} {method} {path}")
         data = None if body is None else jsonio.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data is not None else None
         try:
@@ -289,7 +274,7 @@ class Transport:
                 method, url, params=params, data=data, headers=headers, timeout=self._timeout
             )
         except (requests.RequestException, ValueError) as exc:
-            raise self._failure(exc, safe) from None
+            raise self._failure(exc, safe) from exc
         return self._interpret(response, method, path, safe, expect)
 
     def _failure(self, exc: Exception, safe: bool) -> DksyncError:

@@ -18,7 +18,7 @@ from dksync.outcome import Action, Outcome, RunReport
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
 from dksync.state.store import State
-from dksync.sync import run as engine
+from dksync.sync import streams
 from tests.conftest import Sync, config_for
 from tests.helpers import config_file
 from tests.integration.test_hostile_answers import unaccounted
@@ -165,7 +165,7 @@ def test_a_failure_outside_every_record_is_exit_70_and_recorded(
     def broken(*args: object) -> None:
         raise RuntimeError("bookkeeping broke")
 
-    monkeypatch.setattr(engine, "safe_cursor", broken)
+    monkeypatch.setattr(streams, "safe_cursor", broken)
     result = _run(clean, tmp_path, "run")
     assert result.exit_code == 70, result.output
     assert "unexpected error (RuntimeError)" in result.output

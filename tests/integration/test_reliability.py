@@ -15,11 +15,14 @@ import pytest
 from typer.testing import CliRunner
 
 from dksync.cli import app
+from dksync.clients import connect
 from dksync.outcome import Action
 from dksync.sandbox.pair import Sandbox
 from dksync.state.lock import RunLock, holder
-from dksync.state.store import MIGRATIONS, State
+from dksync.state.migrations import MIGRATIONS
+from dksync.state.store import State
 from dksync.sync import run as engine
+from dksync.sync.context import RunOptions
 from tests.conftest import FAST_RETRIES, Sync, config_for
 
 INVOICE_POST = "/api/v1/sales/invoice"
@@ -110,8 +113,8 @@ def test_post_that_timed_out_is_settled_in_the_same_run(sandbox: Sandbox, tmp_pa
     sandbox.dkplus.knobs.slow_ms = 450  # DK+ writes after dksync stopped waiting
     report = engine.run(
         settings,
-        engine.RunOptions(only=("invoices",), limit=1),
-        engine.connect(settings, policy=FAST_RETRIES),
+        RunOptions(only=("invoices",), limit=1),
+        connect(settings, policy=FAST_RETRIES),
     )
     assert report.with_action(Action.UNCERTAIN) == []
     [created] = [o for o in report.with_action(Action.CREATE) if o.object_type == "invoices"]
@@ -130,7 +133,7 @@ def test_invoice_already_in_dkplus_is_adopted_not_duplicated(
     [wanted] = [o for o in preview.outcomes if o.object_type == "invoices" and o.label == "1001"]
     assert wanted.payload is not None
     sync(only=("customers", "projects"))
-    dkplus = engine.connect(config_for(sandbox, tmp_path / "state.sqlite")).dkplus
+    dkplus = connect(config_for(sandbox, tmp_path / "state.sqlite")).dkplus
     for product in preview.outcomes:
         if product.object_type == "products" and product.payload:
             dkplus.create_product(product.payload)
@@ -288,7 +291,7 @@ def test_lock_of_a_killed_process_does_not_block(sandbox: Sandbox, tmp_path: Pat
 def test_state_from_an_older_dksync_is_migrated_not_dropped(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
-    db.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    db.executescript(";".join(MIGRATIONS[0]) + "; PRAGMA user_version = 1;")
     db.execute("INSERT INTO cursors VALUES ('invoices', '2026-05-01T00:00:00+00:00', 7, 'x')")
     db.execute("INSERT INTO rejected VALUES ('customers', 3, '10004', 'bad', 2, 'a', 'b', NULL)")
     db.execute(
