@@ -202,6 +202,7 @@ def load(ctx: typer.Context) -> Config:
     registered so no log line can show them."""
     with errors():
         settings = config_module.load(globals_of(ctx).config)
+        logs.refuse_state(settings.state_path)
     secrets = [settings.moment.api_key.reveal(), settings.dkplus.token.reveal()]
     if settings.email is not None and settings.email.password is not None:
         secrets.append(settings.email.password.reveal())
