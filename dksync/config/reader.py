@@ -58,6 +58,27 @@ class Reader:
     def __init__(self, raw: Mapping[str, Any], env: Mapping[str, str]) -> None:
         self.raw, self.env = raw, env
         self.problems: list[str] = []
+        self._hidden = {
+            env[k.env] for k in BY_NAME.values() if k.shape is Shape.SECRET and k.env in env
+        }
+        """Every value that is, or may be, a secret: masked in every problem told."""
+
+    def told(self) -> list[str]:
+        """The problems, with any value equal to a configured secret masked (a secret put in
+        the wrong key, or a secret's ``_FILE`` that holds the secret itself)."""
+        hidden = sorted((h for h in self._hidden if len(h) >= 4), key=len, reverse=True)
+        told = []
+        for problem in self.problems:
+            for value in hidden:
+                problem = problem.replace(value, "***")
+            told.append(problem)
+        return told
+
+    def _may_be_secret(self, file_name: str) -> None:
+        """A secret's file that cannot be read and does not look like a path may be the
+        secret itself, pasted in the wrong place: never shown."""
+        if "/" not in file_name and "\\" not in file_name:
+            self._hidden.add(file_name)
 
     def check_known(self) -> None:
         for section, value in self.raw.items():
@@ -94,6 +115,7 @@ class Reader:
                 try:
                     found = Path(file_name).expanduser().read_text(encoding="utf-8").strip()
                 except OSError as exc:
+                    self._may_be_secret(file_name)
                     self.problems.append(
                         f"{key}: cannot read {file_name} (from {name}_FILE): {exc.strerror}"
                     )
@@ -103,6 +125,8 @@ class Reader:
                     f"{key}: refers to ${{{name}}}, which is not set (nor {name}_FILE)"
                 )
                 return None
+            if file_name and found is not None and name not in self.env:
+                self._hidden.add(found)  # what a _FILE holds is passed as a secret
             values[name] = found
         return _ENV_REF.sub(lambda m: values[m.group(1)], text)
 
@@ -180,6 +204,7 @@ class Reader:
             try:
                 data = Path(file_name).expanduser().read_bytes()
             except OSError as exc:
+                self._may_be_secret(file_name)
                 self.problems.append(f"{file_key}: cannot read {file_name}: {exc.strerror}")
                 return Secret("")
             value, origin = one_line(data) or None, f"the file {file_name}"
@@ -188,6 +213,7 @@ class Reader:
                 f"{name}: missing ({spec.required}; or set {spec.env} or {spec.env}_FILE)"
             )
             return Secret("")
+        self._hidden.add(value)
         flaw = secret_flaw(value)
         if flaw:
             self.problems.append(f"{name}: the value from {origin} {flaw}")
