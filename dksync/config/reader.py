@@ -25,7 +25,7 @@ from dksync.config.model import (
     SyncConfig,
     default_state_path,
 )
-from dksync.config.values import one_line, secret_flaw, url_flaw
+from dksync.config.values import mask, one_line, secret_flaw, url_flaw
 from dksync.kinds import ObjectKind
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
@@ -64,15 +64,8 @@ class Reader:
         """Every value that is, or may be, a secret: masked in every problem told."""
 
     def told(self) -> list[str]:
-        """The problems, with any value equal to a configured secret masked (a secret put in
-        the wrong key, or a secret's ``_FILE`` that holds the secret itself)."""
-        hidden = sorted((h for h in self._hidden if len(h) >= 4), key=len, reverse=True)
-        told = []
-        for problem in self.problems:
-            for value in hidden:
-                problem = problem.replace(value, "***")
-            told.append(problem)
-        return told
+        """The problems, any value equal to a configured secret masked."""
+        return mask(self.problems, self._hidden)
 
     def _may_be_secret(self, file_name: str) -> None:
         """A secret's file that cannot be read and does not look like a path may be the

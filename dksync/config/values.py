@@ -61,3 +61,16 @@ def url_flaw(value: str) -> str | None:
     if parts.query or parts.fragment:
         return "it must not hold ? or #"
     return None
+
+
+def mask(texts: list[str], secrets: set[str]) -> list[str]:
+    """``texts`` with every value equal to a configured secret masked (a secret put in the
+    wrong key, or a secret's ``_FILE`` that holds the secret itself): the longest first,
+    values too short to be a secret left alone."""
+    hidden = sorted((h for h in secrets if len(h) >= 4), key=len, reverse=True)
+    told = []
+    for text in texts:
+        for value in hidden:
+            text = text.replace(value, "***")
+        told.append(text)
+    return told
