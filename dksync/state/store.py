@@ -167,6 +167,31 @@ class State(Database):
         )
         return _invoice(row)
 
+    def claim_number(self, object_type: str, number: str, moment_id: int) -> int | None:
+        """Claim a DK+ number for one Moment record before anything is written under it
+        (so a run killed after the write still holds it); the other Moment id when another
+        record holds it (claimed, or written before claims existed). A record that claims a
+        new number gives up its old one."""
+        with self.atomic():
+            row = self._one(
+                "SELECT moment_id FROM claims WHERE object_type = ? AND number = ?",
+                (object_type, number),
+            )
+            if row is not None and int(row[0]) != moment_id:
+                return int(row[0])
+            other = self.number_holder(object_type, number, moment_id)
+            if other is not None:
+                return other
+            self._sql(
+                "DELETE FROM claims WHERE object_type = ? AND moment_id = ?",
+                (object_type, moment_id),
+            )
+            self._sql(
+                "INSERT INTO claims (object_type, number, moment_id) VALUES (?, ?, ?)",
+                (object_type, number, moment_id),
+            )
+            return None
+
     def number_holder(self, object_type: str, number: str, moment_id: int) -> int | None:
         """Another Moment record written to DK+ under this DK+ number, or None."""
         row = self._one(

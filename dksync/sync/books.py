@@ -57,7 +57,6 @@ class Books:
         self._table: dict[Key, Standing] = {}
         self._fresh: set[ObjectKind] = set()
         self._posting: set[int] = set()
-        self._numbers: dict[tuple[ObjectKind, str], int] = {}
         self._lock = threading.Lock()
 
     # --- reading ----------------------------------------------------------------------------
@@ -204,14 +203,12 @@ class Books:
         _refuse_held(self.state.reference_holder(reference, moment_id), moment_id, reference)
 
     def claim_number(self, kind: ObjectKind, number: str, moment_id: int) -> None:
-        """One Moment record per DK+ number: claimed for this run before the write, and
-        refused (``duplicate_number``) when another Moment record holds it, in this run or
-        in the state ("10001" and "10001 " are never merged silently)."""
-        with self._lock:
-            other = self._numbers.setdefault((kind, number), moment_id)
-        if other == moment_id:
-            other = self.state.number_holder(kind, number, moment_id) or moment_id
-        if other != moment_id:
+        """One Moment record per DK+ number: claimed in the state before the write, and
+        refused (``duplicate_number``) when another Moment record holds it ("10001" and
+        "10001 " are never merged silently, even by a run killed between write and books).
+        A dry run claims in its in-memory copy of the state, the same way."""
+        other = self.state.claim_number(kind, number, moment_id)
+        if other is not None:
             raise RecordRejected(
                 f"DK+ {kind.singular} number {number} belongs to Moment {kind.singular} id "
                 f"{other}; this is Moment id {moment_id}: two Moment {kind.value} map to one "
