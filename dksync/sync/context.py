@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from dksync import moment
@@ -92,6 +93,26 @@ class KeyLocks:
         return self._locks[kind][hash(key) % STRIPES]
 
 
+class ProductRates:
+    """The VAT rate each item code has in DK+ this run (None: DK+ did not say)."""
+
+    def __init__(self) -> None:
+        self._rates: dict[str, tuple[Decimal | None, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[Decimal | None, str] | None:
+        with self._lock:
+            return self._rates.get(key)
+
+    def set(self, key: str, rate: Decimal | None, source: str) -> None:
+        with self._lock:
+            self._rates[key] = (rate, source)
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._rates.pop(key, None)
+
+
 @dataclass
 class RunContext:
     config: Config
@@ -100,6 +121,7 @@ class RunContext:
     books: Books
     settle: Settle
     lock: KeyLocks = field(default_factory=KeyLocks)
+    product_rates: ProductRates = field(default_factory=ProductRates)
     _sales_person_ok: bool = False
     _once: threading.Lock = field(default_factory=threading.Lock)
 
