@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from dksync.dkplus.values import dk_date
+from dksync.errors import MalformedListing
 from dksync.mapping.invoices import reference
 from dksync.mapping.money import amount_problem, amounts_agree, line_total, price_with_surcharge
 from dksync.records import Invoice, InvoiceLine
@@ -116,10 +117,6 @@ def _line_amount(line: InvoiceLine) -> Decimal | None:
     return line_total(line.quantity, price, line.discount_percent)
 
 
-class MalformedListing(ValueError):
-    """A listed DK+ invoice that does not have the shape the contract gives it."""
-
-
 def booked(raw: Mapping[str, Any], default_currency: str) -> Booked:
     """A listed DK+ invoice; ``MalformedListing`` when its number or reference is absent
     or a compared field has the wrong type (never guessed)."""
@@ -143,8 +140,8 @@ def booked(raw: Mapping[str, Any], default_currency: str) -> Booked:
 def _day(value: Any, number: Any) -> date | None:
     try:
         return dk_date(value)
-    except ValueError:
-        raise MalformedListing(f"DK+ invoice {number} has InvoiceDate {value!r}") from None
+    except ValueError as exc:
+        raise MalformedListing(f"DK+ invoice {number} has InvoiceDate {value!r}") from exc
 
 
 def _amount(value: Any, number: Any) -> Decimal | None:
@@ -154,8 +151,8 @@ def _amount(value: Any, number: Any) -> Decimal | None:
         if isinstance(value, bool):
             raise InvalidOperation
         amount = Decimal(str(value))
-    except InvalidOperation:
-        raise MalformedListing(f"DK+ invoice {number} has TotalAmount {value!r}") from None
+    except InvalidOperation as exc:
+        raise MalformedListing(f"DK+ invoice {number} has TotalAmount {value!r}") from exc
     if not amount.is_finite():
         raise MalformedListing(f"DK+ invoice {number} has TotalAmount {value!r}")
     return amount

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dksync.errors import MalformedListing
 from dksync.reconcile.compare import (
     Booked,
     Expected,
-    MalformedListing,
     ProblemKind,
     booked,
     expected,
