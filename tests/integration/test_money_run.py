@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from dksync.clients import connect
 from dksync.mapping import invoices as invoice_mapping
 from dksync.mapping import kennitala
 from dksync.mapping.invoices import skip_reason
@@ -103,13 +104,13 @@ def hostile() -> Iterator[tuple[Sandbox, dict[str, str]]]:
 
 def _sync(sb: Sandbox, tmp_path: Path, **dkplus: Any) -> RunReport:
     settings = config_for(sb, tmp_path / "state.sqlite", dkplus=dkplus)
-    return engine.run(settings, engine.RunOptions(), engine.connect(settings, policy=FAST_RETRIES))
+    return engine.run(settings, engine.RunOptions(), connect(settings, policy=FAST_RETRIES))
 
 
 def _reconcile(sb: Sandbox, tmp_path: Path) -> Result:
     settings = config_for(sb, tmp_path / "state.sqlite")
     dates = [i.invoice_date for i in sb.dataset.invoices]
-    sources = gather.connect(settings, FAST_RETRIES)
+    sources = connect(settings, FAST_RETRIES)
     return gather.run(settings, Period(min(dates), max(dates)), sources)
 
 
