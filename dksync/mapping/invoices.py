@@ -18,12 +18,7 @@ from typing import Any, Literal
 from dksync.mapping import Mapped, MapResult, Payload, Rejected
 from dksync.mapping import kennitala as kt
 from dksync.mapping.customers import CustomerRules, dk_number
-from dksync.mapping.money import (
-    CENT,
-    amount_problem,
-    line_total,
-    price_with_surcharge,
-)
+from dksync.mapping.money import CENT, amount_problem, line_total, price_with_surcharge
 from dksync.records import (
     Customer,
     ExportStatus,
@@ -138,7 +133,7 @@ def _amounts(n: int, line: InvoiceLine) -> tuple[Decimal, Decimal, Decimal] | st
         negative = line.line_total < 0
     else:
         negative = (line.quantity < 0) != (price < 0)
-    sign = -1 if negative else 1
+    sign = -1 if negative and magnitude else 1  # no "-0.00" for a line worth nothing
     quantity, total = sign * abs(line.quantity), sign * magnitude
     expected = line.line_total
     if expected is not None and abs(total - expected) > CENT:
@@ -150,12 +145,18 @@ def _amounts(n: int, line: InvoiceLine) -> tuple[Decimal, Decimal, Decimal] | st
     return quantity, abs(price), total
 
 
-def _credit_signed(invoice: Invoice, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A credit note whose amounts are all written as positive (the sign left to the invoice
-    type) is booked negative; one that carries its own signs is booked as it says."""
-    if not invoice.is_credit_note or sum((x["Total"] for x in lines), Decimal(0)) <= 0:
-        return lines
-    return [{**x, "Quantity": -x["Quantity"], "Total": -x["Total"]} for x in lines]
+def _credit_problem(invoice: Invoice, lines: list[dict[str, Any]]) -> str | None:
+    """Moment signs a credit note's amounts itself (on quantities, prices or line totals);
+    one that adds up to more than zero carries no sign dksync can trust, so it is not
+    guessed either way."""
+    total = sum((x["Total"] for x in lines), Decimal(0))
+    if not invoice.is_credit_note or total <= 0:
+        return None
+    return (
+        f"credit note {invoice.number} adds up to +{total} without VAT: its amounts carry no "
+        "minus, so whether it credits or charges cannot be told. Not posted: check it in "
+        "Moment, and book it in DK+ by hand if it is right"
+    )
 
 
 def _value_problem(n: int, line: InvoiceLine) -> str | None:
@@ -236,7 +237,10 @@ def map_invoice(
         elif isinstance(booked, _Line):
             lines.append(booked.payload)
             products.setdefault(str(booked.product["ItemCode"]).upper(), (n, booked.product))
+    credit = None if reasons else _credit_problem(invoice, lines)
+    if credit:
+        reasons.append(credit)
     if reasons or isinstance(number, Rejected):
         return Rejected(tuple(reasons))
-    body = {**_header(invoice, customer, number, rules), "Lines": _credit_signed(invoice, lines)}
+    body = {**_header(invoice, customer, number, rules), "Lines": lines}
     return Mapped(body, tuple(warnings), tuple(p for _, p in products.values()))

@@ -95,16 +95,15 @@ def expected(
 
 
 def moments_total(invoice: Invoice) -> Decimal | None:
-    """The sum of Moment's line totals (a line without one: Moment's own formula, rounded
-    once); a credit note's is negative whichever way its lines are signed. None when a
-    line holds no usable amount."""
+    """The sum of Moment's line totals, signed as Moment signs them (a line without one:
+    Moment's own formula, rounded once). None when a line holds no usable amount."""
     total = Decimal(0)
     for line in invoice.lines:
         amount = _line_amount(line)
         if amount is None:
             return None
         total += amount
-    return -abs(total) if invoice.is_credit_note else total
+    return total
 
 
 def _line_amount(line: InvoiceLine) -> Decimal | None:

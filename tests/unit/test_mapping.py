@@ -239,7 +239,8 @@ def test_line_total_that_differs_from_moment_is_not_posted() -> None:
 
 
 def test_credit_note_quantities_are_negative() -> None:
-    body = _body(_invoice(is_credit_note=True))
+    credit = replace(LINE, quantity=-LINE.quantity, line_total=-(LINE.line_total or 0))
+    body = _body(_invoice(is_credit_note=True, lines=(credit,)))
     assert body["Lines"][0]["Quantity"] == Decimal("-7.5")
     assert body["Lines"][0]["Total"] == Decimal("-187312.50")
 

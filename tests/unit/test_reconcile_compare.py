@@ -33,14 +33,16 @@ def test_expected_is_moments_own_numbers() -> None:
 
 def test_expected_does_not_come_from_the_mapping() -> None:
     """A line Moment totals at +1000 whatever its quantity and price say, and a credit note
-    written all positive: Moment's numbers, not what a mapping makes of them."""
+    whose quantity disagrees with its line total: Moment's line totals, as Moment signs
+    them, not what a mapping makes of them."""
     reversal = replace(LINE, quantity=Decimal(-1), unit_price=Decimal(-1000))
     reversal = replace(reversal, line_total=Decimal(1000), surcharge_percent=Decimal(0))
     reversal = replace(reversal, discount_percent=Decimal(0))
     want = expected(replace(INVOICE, lines=(LINE, reversal)), "10001", "ISK", "x")
     assert want.total == Decimal("188312.50") and want.lines == 2
-    credit = expected(replace(INVOICE, is_credit_note=True), "10001", "isk", "x")
-    assert credit.total == Decimal("-187312.50") and credit.currency == "ISK"
+    credit = replace(INVOICE, is_credit_note=True, lines=(replace(LINE, quantity=Decimal(2)),))
+    credited = expected(credit, "10001", "isk", "x")
+    assert credited.total == Decimal("187312.50") and credited.currency == "ISK"
 
 
 def test_an_invoice_without_usable_amounts_is_compared_without_its_total() -> None:
