@@ -7,6 +7,7 @@ with three decimals, fractional krónur, one item code at two VAT rates.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -14,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
+from dksync import jsonio
 from dksync.clients import connect
+from dksync.dkplus.values import dk_date
 from dksync.mapping import invoices as invoice_mapping
 from dksync.mapping import kennitala
 from dksync.mapping.invoices import skip_reason
@@ -246,3 +250,18 @@ def test_reconcile_shows_a_mapping_error_as_differs(
     problems = {p.invoice: p for p in _reconcile(sb, tmp_path).problems}
     assert problems[number].kind is ProblemKind.DIFFERS
     assert problems[number].detail == "total without VAT: Moment 1250.00, DK+ 1300.00"
+
+
+def test_dk_answers_year_one_for_no_due_date_and_dksync_reads_it_as_none(
+    hostile: tuple[Sandbox, dict[str, str]], tmp_path: Path
+) -> None:
+    sb, _ = hostile
+    _sync(sb, tmp_path)
+    body = next(e.body for e in sb.dkplus.log if e.method == "POST" and e.path == INVOICE_POST)
+    assert dk_date(_dk(sb, body["Reference"])["DueDate"]) is not None
+    answer = requests.post(
+        f"{sb.dkplus.url}/_sandbox/invoice",
+        json=json.loads(jsonio.dumps({k: v for k, v in body.items() if k != "DueDate"})),
+        timeout=5,
+    ).json()
+    assert answer["DueDate"] == "0001-01-01T00:00:00" and dk_date(answer["DueDate"]) is None
