@@ -52,7 +52,7 @@ CUSTOMER_FIELDS = (
     "PaymentTerm",
 )
 PROJECT_FIELDS = ("Number", "Name", "CustomerToBill", "CustomerNameToBill")
-PRODUCT_FIELDS = ("ItemCode",)
+PRODUCT_FIELDS = ("ItemCode", "TaxPercent")
 INVOICE_FIELDS = ("Number", "Reference", "InvoiceDate", "CNumber", "TotalAmount")
 
 Objects = dict[str, dict[str, Any]]
