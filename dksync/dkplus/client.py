@@ -57,6 +57,14 @@ def _nothing_or_object(body: Any) -> str | None:
     return None if body is None or (isinstance(body, dict)) else describe(body)
 
 
+def _terms(body: Any) -> str | None:
+    """``[{ID, Number, Description}]``: every term has a code."""
+    problem = _list_of_objects(body)
+    if problem is None and any(t.get("Number") in (None, "") for t in body):
+        return "a list with a term that has no Number"
+    return problem
+
+
 def _true(body: Any) -> str | None:
     return None if body is True else describe(body)
 
@@ -161,6 +169,23 @@ class DkPlusClient:
         """PUT; ``NotFound`` when DK+ has no such customer (someone deleted it)."""
         path = f"{API}/customer/{_segment(number)}"
         return self._t.call("PUT", path, body=body, safe=True, expect=_nothing_or_object)
+
+    def kennitala_holders(self, digits: str) -> list[str]:
+        """The DK+ customers numbered by this kennitala, with or without its dash (DK's
+        common convention; one GET per form). Only a list (``learned``) also finds one
+        under another number by its ``SSNumber``."""
+        found = []
+        for number in (digits, f"{digits[:6]}-{digits[6:]}"):
+            held = self.customer(number)
+            if held is not None:
+                found.append(str(held["Number"]))
+        return found
+
+    def payment_terms(self) -> list[str] | None:
+        """The company's payment term codes; None when this DK+ has no such list (404)."""
+        path = f"{API}/general/payment/term"
+        terms = self._get_or_none(path, _terms)
+        return None if terms is None else [str(t["Number"]) for t in terms]
 
     def project(self, number: str) -> dict[str, Any] | None:
         path = f"{API}/project/{_segment(number)}"

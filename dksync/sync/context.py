@@ -102,6 +102,17 @@ class RunContext:
     lock: KeyLocks = field(default_factory=KeyLocks)
     _sales_person_ok: bool = False
     _once: threading.Lock = field(default_factory=threading.Lock)
+    _terms: tuple[frozenset[str] | None] | None = None
+    _terms_once: threading.Lock = field(default_factory=threading.Lock)
+
+    def company_terms(self) -> frozenset[str] | None:
+        """The DK+ company's payment term codes, read once per run before the first
+        customer with a term is written; None when this DK+ cannot list them."""
+        with self._terms_once:
+            if self._terms is None:
+                codes = self.dkplus.payment_terms()
+                self._terms = (None if codes is None else frozenset(codes),)
+            return self._terms[0]
 
     def require_sales_person(self) -> None:
         """Checked once, before the first invoice is sent; ``ConfigError`` stops the run."""
