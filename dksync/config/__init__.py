@@ -59,7 +59,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     ),
     "sync": frozenset({"objects", "start_from", "lookback", "retry_for"}),
     "invoices": frozenset({"item_code_from", "create_missing_products", "default_currency"}),
-    "customers": frozenset({"payment_terms", "number_from"}),
+    "customers": frozenset({"payment_terms", "number_from", "link"}),
     "projects": frozenset({"update"}),
     "state": frozenset({"path"}),
     "email": frozenset(
@@ -387,6 +387,7 @@ class _Reader:
                     ("customer_number", "kennitala"),
                     "customer_number",
                 ),
+                link=self._links(),
             ),
             invoice_rules=InvoiceRules(
                 sales_person=dkplus.sales_person,
@@ -509,6 +510,29 @@ class _Reader:
             self.problems.append(f"{key}: {value!r} is too long a duration (at most {longest})")
             return default
         return timedelta(seconds=seconds)
+
+    def _links(self) -> dict[str, str]:
+        """``customers.link``: Moment customer number → the existing DK+ customer to use."""
+        value = self.value("customers.link")
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.problems.append(
+                "customers.link: must map Moment customer numbers to DK+ customer numbers, "
+                "such as {10004: 551021-0680}"
+            )
+            return {}
+        links: dict[str, str] = {}
+        for moment_number, dk_number in value.items():
+            dk = str(dk_number).strip() if isinstance(dk_number, str | int) else ""
+            if not str(moment_number).strip() or not dk or len(dk) > 12:
+                self.problems.append(
+                    f"customers.link: entry {moment_number!r}: {dk_number!r} must be a DK+ "
+                    "customer number (1 to 12 characters)"
+                )
+                continue
+            links[str(moment_number).strip()] = dk
+        return links
 
     def _payment_terms(self) -> dict[int, str]:
         value = self.value("customers.payment_terms")

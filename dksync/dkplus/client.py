@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
+from dksync.dkplus.access import Guarded
 from dksync.errors import NotFound
 from dksync.transport.http import (
     Classifier,
@@ -83,7 +84,7 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> Verdict:
     if status in (400, 422):
         return Verdict(Kind.REJECT, message or f"HTTP {status}")
     if status in (401, 403):
-        return Verdict(Kind.FATAL, "DK+ refused the token (check dkplus.token)")
+        return Verdict(Kind.DENIED, "DK+ refused the token (check dkplus.token)")
     if status == 429 or status >= 500:
         return Verdict(Kind.RETRY, message, retry_after_seconds(headers))
     return Verdict(Kind.FATAL, f"DK+ answered {status}: {message}")
@@ -120,7 +121,7 @@ class DkPlusClient:
     """Typed calls to the DK+ endpoints dksync uses; bodies and answers are plain dicts."""
 
     def __init__(self, transport: Transport) -> None:
-        self._t = transport
+        self._t = Guarded(transport)
 
     @classmethod
     def connect(
