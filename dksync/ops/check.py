@@ -18,6 +18,7 @@ from itertools import islice
 from typing import Any
 
 from dksync import moment
+from dksync.clients import Clients
 from dksync.config import Config
 from dksync.dkplus.client import DkPlusClient
 from dksync.errors import DksyncError
@@ -28,7 +29,6 @@ from dksync.moment.shape import inspect, value_kind
 from dksync.ops import check_dkplus
 from dksync.ops.check_item import CheckItem, Readiness
 from dksync.records import Customer, Invoice
-from dksync.sync.run import Clients
 
 KINDS = ("customers", "projects", "invoices", "accounts", "products")
 

@@ -11,8 +11,8 @@ from itertools import islice
 from dksync import moment
 from dksync.config import Config
 from dksync.dkplus.client import DkPlusClient
-from dksync.dkplus.lists import DkPlusLists, ListUnavailable
-from dksync.errors import PermissionDenied
+from dksync.dkplus.lists import DkPlusLists
+from dksync.errors import ListUnavailable, PermissionDenied
 from dksync.mapping import Mapped
 from dksync.mapping.customers import map_customer
 from dksync.mapping.kennitala import normalise
