@@ -244,3 +244,34 @@ def test_a_bad_token_still_says_check_the_token(company: Sandbox, tmp_path: Path
     assert isinstance(report.fatal, ServiceError)
     assert not isinstance(report.fatal, PermissionDenied)
     assert "check dkplus.token" in str(report.fatal)
+
+
+def test_two_moment_customers_with_one_kennitala_are_not_taken_from_each_other(
+    company: Sandbox, tmp_path: Path
+) -> None:
+    """Only a DK+ customer dksync did not write makes a kennitala taken: Moment is master,
+    and two Moment customers may share one (departments of one company)."""
+    first, last = company.dataset.customers[0], company.dataset.customers[-1]
+    company.moment.change("customers", last.id, lambda c: replace(c, kennitala=first.kennitala))
+    settings = config_for(company, tmp_path / "state.sqlite")
+    clients = engine.connect(settings, FAST_RETRIES)
+    engine.run(settings, engine.RunOptions(only=("customers",), limit=1), clients)
+    report = engine.run(settings, engine.RunOptions(), clients)
+    assert report.exit_code == 0, report.with_action(Action.REJECT)
+    assert any("/customer/page/" in e.path for e in company.dkplus.log), "the list was read"
+    held = _dk_customers(company)
+    assert held[first.number]["SSNumber"] == held[last.number]["SSNumber"]
+
+
+def test_payment_terms_unreadable_by_the_token_are_not_checked_but_said(
+    company: Sandbox, tmp_path: Path
+) -> None:
+    company.dkplus.knobs.update({"denied_modules": ["general"]})
+    terms = {"customers": {"payment_terms": {0: "stgr", 14: "d15", 30: "d30"}}}
+    report = _run(company, tmp_path / "state.sqlite", **terms)
+    assert report.fatal is None and report.exit_code == 0
+    [warning] = report.warnings
+    assert (
+        warning.startswith("payment terms not checked against DK+") and "payment terms" in warning
+    )
+    assert all(c.get("PaymentTerm") for c in _dk_customers(company).values())
