@@ -179,7 +179,7 @@ def _send(
         write({k: v for k, v in body.items() if k != "SSNumber"})
         warning = f"DK+ refused its kennitala {body['SSNumber']} ({exc}): written without SSNumber"
         outcome.warnings = (*outcome.warnings, warning)
-        ctx.books.report.warn(f"customer {outcome.label}: {warning}")
+        ctx.books.warn(KIND, outcome.label, warning)
 
 
 def _names_kennitala(message: str) -> bool:

@@ -22,6 +22,7 @@ from dksync.errors import PermissionDenied, ServiceError
 from dksync.kinds import ReasonCode
 from dksync.mapping import kennitala
 from dksync.mapping.invoices import skip_reason
+from dksync.ops import queries
 from dksync.outcome import Action, RunReport
 from dksync.sandbox.dkplus_company import ACCOUNTANT_FIELDS
 from dksync.sandbox.generator import generate
@@ -92,6 +93,9 @@ def test_refused_ssnumber_costs_neither_the_customer_nor_its_invoices(
     assert "written without SSNumber" in warning
     booked = [i for i in company.dkplus.snapshot()["invoices"] if i["CNumber"] == number]
     assert booked and unaccounted(company, tmp_path / "state.sqlite") == []
+    shown = queries.show_record(config_for(company, tmp_path / "state.sqlite"), "customers", number)
+    [event] = [e for e in shown["events"] if e["kind"] == "warning"]
+    assert "written without SSNumber" in event["detail"], "kept with the record's history"
     again = _run(company, tmp_path / "state.sqlite")
     assert again.warnings == [] and again.exit_code == 0
 
