@@ -148,7 +148,7 @@ class Books:
         kennitala, say): in the run's warnings, and as a ``warning`` event in the state,
         shown with that record's history."""
         self.report.warn(f"{kind.singular} {label}: {text}")
-        with self.state.transaction():
+        with self.state.atomic():
             self.state.add_event("warning", f"{kind.value} {label} {text}")
 
     def before_post(self, moment_id: int, reference: str) -> None:
