@@ -25,8 +25,7 @@ from dksync.config.model import (
     SyncConfig,
     default_state_path,
 )
-from dksync.config.values import mask, one_line, secret_flaw, url_flaw
-from dksync.kinds import ObjectKind
+from dksync.config.values import Hidden, beside, kind_word, one_line, secret_flaw, url_flaw
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
 from dksync.moment import FieldNames, parse_instant
@@ -37,41 +36,14 @@ _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def _kind_word(item: object) -> object:
-    """ "invoice" or "Invoices" as "invoices"; anything else as it is (then refused)."""
-    kind = ObjectKind.named(item) if isinstance(item, str) else None
-    return item if kind is None else kind.value
-
-
-def _beside(source: Path | None, path: Path) -> Path:
-    """A relative ``state.path`` is taken from the config file's folder, not the current
-    one, so a run from another folder finds the same state."""
-    path = path.expanduser()
-    if path.is_absolute() or source is None:
-        return path
-    return source.parent.absolute() / path
-
-
 class Reader:
     """Reads one config mapping; ``problems`` lists every key that is wrong."""
 
     def __init__(self, raw: Mapping[str, Any], env: Mapping[str, str]) -> None:
         self.raw, self.env = raw, env
         self.problems: list[str] = []
-        self._hidden = {
-            env[k.env] for k in BY_NAME.values() if k.shape is Shape.SECRET and k.env in env
-        }
-        """Every value that is, or may be, a secret: masked in every problem told."""
-
-    def told(self) -> list[str]:
-        """The problems, any value equal to a configured secret masked."""
-        return mask(self.problems, self._hidden)
-
-    def _may_be_secret(self, file_name: str) -> None:
-        """A secret's file that cannot be read and does not look like a path may be the
-        secret itself, pasted in the wrong place: never shown."""
-        if "/" not in file_name and "\\" not in file_name:
-            self._hidden.add(file_name)
+        secrets = [k.env for k in BY_NAME.values() if k.shape is Shape.SECRET]
+        self.hidden = Hidden(env[name] for name in secrets if name in env)
 
     def check_known(self) -> None:
         for section, value in self.raw.items():
@@ -108,7 +80,7 @@ class Reader:
                 try:
                     found = Path(file_name).expanduser().read_text(encoding="utf-8").strip()
                 except OSError as exc:
-                    self._may_be_secret(file_name)
+                    self.hidden.unread_file(file_name)
                     self.problems.append(
                         f"{key}: cannot read {file_name} (from {name}_FILE): {exc.strerror}"
                     )
@@ -119,7 +91,7 @@ class Reader:
                 )
                 return None
             if file_name and found is not None and name not in self.env:
-                self._hidden.add(found)  # what a _FILE holds is passed as a secret
+                self.hidden.add(found)  # what a _FILE holds is passed as a secret
             values[name] = found
         return _ENV_REF.sub(lambda m: values[m.group(1)], text)
 
@@ -197,7 +169,7 @@ class Reader:
             try:
                 data = Path(file_name).expanduser().read_bytes()
             except OSError as exc:
-                self._may_be_secret(file_name)
+                self.hidden.unread_file(file_name)
                 self.problems.append(f"{file_key}: cannot read {file_name}: {exc.strerror}")
                 return Secret("")
             value, origin = one_line(data) or None, f"the file {file_name}"
@@ -206,7 +178,7 @@ class Reader:
                 f"{name}: missing ({spec.required}; or set {spec.env} or {spec.env}_FILE)"
             )
             return Secret("")
-        self._hidden.add(value)
+        self.hidden.add(value)
         flaw = secret_flaw(value)
         if flaw:
             self.problems.append(f"{name}: the value from {origin} {flaw}")
@@ -273,6 +245,7 @@ class Reader:
             customer_rules=CustomerRules(
                 payment_terms=self._payment_terms(),
                 number_from=self.choice("customers.number_from"),
+                link=self._links(),
             ),
             invoice_rules=InvoiceRules(
                 sales_person=dkplus.sales_person,
@@ -281,7 +254,7 @@ class Reader:
             ),
             create_missing_products=self.flag("invoices.create_missing_products"),
             update_projects=self.flag("projects.update"),
-            state_path=_beside(source, Path(self.text("state.path") or default_state_path())),
+            state_path=beside(source, Path(self.text("state.path") or default_state_path())),
             source=source,
             email=self._email(),
         )
@@ -365,13 +338,36 @@ class Reader:
             return OBJECT_TYPES
         items = [objects] if isinstance(objects, str) else objects
         if isinstance(items, list):  # singular or plural, as everywhere else
-            items = [_kind_word(o) for o in items]
+            items = [kind_word(o) for o in items]
         if not isinstance(items, list) or not items or any(o not in OBJECT_TYPES for o in items):
             self.problems.append(
                 f"sync.objects: must list some of {', '.join(OBJECT_TYPES)}, got {objects!r}"
             )
             return OBJECT_TYPES
         return tuple(o for o in OBJECT_TYPES if o in items)
+
+    def _links(self) -> dict[str, str]:
+        """``customers.link``: Moment customer number → the existing DK+ customer to use."""
+        value = self.value("customers.link")
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.problems.append(
+                "customers.link: must map Moment customer numbers to DK+ customer numbers, "
+                "such as {10004: 551021-0680}"
+            )
+            return {}
+        links: dict[str, str] = {}
+        for moment_number, dk_number in value.items():
+            dk = str(dk_number).strip() if isinstance(dk_number, str | int) else ""
+            if not str(moment_number).strip() or not dk or len(dk) > 12:
+                self.problems.append(
+                    f"customers.link: entry {moment_number!r}: {dk_number!r} must be a DK+ "
+                    "customer number (1 to 12 characters)"
+                )
+                continue
+            links[str(moment_number).strip()] = dk
+        return links
 
     def _payment_terms(self) -> dict[int, str]:
         value = self.value("customers.payment_terms")

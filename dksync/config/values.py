@@ -4,10 +4,12 @@ Messages name what is wrong, never a secret's value."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from dksync.errors import ConfigError
+from dksync.kinds import ObjectKind
 
 
 def decode_utf8(source: Path, data: bytes) -> str:
@@ -63,14 +65,44 @@ def url_flaw(value: str) -> str | None:
     return None
 
 
-def mask(texts: list[str], secrets: set[str]) -> list[str]:
-    """``texts`` with every value equal to a configured secret masked (a secret put in the
-    wrong key, or a secret's ``_FILE`` that holds the secret itself): the longest first,
-    values too short to be a secret left alone."""
-    hidden = sorted((h for h in secrets if len(h) >= 4), key=len, reverse=True)
-    told = []
-    for text in texts:
-        for value in hidden:
-            text = text.replace(value, "***")
-        told.append(text)
-    return told
+class Hidden:
+    """Every value that is, or may be, a secret: masked in every config problem told (a
+    secret put in the wrong key, or a secret's ``_FILE`` that holds the secret itself)."""
+
+    def __init__(self, values: Iterable[str]) -> None:
+        self.values = set(values)
+
+    def add(self, value: str) -> None:
+        self.values.add(value)
+
+    def unread_file(self, name: str) -> None:
+        """A secret's file that cannot be read and does not look like a path may be the
+        secret itself, pasted in the wrong place: never shown."""
+        if "/" not in name and "\\" not in name:
+            self.values.add(name)
+
+    def mask(self, texts: list[str]) -> list[str]:
+        """``texts`` with every such value masked, the longest first (values too short to
+        be a secret are left alone)."""
+        hidden = sorted((h for h in self.values if len(h) >= 4), key=len, reverse=True)
+        told = []
+        for text in texts:
+            for value in hidden:
+                text = text.replace(value, "***")
+            told.append(text)
+        return told
+
+
+def kind_word(item: object) -> object:
+    """ "invoice" or "Invoices" as "invoices"; anything else as it is (then refused)."""
+    kind = ObjectKind.named(item) if isinstance(item, str) else None
+    return item if kind is None else kind.value
+
+
+def beside(source: Path | None, path: Path) -> Path:
+    """A relative ``state.path`` is taken from the config file's folder, not the current
+    one, so a run from another folder finds the same state."""
+    path = path.expanduser()
+    if path.is_absolute() or source is None:
+        return path
+    return source.parent.absolute() / path

@@ -27,6 +27,7 @@ from tenacity import (
 
 from dksync import jsonio, logs
 from dksync.errors import (
+    AccessDenied,
     BadAnswer,
     ConfigError,
     Conflict,
@@ -60,6 +61,7 @@ class Kind(enum.Enum):
     REJECT = "reject"
     RETRY = "retry"
     FATAL = "fatal"
+    DENIED = "denied"  # 401/403: the credentials, or their permission for this path
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,8 +267,7 @@ class Transport:
         self._pacer.wait()
         with self._count_lock:
             self.requests_sent += 1
-        url = f"{self.base_url}{path}"
-        trail.note(f"{self.name} {method} {path}")
+        url = trail.note(f"{self.name} {method} {path}", f"{self.base_url}{path}")
         data = None if body is None else jsonio.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data is not None else None
         try:
@@ -327,6 +328,8 @@ class Transport:
             raise RecordRejected(f"{self.name} refused it: {verdict.message}", ReasonCode.REFUSED)
         if verdict.kind is Kind.FATAL:
             raise ServiceError(f"{where}: {verdict.message}")
+        if verdict.kind is Kind.DENIED:
+            raise AccessDenied(f"{where}: {verdict.message}", path)
         if response.status_code == 429:
             self._pacer.slow_down()
         if safe or response.status_code == 429:

@@ -8,9 +8,10 @@ import threading
 _LAST = threading.local()
 
 
-def note(endpoint: str) -> None:
-    """A request is about to be sent by this thread."""
+def note(endpoint: str, url: str) -> str:
+    """A request to ``url`` is about to be sent by this thread; answers ``url``."""
     _LAST.endpoint = endpoint
+    return url
 
 
 def last_endpoint() -> str | None:

@@ -63,7 +63,8 @@ def test_outputs_refuse_the_state_and_its_companions(
         args = ["reconcile", "--csv", target, "--from", "2026-01-01", "-c", str(synced)]
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
-    assert "state file" in result.output and "Choose another file" in result.output
+    said = " ".join(result.output.split())  # wrapped to the terminal's width
+    assert "state file" in said and "Choose another file" in said
     assert _digests(tmp_path) == before
 
 
