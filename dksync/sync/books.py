@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dksync import logs
 from dksync.errors import DksyncError, FatalError, RecordRejected
 from dksync.jsonio import fingerprint
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
@@ -130,7 +131,7 @@ class Books:
             )
         where = last_endpoint()
         what = f"{type(exc).__name__}" + (f" at {where}" if where else "")
-        log.debug("%s %s: unexpected %s", kind.value, label, what, exc_info=exc)
+        log.debug("%s %s: unexpected %s: %s", kind.value, label, what, logs.causes(exc))
         said = f": {exc}" if isinstance(exc, DksyncError) and str(exc) else ""
         if posting:
             return Outcome(
