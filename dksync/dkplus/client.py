@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from dksync.errors import NotFound
+from dksync.transport.body import describe
 from dksync.transport.http import (
     Classifier,
     Expect,
@@ -22,7 +23,6 @@ from dksync.transport.http import (
     RetryPolicy,
     Transport,
     Verdict,
-    describe,
     retry_after_seconds,
 )
 

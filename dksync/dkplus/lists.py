@@ -22,7 +22,8 @@ from typing import Any
 from dksync.dkplus import client as dkplus
 from dksync.dkplus.client import classify as classify_single
 from dksync.errors import DksyncError, NotFound, RecordRejected
-from dksync.transport.http import Kind, Pacer, RetryPolicy, Transport, Verdict, describe
+from dksync.transport.body import describe
+from dksync.transport.http import Kind, Pacer, RetryPolicy, Transport, Verdict
 
 API = "/api/v1"
 PAGE_SIZE = 1000

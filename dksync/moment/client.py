@@ -43,13 +43,13 @@ from dksync.moment.names import (
 from dksync.moment.paging import MAX_PAGES, ListRead, Page
 from dksync.moment.parsing import field_problems, format_instant, parse, record_label
 from dksync.records import FinancialAccount
+from dksync.transport.body import describe
 from dksync.transport.http import (
     Kind,
     Pacer,
     RetryPolicy,
     Transport,
     Verdict,
-    describe,
     retry_after_seconds,
 )
 
