@@ -21,6 +21,7 @@ with their lines or of Moment's largest page is a few MB."""
 CHUNK = 64 * 1024
 ACCEPT_ENCODING = "gzip, deflate"
 _INFLATE = 32 + zlib.MAX_WBITS  # gzip or zlib, told apart by the header
+_STEP = 2**20  # inflated a megabyte at a time
 
 
 class TooLarge(Exception):
@@ -40,6 +41,7 @@ def read_capped(chunks: Iterable[bytes], encoding: str, cap: int = MAX_ANSWER_BY
         for chunk in chunks:
             out += chunk
             if len(out) > cap:
+                out.clear()  # the traceback a retry keeps must not keep the bytes
                 raise TooLarge
         return bytes(out)
     if encoding not in ("gzip", "x-gzip", "deflate"):
@@ -55,9 +57,10 @@ def _inflate(chunks: Iterable[bytes], cap: int) -> bytes:
         for chunk in chunks:
             data = chunk
             while data:
-                out += decoder.decompress(data, cap + 1 - len(out))
+                out += decoder.decompress(data, min(cap + 1 - len(out), _STEP))
                 fed = True
                 if len(out) > cap:
+                    out.clear()
                     raise TooLarge
                 data = decoder.unconsumed_tail
                 if decoder.eof:  # a gzip of several members: the next one follows

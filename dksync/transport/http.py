@@ -294,6 +294,8 @@ class Transport:
                 lost = late(self._service, self._deadline, safe) if watch.expired else None
                 raise lost or failure(self._service, exc, safe) from None
             content = self._content(response, watch, f"{self.name} {method} {path}", safe)
+            if watch.expired:  # a cut answer can look whole (headers end at EOF)
+                raise late(self._service, self._deadline, safe)
         return self._interpret(response, content, method, path, safe, expect)
 
     def _content(self, response: requests.Response, watch: Watch, where: str, safe: bool) -> bytes:
