@@ -104,11 +104,15 @@ class LockedError(FatalError):
 
 
 class Interrupted(FatalError):
-    """SIGINT or SIGTERM stopped the run; the writes in flight were finished first."""
+    """SIGINT or SIGTERM stopped the run; the writes in flight were finished first (within
+    one request's deadline; what did not finish is settled by the next run)."""
 
     def __init__(self, signal_number: int) -> None:
         name = {2: "SIGINT", 15: "SIGTERM"}.get(signal_number, f"signal {signal_number}")
-        super().__init__(f"interrupted by {name}: stopped reading, finished the writes in flight")
+        super().__init__(
+            f"interrupted by {name}: stopped reading; the writes in flight finished, or are "
+            "left pending for the next run to settle"
+        )
         self.exit_code = 128 + signal_number
 
 

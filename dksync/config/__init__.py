@@ -42,6 +42,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
             "timeout",
             "rate_limit",
             "page_size",
+            "max_pages",
             "field_names",
         }
     ),
@@ -55,6 +56,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
             "rate_limit",
             "concurrency",
             "use_lists",
+            "list_max_pages",
         }
     ),
     "sync": frozenset({"objects", "start_from", "lookback", "retry_for"}),
@@ -99,6 +101,7 @@ class MomentConfig:
     timeout: float = 30.0
     rate_limit: float | None = 25.0
     page_size: int = 200
+    max_pages: int = 10_000
     field_names: FieldNames = field(default_factory=FieldNames)
 
 
@@ -111,6 +114,7 @@ class DkPlusConfig:
     rate_limit: float | None = None
     concurrency: int = 4
     use_lists: bool = True
+    list_max_pages: int = 200
 
 
 @dataclass(frozen=True)
@@ -360,6 +364,9 @@ class _Reader:
             timeout=self.number("moment.timeout", 30.0, minimum=0.1, maximum=600),
             rate_limit=self.number("moment.rate_limit", 25.0, maximum=10_000) or None,
             page_size=self.number("moment.page_size", 200, minimum=1, maximum=10_000, integer=True),
+            max_pages=self.number(
+                "moment.max_pages", 10_000, minimum=1, maximum=10**6, integer=True
+            ),
             field_names=self._field_names(),
         )
         dkplus = DkPlusConfig(
@@ -375,6 +382,9 @@ class _Reader:
             rate_limit=self.number("dkplus.rate_limit", None, maximum=10_000) or None,
             concurrency=self.number("dkplus.concurrency", 4, minimum=1, maximum=64, integer=True),
             use_lists=self.flag("dkplus.use_lists", True),
+            list_max_pages=self.number(
+                "dkplus.list_max_pages", 200, minimum=1, maximum=10**5, integer=True
+            ),
         )
         return Config(
             moment=moment,

@@ -160,6 +160,7 @@ class MomentClient:
         rate_limit: float | None = None,
         page_size: int = 200,
         field_names: FieldNames | None = None,
+        max_pages: int = MAX_PAGES,
     ) -> MomentClient:
         token = base64.b64encode(f"{API_USER}:{api_key}".encode()).decode()
         clock = ServerClock()
@@ -172,7 +173,14 @@ class MomentClient:
             policy=policy,
             pacer=Pacer(rate_limit),
         )
-        return cls(transport, company, page_size, field_names=field_names, clock=clock)
+        return cls(
+            transport,
+            company,
+            page_size,
+            field_names=field_names,
+            clock=clock,
+            max_pages=max_pages,
+        )
 
     def server_now(self) -> datetime:
         """Moment's own clock: the newest ``Date`` it answered with."""

@@ -63,7 +63,12 @@ def connect(config: Config, policy: RetryPolicy | None = None) -> Sources:
     d = config.dkplus
     policy = policy or RetryPolicy(max_total_seconds=config.sync.retry_for.total_seconds())
     lists = DkPlusLists.connect(
-        d.base_url, d.token.reveal(), timeout=d.timeout, policy=policy, rate_limit=d.rate_limit
+        d.base_url,
+        d.token.reveal(),
+        timeout=d.timeout,
+        policy=policy,
+        rate_limit=d.rate_limit,
+        max_pages=d.list_max_pages,
     )
     return Sources(clients.moment, clients.dkplus, lists)
 

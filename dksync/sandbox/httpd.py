@@ -56,7 +56,8 @@ class Knobs:
     first page); ``flat_references`` answers ``customerId``/``customerName`` instead of
     ``customer: {id, customerNumber}`` (and so for projects, products, accounts);
     ``renamed_fields`` spells fields as an account would (``{"customer.phone": "tel"}``);
-    ``include_only`` lists fields sent only through ``/include/base``.
+    ``include_only`` lists fields sent only through ``/include/base``; ``endless_list``
+    names a kind whose list never ends (see ``moment_server``).
     """
 
     latency_ms: float = 0.0
@@ -81,6 +82,7 @@ class Knobs:
     flat_references: bool = False
     renamed_fields: dict[str, str] = field(default_factory=dict)
     include_only: list[str] = field(default_factory=list)
+    endless_list: str = ""
 
     def update(self, changes: Mapping[str, Any]) -> None:
         known = {f.name for f in fields(self)}

@@ -47,6 +47,7 @@ from dksync.sync.customers import sync_customer
 from dksync.sync.invoices import resolve_lost, sync_invoice
 from dksync.sync.projects import sync_project
 from dksync.sync.settle import Settle
+from dksync.transport.deadline import HALT
 from dksync.transport.http import Pacer, RetryPolicy
 
 log = logging.getLogger("dksync.engine")
@@ -103,15 +104,27 @@ def connect(config: Config, policy: RetryPolicy | None = None) -> Clients:
             rate_limit=m.rate_limit,
             page_size=m.page_size,
             field_names=m.field_names,
+            max_pages=m.max_pages,
         ),
         DkPlusClient.connect(d.base_url, token, timeout=d.timeout, policy=policy, pacer=pacer),
-        DkPlusLists.connect(d.base_url, token, timeout=d.timeout, policy=policy, pacer=pacer),
+        DkPlusLists.connect(
+            d.base_url,
+            token,
+            timeout=d.timeout,
+            policy=policy,
+            pacer=pacer,
+            max_pages=d.list_max_pages,
+        ),
     )
 
 
 class StopSignal:
     """Set by SIGINT or SIGTERM: stop reading, finish the writes in flight, then stop.
-    Several Ctrl-C are one request to stop (no ``KeyboardInterrupt`` traceback)."""
+    Several Ctrl-C are one request to stop (no ``KeyboardInterrupt`` traceback).
+
+    The wait is bounded: from the signal on no request starts and no retry waits (the
+    transport's ``HALT``), so what is in flight ends within one request's deadline; a write
+    that did not finish stays pending or uncertain, and the next run settles it."""
 
     def __init__(self) -> None:
         self.signal_number: int | None = None
@@ -123,6 +136,7 @@ class StopSignal:
         if self.signal_number is None:
             log.warning("stopping: finishing the writes in flight (signal %d)", number)
         self.signal_number = self.signal_number or number
+        HALT.set(self.signal_number)
 
     @contextmanager
     def installed(self) -> Iterator[StopSignal]:
@@ -134,6 +148,7 @@ class StopSignal:
         try:
             yield self
         finally:
+            HALT.clear()
             for number, handler in previous.items():
                 signal.signal(number, handler)
 

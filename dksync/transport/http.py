@@ -49,6 +49,8 @@ from dksync.transport.failures import BROKE_OFF, Service, Unreachable, broken, f
 from dksync.transport.reach import address, credentials_in
 
 log = logging.getLogger("dksync.http")
+# A cut answer is one of dksync's errors already; urllib3 would also log it, with a traceback.
+logging.getLogger("urllib3.connection").setLevel(logging.ERROR)
 
 ANSWER_LOST_STATUSES = frozenset({502, 504})
 """Gateway answers: the server behind may still be working on the request."""
