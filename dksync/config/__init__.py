@@ -17,9 +17,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from dksync.config.values import decode_utf8, one_line, secret_flaw, url_flaw
+from dksync.config.values import (
+    decode_utf8,
+    one_line,
+    parse_yaml,
+    secret_flaw,
+    shortened,
+    shown,
+    url_flaw,
+)
 from dksync.errors import ConfigError
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
@@ -29,7 +35,7 @@ from dksync.moment.fieldnames import problems as field_name_problems
 OBJECT_TYPES = ("customers", "projects", "invoices")
 DEFAULT_FILE = "dksync.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+_DURATION = re.compile(r"^([0-9]{1,30})\s*([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 KNOWN_KEYS: dict[str, frozenset[str]] = {
@@ -174,13 +180,7 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
             f"cannot read the config file {source}: {exc.strerror}; "
             "pass --config PATH or set DKSYNC_CONFIG"
         ) from None
-    text = decode_utf8(source, data)
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"the config file {source} is not valid YAML{where}") from None
+    raw = parse_yaml(source, decode_utf8(source, data)) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"the config file {source} must hold a mapping of sections")
     return from_mapping(raw, env, source)
@@ -229,7 +229,7 @@ class _Reader:
     def _unknown(self, key: str, known: Any) -> None:
         guess = difflib.get_close_matches(key.rsplit(".", 1)[-1], list(known), n=1)
         hint = f" (did you mean '{guess[0]}'?)" if guess else ""
-        self.problems.append(f"{key}: unknown key{hint}")
+        self.problems.append(f"{shortened(key)}: unknown key{hint}")
 
     def value(self, key: str) -> Any:
         section, name = key.split(".")
@@ -297,10 +297,12 @@ class _Reader:
             number = int(value) if integer else float(value)
         except (TypeError, ValueError, OverflowError):
             kind = "a whole number" if integer else "a number"
-            self.problems.append(f"{key}: must be {kind}, got {value!r}")
+            self.problems.append(f"{key}: must be {kind}, got {shown(value)}")
             return default
         if not math.isfinite(number) or not minimum <= number <= maximum:
-            self.problems.append(f"{key}: must be from {minimum} to {maximum:g}, got {value!r}")
+            self.problems.append(
+                f"{key}: must be from {minimum} to {maximum:g}, got {shown(value)}"
+            )
             return default
         return number
 
@@ -309,14 +311,14 @@ class _Reader:
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.problems.append(f"{key}: must be true or false, got {value!r}")
+            self.problems.append(f"{key}: must be true or false, got {shown(value)}")
             return default
         return value
 
     def choice(self, key: str, options: tuple[str, ...], default: str) -> str:
         value = self.text(key, default) or default
         if value not in options:
-            self.problems.append(f"{key}: must be one of {', '.join(options)}, got {value!r}")
+            self.problems.append(f"{key}: must be one of {', '.join(options)}, got {shown(value)}")
             return default
         return value
 
@@ -479,8 +481,9 @@ class _Reader:
                 or not items
                 or any(o not in OBJECT_TYPES for o in items)
             ):
+                wanted = ", ".join(OBJECT_TYPES)
                 self.problems.append(
-                    f"sync.objects: must list some of {', '.join(OBJECT_TYPES)}, got {objects!r}"
+                    f"sync.objects: must list some of {wanted}, got {shown(objects)}"
                 )
             else:
                 chosen = tuple(o for o in OBJECT_TYPES if o in items)
@@ -501,7 +504,7 @@ class _Reader:
             return parse_instant(str(value))
         except ValueError:
             self.problems.append(
-                f"{key}: must be an ISO-8601 time such as 2026-01-01T00:00:00Z, got {value!r}"
+                f"{key}: must be an ISO-8601 time such as 2026-01-01T00:00:00Z, got {shown(value)}"
             )
             return None
 
@@ -512,11 +515,15 @@ class _Reader:
             return default
         match = _DURATION.match(str(value).strip())
         if not match:
-            self.problems.append(f"{key}: must be a duration such as 10m, 2h or 30s, got {value!r}")
+            self.problems.append(
+                f"{key}: must be a duration such as 10m, 2h or 30s, got {shown(value)}"
+            )
             return default
         seconds = int(match.group(1)) * _SECONDS[match.group(2)]
         if seconds > longest.total_seconds():
-            self.problems.append(f"{key}: {value!r} is too long a duration (at most {longest})")
+            self.problems.append(
+                f"{key}: {shown(value)} is too long a duration (at most {longest})"
+            )
             return default
         return timedelta(seconds=seconds)
 
@@ -532,9 +539,9 @@ class _Reader:
             return {}
         terms: dict[int, str] = {}
         for days, code in value.items():
-            if not str(days).isdigit() or not isinstance(code, str) or not code:
+            if not re.fullmatch("[0-9]{1,5}", str(days)) or not isinstance(code, str) or not code:
                 self.problems.append(
-                    f"customers.payment_terms: entry {days!r}: {code!r} must "
+                    f"customers.payment_terms: entry {shown(days)}: {shown(code)} must "
                     "be whole days mapped to a term code"
                 )
                 continue
