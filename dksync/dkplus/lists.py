@@ -18,7 +18,6 @@ says; either way the list is unavailable (``TOO_LONG``, ``NOT_PAGING``), never e
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -26,7 +25,7 @@ from typing import Any
 from dksync import jsonio
 from dksync.dkplus import client as dkplus
 from dksync.dkplus.client import classify as classify_single
-from dksync.errors import DksyncError, NotFound, RecordRejected
+from dksync.errors import ListProblem, ListUnavailable, NotFound, RecordRejected
 from dksync.transport.body import describe
 from dksync.transport.http import Kind, Pacer, RetryPolicy, Transport, Verdict
 
@@ -37,25 +36,6 @@ CUSTOMERS = f"{API}/customer/page"
 PROJECTS = f"{API}/project/page"
 PRODUCTS = f"{API}/Product/page"
 SALES_INVOICES = f"{API}/sales/invoice/page"
-
-
-class ListProblem(enum.Enum):
-    """Why a list could not be read; every one of them means "fall back", never "empty"."""
-
-    ABSENT = "absent"  # 404 or 405: this DK+ has no such list
-    REFUSED = "refused"  # 400: this DK+ does not take the parameters
-    NOT_A_LIST = "not a list"  # 200 with something other than an array of objects
-    NOT_PAGING = "not paging"  # only objects read already: the page number was ignored
-    TOO_LONG = "too long"  # more pages than one read takes (``dkplus.list_max_pages``)
-
-
-class ListUnavailable(DksyncError):
-    """A DK+ list could not be read as the spec says; ``problem`` says how."""
-
-    def __init__(self, path: str, problem: ListProblem, detail: str) -> None:
-        super().__init__(f"DK+ list {path}: {problem.value} ({detail})")
-        self.path = path
-        self.problem = problem
 
 
 def classify(status: int, body: Any, headers: Mapping[str, str]) -> Verdict:
@@ -176,10 +156,10 @@ class DkPlusLists:
     def _page(self, path: str, page: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
         try:
             batch = self._t.get(f"{path}/{page}/{self.page_size}", params)
-        except NotFound:
-            raise ListUnavailable(path, ListProblem.ABSENT, "404 or 405") from None
+        except NotFound as exc:
+            raise ListUnavailable(path, ListProblem.ABSENT, "404 or 405") from exc
         except RecordRejected as exc:
-            raise ListUnavailable(path, ListProblem.REFUSED, str(exc)) from None
+            raise ListUnavailable(path, ListProblem.REFUSED, str(exc)) from exc
         if not isinstance(batch, list) or not all(isinstance(item, dict) for item in batch):
             got = describe(batch) if not isinstance(batch, list) else "a list of something else"
             raise ListUnavailable(path, ListProblem.NOT_A_LIST, f"page {page} is {got}")

@@ -17,15 +17,11 @@ from dksync.errors import (
     ServiceError,
     TransientError,
     UncertainWrite,
+    Unreachable,
 )
 from dksync.transport.reach import causes, unreachable_reason
 
 BROKE_OFF = "the answer broke off or could not be decoded"
-
-
-class Unreachable(TransientError):
-    """The connection was refused, the host name is unknown, or TLS failed: the request
-    certainly never reached the server, so even a write may be tried again (briefly)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,11 +41,12 @@ from dksync.errors import (
     ServiceError,
     TransientError,
     UncertainWrite,
+    Unreachable,
 )
 from dksync.kinds import ReasonCode
 from dksync.transport import body as answer
 from dksync.transport.deadline import HALT, POOLS, Watch, watched
-from dksync.transport.failures import BROKE_OFF, Service, Unreachable, broken, failure, late
+from dksync.transport.failures import BROKE_OFF, Service, broken, failure, late
 from dksync.transport.reach import address, credentials_in
 
 log = logging.getLogger("dksync.http")
@@ -227,9 +228,9 @@ class Transport:
                     return self._once(method, path, params, body, safe, expect)
         except Unreachable as exc:
             self._unreachable = (str(exc), time.monotonic() + UNREACHABLE_SECONDS)
-            raise ServiceError(str(exc)) from None
+            raise ServiceError(str(exc)) from exc
         except TransientError as exc:
-            raise ServiceError(f"{self.name} kept failing on {method} {path}: {exc}") from None
+            raise ServiceError(f"{self.name} kept failing on {method} {path}: {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _stop(self, state: RetryCallState) -> bool:
@@ -294,7 +295,7 @@ class Transport:
                 )
             except (requests.RequestException, ValueError) as exc:
                 lost = late(self._service, self._deadline, safe) if watch.expired else None
-                raise lost or failure(self._service, exc, safe) from None
+                raise lost or failure(self._service, exc, safe) from exc
             content = self._content(response, watch, f"{self.name} {method} {path}", safe)
             if watch.expired:  # a cut answer can look whole (headers end at EOF)
                 raise late(self._service, self._deadline, safe)
@@ -316,9 +317,9 @@ class Transport:
         except (answer.Undecodable, urllib3.exceptions.HTTPError, OSError) as exc:
             response.close()
             if watch.expired:
-                raise late(self._service, self._deadline, safe) from None
+                raise late(self._service, self._deadline, safe) from exc
             reason = "no answer in time" if isinstance(exc, TimeoutError) else BROKE_OFF
-            raise broken(self._service, reason, safe) from None
+            raise broken(self._service, reason, safe) from exc
 
     def _interpret(
         self,

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from dksync.clients import connect
 from dksync.dkplus.client import DkPlusClient
 from dksync.errors import ServiceError, UncertainWrite
 from dksync.jsonio import Literal
@@ -20,6 +21,7 @@ from dksync.moment.names import LINES
 from dksync.outcome import Action, RunReport
 from dksync.sandbox.pair import Sandbox
 from dksync.sync import run as engine
+from dksync.sync.context import RunOptions
 from dksync.transport.body import MAX_ANSWER_BYTES
 from dksync.transport.http import RetryPolicy
 from tests.conftest import FIGURES, config_for
@@ -54,7 +56,7 @@ def _invoice(sb: Sandbox) -> dict[str, Any]:
 
 def _run(sb: Sandbox, state: Path, **sections: dict[str, Any]) -> RunReport:
     settings = config_for(sb, state, **sections)
-    return engine.run(settings, engine.RunOptions(), engine.connect(settings, policy=QUICK))
+    return engine.run(settings, RunOptions(), connect(settings, policy=QUICK))
 
 
 def test_a_trickled_answer_ends_at_the_deadline_retried_for_a_read_uncertain_for_a_post(
