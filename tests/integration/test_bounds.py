@@ -80,12 +80,13 @@ def test_a_trickled_answer_ends_at_the_deadline_retried_for_a_read_uncertain_for
     assert len(sandbox.dkplus.snapshot()["invoices"]) == 1, "carried out: hence uncertain"
 
 
-def test_a_run_against_a_trickling_dkplus_ends_within_its_budget(
-    sandbox: Sandbox, tmp_path: Path
+@pytest.mark.parametrize("service", ["moment", "dkplus"])
+def test_a_run_against_a_trickling_service_ends_within_its_budget(
+    sandbox: Sandbox, tmp_path: Path, service: str
 ) -> None:
-    sandbox.dkplus.knobs.trickle_ms = 20
-    with timed("a whole run against a trickling DK+, timeout 0.5 s") as took:
-        report = _run(sandbox, tmp_path / "state.sqlite", dkplus={"timeout": 0.5})
+    getattr(sandbox, service).knobs.trickle_ms = 20
+    with timed(f"a whole run against a trickling {service}, timeout 0.5 s") as took:
+        report = _run(sandbox, tmp_path / "state.sqlite", **{service: {"timeout": 0.5}})
     assert isinstance(report.fatal, ServiceError), report.fatal
     assert "no answer in time" in str(report.fatal)
     assert took[0] < 10
