@@ -27,7 +27,7 @@ from dksync.dkplus import client as dkplus
 from dksync.dkplus.client import classify as classify_single
 from dksync.errors import ListProblem, ListUnavailable, NotFound, RecordRejected
 from dksync.transport.body import describe
-from dksync.transport.http import Kind, Pacer, RetryPolicy, Transport, Verdict
+from dksync.transport.http import Endpoint, Kind, Transport, Verdict
 
 API = "/api/v1"
 PAGE_SIZE = 1000
@@ -73,21 +73,10 @@ class DkPlusLists:
 
     @classmethod
     def connect(
-        cls,
-        base_url: str,
-        token: str,
-        *,
-        timeout: float = 30.0,
-        policy: RetryPolicy | None = None,
-        rate_limit: float | None = None,
-        pacer: Pacer | None = None,
-        page_size: int = PAGE_SIZE,
-        max_pages: int = MAX_PAGES,
+        cls, endpoint: Endpoint, token: str, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES
     ) -> DkPlusLists:
-        """``pacer``: pass the DK+ client's, so both keep to one rate limit together."""
-        pace = pacer or Pacer(rate_limit)
-        transport = dkplus.transport(base_url, token, classify, timeout, policy, pace)
-        return cls(transport, page_size, max_pages)
+        """Pass the DK+ client's ``endpoint``, so both keep to one rate limit together."""
+        return cls(dkplus.transport(endpoint, token, classify), page_size, max_pages)
 
     @property
     def requests_sent(self) -> int:

@@ -23,7 +23,7 @@ from dksync.sandbox.pair import Sandbox
 from dksync.sync import run as engine
 from dksync.sync.context import RunOptions
 from dksync.transport.body import MAX_ANSWER_BYTES
-from dksync.transport.http import RetryPolicy
+from dksync.transport.http import Endpoint, RetryPolicy
 from tests.conftest import FIGURES, config_for
 
 QUICK = RetryPolicy(attempts=3, max_total_seconds=1, initial_wait=0.01, max_wait=0.05)
@@ -41,7 +41,7 @@ def timed(what: str) -> Iterator[list[float]]:
 
 
 def _client(sb: Sandbox, timeout: float) -> DkPlusClient:
-    return DkPlusClient.connect(sb.dkplus.url, sb.dkplus.token, timeout=timeout, policy=QUICK)
+    return DkPlusClient.connect(Endpoint(sb.dkplus.url, timeout, QUICK), sb.dkplus.token)
 
 
 def _invoice(sb: Sandbox) -> dict[str, Any]:
