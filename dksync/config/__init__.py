@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dksync.config.model import (
     OBJECT_TYPES,
     Config,
@@ -25,7 +23,7 @@ from dksync.config.model import (
     default_state_path,
 )
 from dksync.config.reader import Reader
-from dksync.config.values import decode_utf8
+from dksync.config.values import decode_utf8, parse_yaml
 from dksync.errors import ConfigError
 
 __all__ = [
@@ -63,13 +61,7 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
             f"cannot read the config file {source}: {exc.strerror}; "
             "pass --config PATH or set DKSYNC_CONFIG"
         ) from None
-    text = decode_utf8(source, data)
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"the config file {source} is not valid YAML{where}") from None
+    raw = parse_yaml(source, decode_utf8(source, data)) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"the config file {source} must hold a mapping of sections")
     return from_mapping(raw, env, source)

@@ -80,6 +80,15 @@ KEYS: tuple[Key, ...] = (
         maximum=10_000,
     ),
     Key("moment.page_size", _.INTEGER, "objects per page", 200, minimum=1, maximum=10_000),
+    Key(
+        "moment.max_pages",
+        _.INTEGER,
+        "the most pages one read of a change list takes; past it the read stops with a "
+        "warning and the cursor moves only past what was read",
+        10_000,
+        minimum=1,
+        maximum=1_000_000,
+    ),
     Key("moment.field_names", _.STRUCTURE, "corrections of the JSON names dksync reads"),
     Key("dkplus.base_url", _.URL, "DK+ address", "https://api.dkplus.is", prompt="DK+ API address"),
     Key(
@@ -107,6 +116,15 @@ KEYS: tuple[Key, ...] = (
         "dkplus.concurrency", _.INTEGER, "records written to DK+ at once", 4, minimum=1, maximum=64
     ),
     Key("dkplus.use_lists", _.FLAG, "learn what DK+ holds from its list endpoints", True),
+    Key(
+        "dkplus.list_max_pages",
+        _.INTEGER,
+        "the most pages (of 1000) one DK+ list read takes; a longer list, or one that repeats "
+        "its objects, is given up for one request per record",
+        200,
+        minimum=1,
+        maximum=100_000,
+    ),
     Key("projects.update", _.FLAG, "carry a changed project to DK+", False),
     Key("sync.objects", _.STRUCTURE, "which kinds a run syncs"),
     Key(

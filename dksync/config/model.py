@@ -46,6 +46,7 @@ class MomentConfig:
     timeout: float = 30.0
     rate_limit: float | None = 25.0
     page_size: int = 200
+    max_pages: int = 10_000
     field_names: FieldNames = field(default_factory=FieldNames)
 
 
@@ -58,6 +59,7 @@ class DkPlusConfig:
     rate_limit: float | None = None
     concurrency: int = 4
     use_lists: bool = True
+    list_max_pages: int = 200
     settle: float | None = None
 
     @property

@@ -25,7 +25,7 @@ from dksync.config.model import (
     SyncConfig,
     default_state_path,
 )
-from dksync.config.values import one_line, secret_flaw, url_flaw
+from dksync.config.values import one_line, secret_flaw, shortened, shown, url_flaw
 from dksync.kinds import ObjectKind
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
@@ -33,7 +33,7 @@ from dksync.moment import FieldNames, parse_instant
 from dksync.moment.fieldnames import problems as field_name_problems
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+_DURATION = re.compile(r"^([0-9]{1,30})\s*([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -73,7 +73,7 @@ class Reader:
     def _unknown(self, key: str, known: Any) -> None:
         guess = difflib.get_close_matches(key.rsplit(".", 1)[-1], list(known), n=1)
         hint = f" (did you mean '{guess[0]}'?)" if guess else ""
-        self.problems.append(f"{key}: unknown key{hint}")
+        self.problems.append(f"{shortened(key)}: unknown key{hint}")
 
     def value(self, key: str) -> Any:
         section, name = key.split(".")
@@ -138,11 +138,11 @@ class Reader:
             number = int(value) if integer else float(value)
         except (TypeError, ValueError, OverflowError):
             kind = "a whole number" if integer else "a number"
-            self.problems.append(f"{name}: must be {kind}, got {value!r}")
+            self.problems.append(f"{name}: must be {kind}, got {shown(value)}")
             return fallback
         if not math.isfinite(number) or not spec.minimum <= number <= spec.maximum:
             self.problems.append(
-                f"{name}: must be from {spec.minimum:g} to {spec.maximum:g}, got {value!r}"
+                f"{name}: must be from {spec.minimum:g} to {spec.maximum:g}, got {shown(value)}"
             )
             return fallback
         return number
@@ -153,7 +153,7 @@ class Reader:
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.problems.append(f"{name}: must be true or false, got {value!r}")
+            self.problems.append(f"{name}: must be true or false, got {shown(value)}")
             return default
         return value
 
@@ -162,7 +162,9 @@ class Reader:
         default = str(spec.default)
         value = self.text(name) or default
         if value not in spec.options:
-            self.problems.append(f"{name}: must be one of {', '.join(spec.options)}, got {value!r}")
+            self.problems.append(
+                f"{name}: must be one of {', '.join(spec.options)}, got {shown(value)}"
+            )
             return default
         return value
 
@@ -218,7 +220,7 @@ class Reader:
             return parse_instant(str(value))
         except ValueError:
             self.problems.append(
-                f"{name}: must be an ISO-8601 time such as 2026-01-01T00:00:00Z, got {value!r}"
+                f"{name}: must be an ISO-8601 time such as 2026-01-01T00:00:00Z, got {shown(value)}"
             )
             return None
 
@@ -232,13 +234,13 @@ class Reader:
         match = _DURATION.match(str(value).strip())
         if not match:
             self.problems.append(
-                f"{name}: must be a duration such as 10m, 2h or 30s, got {value!r}"
+                f"{name}: must be a duration such as 10m, 2h or 30s, got {shown(value)}"
             )
             return default
         seconds = int(match.group(1)) * _SECONDS[match.group(2)]
         if seconds > spec.longest.total_seconds():
             self.problems.append(
-                f"{name}: {value!r} is too long a duration (at most {spec.longest})"
+                f"{name}: {shown(value)} is too long a duration (at most {spec.longest})"
             )
             return default
         return timedelta(seconds=seconds)
@@ -276,6 +278,7 @@ class Reader:
             timeout=self.number("moment.timeout"),
             rate_limit=self.number("moment.rate_limit") or None,
             page_size=self.number("moment.page_size"),
+            max_pages=self.number("moment.max_pages"),
             field_names=self._field_names(),
         )
 
@@ -288,6 +291,7 @@ class Reader:
             rate_limit=self.number("dkplus.rate_limit") or None,
             concurrency=self.number("dkplus.concurrency"),
             use_lists=self.flag("dkplus.use_lists"),
+            list_max_pages=self.number("dkplus.list_max_pages"),
             settle=self.number("dkplus.settle"),
         )
 
@@ -350,7 +354,7 @@ class Reader:
             items = [_kind_word(o) for o in items]
         if not isinstance(items, list) or not items or any(o not in OBJECT_TYPES for o in items):
             self.problems.append(
-                f"sync.objects: must list some of {', '.join(OBJECT_TYPES)}, got {objects!r}"
+                f"sync.objects: must list some of {', '.join(OBJECT_TYPES)}, got {shown(objects)}"
             )
             return OBJECT_TYPES
         return tuple(o for o in OBJECT_TYPES if o in items)
@@ -390,9 +394,9 @@ class Reader:
             return {}
         terms: dict[int, str] = {}
         for days, code in value.items():
-            if not str(days).isdigit() or not isinstance(code, str) or not code:
+            if not re.fullmatch("[0-9]{1,5}", str(days)) or not isinstance(code, str) or not code:
                 self.problems.append(
-                    f"customers.payment_terms: entry {days!r}: {code!r} must "
+                    f"customers.payment_terms: entry {shown(days)}: {shown(code)} must "
                     "be whole days mapped to a term code"
                 )
                 continue

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dksync import jsonio
+from dksync.sandbox import hostile
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ADMIN_PREFIX = "/_sandbox"
@@ -45,12 +46,18 @@ class Knobs:
     past any parser's depth), ``redirect_loop`` (nothing happens, a 302 to itself);
     ``echo_credentials`` repeats the request's credentials in every error message, as
     some services do ("invalid token abc…").
+    Bounds (see ``hostile``): ``trickle_ms`` sends every answer (status line, headers and
+    body) one byte per that many ms, after carrying the request out; ``gzip_bomb_mb``
+    answers every 2xx with a gzip body of ~1 KB per 1 MB that inflates to that many MB
+    (the request carried out first); ``absurd_numbers`` writes every field of that name in
+    an answer as that JSON number text (``{"creditDays": "1E+999999999"}``).
     Moment's shapes: ``page_cap`` silently caps a list page's size; ``page_metadata`` off
     leaves out the ``page`` block; ``repeat_page`` ignores the ``page`` parameter (always the
     first page); ``flat_references`` answers ``customerId``/``customerName`` instead of
     ``customer: {id, customerNumber}`` (and so for projects, products, accounts);
     ``renamed_fields`` spells fields as an account would (``{"customer.phone": "tel"}``);
-    ``include_only`` lists fields sent only through ``/include/base``.
+    ``include_only`` lists fields sent only through ``/include/base``; ``endless_list``
+    names a kind whose list never ends (see ``moment_server``).
     """
 
     latency_ms: float = 0.0
@@ -66,12 +73,16 @@ class Knobs:
     rewrites: list[dict[str, Any]] = field(default_factory=list)
     transport_fault: str = ""
     echo_credentials: bool = False
+    trickle_ms: float = 0.0
+    gzip_bomb_mb: int = 0
+    absurd_numbers: dict[str, str] = field(default_factory=dict)
     page_cap: int = 500
     page_metadata: bool = True
     repeat_page: bool = False
     flat_references: bool = False
     renamed_fields: dict[str, str] = field(default_factory=dict)
     include_only: list[str] = field(default_factory=list)
+    endless_list: str = ""
 
     def update(self, changes: Mapping[str, Any]) -> None:
         known = {f.name for f in fields(self)}
@@ -320,11 +331,7 @@ class SandboxServer:
         if rewrite is not None:
             return _rewritten(rewrite), "rewrite"
         reply = routed or Reply(404, {"Message": f"No route for {request.method} {request.path}"})
-        if drop and reply.status < 300:
-            return reply, "drop"
-        if knobs.transport_fault in TRANSPORT_FAULTS and reply.status < 300:
-            return reply, knobs.transport_fault
-        return reply, None
+        return _carried_out(reply, knobs, drop)
 
     def _rewrite_for(self, request: Request) -> Rewrite | None:
         """The first rewrite knob that applies to this request, its count taken."""
@@ -336,6 +343,20 @@ class SandboxServer:
                 self.faults.injected["rewrite"] = self.faults.injected.get("rewrite", 0) + 1
                 return rewrite
         return None
+
+
+def _carried_out(reply: Reply, knobs: Knobs, drop: bool) -> tuple[Reply, str | None]:
+    """The answer to a request the handler carried out, and how the knobs break it."""
+    trickle = "trickle" if knobs.trickle_ms else None
+    if reply.status >= 300:
+        return reply, trickle
+    if drop:
+        return reply, "drop"
+    if knobs.transport_fault in TRANSPORT_FAULTS:
+        return reply, knobs.transport_fault
+    if knobs.absurd_numbers:
+        reply = Reply(reply.status, hostile.with_numbers(reply.body, knobs.absurd_numbers))
+    return reply, "gzip_bomb" if knobs.gzip_bomb_mb else trickle
 
 
 def _rewritten(rewrite: Rewrite) -> Reply:
@@ -368,6 +389,14 @@ def _encoded(body: Any) -> bytes:
     if isinstance(body, RawBody):
         return bytes(body)
     return b"" if body is None else jsonio.dumps(body).encode()
+
+
+def _wire(reply: Reply, fault: str | None, knobs: Knobs) -> tuple[dict[str, str], bytes]:
+    """The headers and body bytes of an answer (a gzip bomb when that is the fault)."""
+    headers = {**reply.headers, "Content-Type": "application/json; charset=utf-8"}
+    if fault != "gzip_bomb":
+        return headers, _encoded(reply.body)
+    return {**headers, "Content-Encoding": "gzip"}, hostile.gzip_bomb(knobs.gzip_bomb_mb)
 
 
 def _credentials(request: Request) -> str:
@@ -411,64 +440,78 @@ def _dispatch(routes: list[tuple[str, re.Pattern[str], Handler]], request: Reque
     return None
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """One sandbox connection's requests; ``sandbox`` is set by ``_make_handler``."""
+
+    sandbox: SandboxServer
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the server keeps its own request log."""
+
+    def _serve(self) -> None:
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = jsonio.loads(raw) if raw else None
+        except ValueError:
+            self._send(Reply(400, {"Message": "The request body is not valid JSON"}))
+            return
+        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+        request = Request(self.command, split.path, query, dict(self.headers.items()), body)
+        if split.path.startswith(ADMIN_PREFIX):
+            self._send(self.sandbox.handle_admin(request))
+            return
+        reply, fault = self.sandbox.handle_api(request)
+        with self.sandbox.lock:
+            logged = body if self.command in WRITE_METHODS else None
+            self.sandbox.log.append(LogEntry(self.command, split.path, reply.status, fault, logged))
+        if fault == "drop" or fault in TRANSPORT_FAULTS:
+            self._send_broken(reply, fault)
+            return
+        self._send(reply, fault)
+
+    def _send_broken(self, reply: Reply, fault: str) -> None:
+        """No answer at all ('drop'), or one that breaks at the HTTP level; either way
+        after the handler did its work."""
+        self.close_connection = True
+        if fault != "drop":
+            self.send_response(reply.status)
+            headers, data = broken_answer(fault)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _send(self, reply: Reply, fault: str | None = None) -> None:
+        headers, data = _wire(reply, fault, self.sandbox.knobs)
+        try:
+            self.send_response(reply.status)
+            for name, value in {**headers, "Content-Length": str(len(data))}.items():
+                self.send_header(name, value)
+            if fault == "trickle":
+                self._trickle(data, self.sandbox.knobs.trickle_ms / 1000)
+                return
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up waiting: nothing to answer
+
+    def _trickle(self, data: bytes, pause: float) -> None:
+        """The status line and headers buffered so far, then the body, a byte a pause."""
+        whole = b"".join(getattr(self, "_headers_buffer", [])) + b"\r\n" + data
+        self._headers_buffer: list[bytes] = []
+        self.close_connection = True
+        for index in range(len(whole)):
+            self.wfile.write(whole[index : index + 1])
+            time.sleep(pause)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+
 def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the server keeps its own request log."""
-
-        def _serve(self) -> None:
-            split = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                body = jsonio.loads(raw) if raw else None
-            except ValueError:
-                self._send(Reply(400, {"Message": "The request body is not valid JSON"}))
-                return
-            query = {k: v[-1] for k, v in parse_qs(split.query).items()}
-            request = Request(self.command, split.path, query, dict(self.headers.items()), body)
-            if split.path.startswith(ADMIN_PREFIX):
-                self._send(server.handle_admin(request))
-                return
-            reply, fault = server.handle_api(request)
-            with server.lock:
-                logged = body if self.command in WRITE_METHODS else None
-                server.log.append(LogEntry(self.command, split.path, reply.status, fault, logged))
-            if fault == "drop" or fault in TRANSPORT_FAULTS:
-                self._send_broken(reply, fault)
-                return
-            self._send(reply)
-
-        def _send_broken(self, reply: Reply, fault: str) -> None:
-            """No answer at all ('drop'), or one that breaks at the HTTP level; either way
-            after the handler did its work."""
-            self.close_connection = True
-            if fault != "drop":
-                self.send_response(reply.status)
-                headers, data = broken_answer(fault)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-                self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-        def _send(self, reply: Reply) -> None:
-            data = _encoded(reply.body)
-            try:
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True  # the client gave up waiting: nothing to answer
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-    return Handler
+    return type("Handler", (_Handler,), {"sandbox": server})
