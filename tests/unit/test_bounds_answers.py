@@ -55,7 +55,7 @@ def test_a_bomb_is_refused_after_inflating_little_more_than_the_cap() -> None:
 
 @pytest.mark.parametrize(
     ("wire", "encoding"),
-    [(b"not gzip", "gzip"), (gzip.compress(b"abc" * 100)[:-12], "gzip"), (b"x", "br")],
+    [(b"not gzip", "gzip"), (gzip.compress(b"abc" * 100, mtime=0)[:-12], "gzip"), (b"x", "br")],
 )
 def test_an_answer_that_is_not_its_encoding_is_undecodable(wire: bytes, encoding: str) -> None:
     with pytest.raises(Undecodable):
