@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dksync.config import tables
 from dksync.config.keys import BY_NAME, SECTIONS, Key, Shape
 from dksync.config.model import (
     OBJECT_TYPES,
@@ -254,9 +255,11 @@ class Reader:
             dkplus=dkplus,
             sync=self._sync(),
             customer_rules=CustomerRules(
-                payment_terms=self._payment_terms(),
+                payment_terms=tables.payment_terms(
+                    self.value("customers.payment_terms"), self.problems
+                ),
                 number_from=self.choice("customers.number_from"),
-                link=self._links(),
+                link=tables.links(self.value("customers.link"), self.problems),
             ),
             invoice_rules=InvoiceRules(
                 sales_person=dkplus.sales_person,
@@ -358,47 +361,3 @@ class Reader:
             )
             return OBJECT_TYPES
         return tuple(o for o in OBJECT_TYPES if o in items)
-
-    def _links(self) -> dict[str, str]:
-        """``customers.link``: Moment customer number → the existing DK+ customer to use."""
-        value = self.value("customers.link")
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            self.problems.append(
-                "customers.link: must map Moment customer numbers to DK+ customer numbers, "
-                "such as {10004: 551021-0680}"
-            )
-            return {}
-        links: dict[str, str] = {}
-        for moment_number, dk_number in value.items():
-            dk = str(dk_number).strip() if isinstance(dk_number, str | int) else ""
-            if not str(moment_number).strip() or not dk or len(dk) > 12:
-                self.problems.append(
-                    f"customers.link: entry {moment_number!r}: {dk_number!r} must be a DK+ "
-                    "customer number (1 to 12 characters)"
-                )
-                continue
-            links[str(moment_number).strip()] = dk
-        return links
-
-    def _payment_terms(self) -> dict[int, str]:
-        value = self.value("customers.payment_terms")
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            self.problems.append(
-                "customers.payment_terms: must map credit days to DK+ term "
-                "codes, such as {14: d14, 30: m30}"
-            )
-            return {}
-        terms: dict[int, str] = {}
-        for days, code in value.items():
-            if not re.fullmatch("[0-9]{1,5}", str(days)) or not isinstance(code, str) or not code:
-                self.problems.append(
-                    f"customers.payment_terms: entry {shown(days)}: {shown(code)} must "
-                    "be whole days mapped to a term code"
-                )
-                continue
-            terms[int(days)] = code
-        return terms
