@@ -28,7 +28,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from dksync.sandbox import schema
-from dksync.sandbox.httpd import BadRequest, Knobs, Reply, Request
+from dksync.sandbox.knobs import Knobs
+from dksync.sandbox.messages import BadRequest, Reply, Request
 
 if TYPE_CHECKING:
     from dksync.sandbox.dkplus_server import DkPlusServer

@@ -24,7 +24,9 @@ from typing import Any
 from dksync import moment as m
 from dksync.moment import encode
 from dksync.moment.names import NUMBER_FIELDS
-from dksync.sandbox.httpd import BadRequest, Knobs, Reply, Request, SandboxServer
+from dksync.sandbox.httpd import SandboxServer
+from dksync.sandbox.knobs import Knobs
+from dksync.sandbox.messages import BadRequest, Reply, Request
 
 ENCODERS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "customers": m.encode_customer,
