@@ -49,7 +49,9 @@ class StopSignal:
         finally:
             HALT.clear()
             for number, handler in previous.items():
-                signal.signal(number, handler)
+                # once stopping, a later Ctrl-C (while the summary prints) is the same
+                # request: it must not turn into a KeyboardInterrupt or kill the process
+                signal.signal(number, signal.SIG_IGN if self() else handler)
 
     def check(self) -> None:
         if self.signal_number is not None:
