@@ -266,3 +266,18 @@ def test_dk_answers_year_one_for_no_due_date_and_dksync_reads_it_as_none(
         timeout=5,
     ).json()
     assert answer["DueDate"] == "0001-01-01T00:00:00" and dk_date(answer["DueDate"]) is None
+
+
+def test_a_dk_product_that_does_not_say_its_rate_takes_the_first_use_of_the_run(
+    hostile: tuple[Sandbox, dict[str, str]], tmp_path: Path
+) -> None:
+    sb, labels = hostile
+    with sb.dkplus.lock:
+        sb.dkplus.store.products["KLASH"] = {"ItemCode": "KLASH"}
+    report = _sync(sb, tmp_path, concurrency=1)
+    clash = _vat_clash_outcomes(report, labels)
+    assert sorted(o.action.value for o in clash.values()) == ["create", "reject"]
+    [refused] = [o for o in clash.values() if o.action is Action.REJECT]
+    assert "product KLASH, as used earlier in this run, is at" in refused.detail
+    created = [e.body["ItemCode"] for e in sb.dkplus.log if e.path == "/api/v1/Product"]
+    assert created and "KLASH" not in created
