@@ -178,7 +178,7 @@ def test_under_whole_kronur_a_lost_answer_is_adopted_and_reconcile_agrees(
     sb.dkplus.knobs.isk_whole_kronur = True
     sb.dkplus.knobs.fault_path = INVOICE_POST
     sb.dkplus.knobs.drop_rate = 1.0  # every POST lands in DK+, every answer is lost
-    report = _sync(sb, tmp_path, timeout=0.5)  # lost answers settle after 2 × timeout
+    report = _sync(sb, tmp_path)  # lost answers settle after dkplus.settle (1 s here)
     assert report.fatal is None and sb.dkplus.faults.injected["drop"] > 0
     fractional = _dk(sb, labels["fractional krónur"])
     assert [Decimal(x["TotalAmount"]) for x in fractional["Lines"]] == [Decimal(1000), Decimal(0)]
