@@ -281,3 +281,19 @@ def test_a_dk_product_that_does_not_say_its_rate_takes_the_first_use_of_the_run(
     assert "product KLASH, as used earlier in this run, is at" in refused.detail
     created = [e.body["ItemCode"] for e in sb.dkplus.log if e.path == "/api/v1/Product"]
     assert created and "KLASH" not in created
+
+
+def test_reconcile_numbers_customers_as_the_config_does(
+    hostile: tuple[Sandbox, dict[str, str]], tmp_path: Path
+) -> None:
+    """Under ``customers.number_from: kennitala`` DK+ holds the kennitala as the customer
+    number: reconcile puts Moment's invoice customer through the same numbering."""
+    sb, _ = hostile
+    settings = config_for(sb, tmp_path / "state.sqlite", customers={"number_from": "kennitala"})
+    engine.run(settings, engine.RunOptions(), connect(settings, policy=FAST_RETRIES))
+    numbers = {i["CNumber"] for i in sb.dkplus.snapshot()["invoices"]}
+    assert numbers and all(len(n) == 10 and n.isdigit() for n in numbers)
+    dates = [i.invoice_date for i in sb.dataset.invoices]
+    result = gather.run(settings, Period(min(dates), max(dates)), connect(settings, FAST_RETRIES))
+    assert result.matched >= len(MOMENTS_TOTALS)
+    assert [p for p in result.problems if p.kind is not ProblemKind.MISSING] == []
