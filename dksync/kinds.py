@@ -79,3 +79,5 @@ class ReasonCode(enum.StrEnum):
     ADOPT_MISMATCH = "adopt_mismatch"  # DK+ holds this reference with another customer/total
     UNCERTAIN = "uncertain"  # a POST may have reached DK+; looked up again before any retry
     DRIFT = "drift"  # DK+ differs from Moment and dksync does not overwrite it
+    PAYMENT_TERM = "payment_term"  # its payment term is not one of the DK+ company's codes
+    KENNITALA_TAKEN = "kennitala_taken"  # DK+ holds its kennitala under another number

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +45,9 @@ DATE_PARAMS = (
 
 @dataclass
 class DkPlusKnobs(Knobs):
-    """The shared knobs plus DK+'s own (see the module docstring)."""
+    """The shared knobs plus DK+'s own (see the module docstring, and ``dkplus_company``'s
+    for the Dec 2026 company: the kennitala check, replacing PUT, accountant fields, payment
+    terms and permissions)."""
 
     list_page_cap: int = 0
     lists_status: int = 0
@@ -54,6 +56,14 @@ class DkPlusKnobs(Knobs):
     project_update_status: int = 0
     vat_inclusive_default: bool = False
     isk_whole_kronur: bool = False
+    check_ssnumber: bool = False
+    replace_on_put: bool = False
+    accountant_every: int = 0
+    payment_terms: list[str] = field(
+        default_factory=lambda: ["stgr", "lm", "m15", "m20", "d15", "d20", "d30", "post"]
+    )
+    denied_modules: list[str] = field(default_factory=list)
+    permission_status: int = 0
 
 
 Filter = Callable[[dict[str, Any], Mapping[str, str]], bool]

@@ -20,9 +20,9 @@ from decimal import Decimal
 from typing import Any
 
 from dksync.mapping.money import HUNDRED, line_total, round_half_up
-from dksync.sandbox import dkplus_lists, schema
+from dksync.sandbox import dkplus_company, dkplus_lists, schema
 from dksync.sandbox.dkplus_lists import DkPlusKnobs
-from dksync.sandbox.httpd import BadRequest, Knobs, Reply, Request, SandboxServer
+from dksync.sandbox.httpd import BadRequest, Handler, Knobs, Reply, Request, SandboxServer
 
 API = "/api/v1"
 SEG = "([^/]+)"
@@ -171,6 +171,10 @@ class DkPlusServer(SandboxServer):
             self.add_sales_person(number)
         self._register()
 
+    def add_route(self, method: str, pattern: str, handler: Handler) -> None:
+        """Every API route answers 401 for a module the token lacks (``denied_modules``)."""
+        super().add_route(method, pattern, dkplus_company.guard(self, handler))
+
     def authenticate(self, headers: Any) -> str | None:
         auth = headers.get("Authorization") or ""
         return "token" if auth == f"Bearer {self.token}" else None
@@ -188,6 +192,10 @@ class DkPlusServer(SandboxServer):
     def remove_sales_person(self, number: str) -> None:
         with self.lock:
             self.store.sales_persons.pop(number, None)
+
+    def add_customer(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A customer already in DK+ (typed by hand, numbered as its users chose)."""
+        return dkplus_company.add_customer(self, _valid("Customer", body))
 
     def add_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
         """Book an invoice as another system would (e.g. Moment's built-in integration)."""
@@ -226,6 +234,7 @@ class DkPlusServer(SandboxServer):
 
     def _register(self) -> None:
         dkplus_lists.register(self)
+        dkplus_company.register(self)
         add = self.add_route
         add("GET", f"{API}/company/connection", lambda r: Reply(200, True))
         add("GET", f"{API}/customer/{SEG}", lambda r: self._get(self.store.customers, r.params[0]))
@@ -268,15 +277,21 @@ class DkPlusServer(SandboxServer):
 
     def _create_customer(self, r: Request) -> Reply:
         body = _valid("Customer", r.body)
-        return self._create(self.store.customers, body["Number"], body, "Customer")
+        dkplus_company.check_customer(self, body)
+        reply = self._create(self.store.customers, body["Number"], body, "Customer")
+        if reply.status == 200:
+            with self.lock:
+                dkplus_company.created(self, self.store.customers[body["Number"]])
+        return reply
 
     def _update_customer(self, r: Request) -> Reply:
         body = _valid("CustomerUpdate", r.body)
+        dkplus_company.check_customer(self, body)
         with self.lock:
             current = self.store.customers.get(r.params[0])
             if current is None:
                 return Reply(404, {"Message": f"Customer {r.params[0]} was not found"})
-            current.update({k: v for k, v in body.items() if k != "Number"})
+            dkplus_company.update_customer(self, current, body)
             self.store.stamp(current)
             return Reply(200, copy.deepcopy(current))
 

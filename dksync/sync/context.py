@@ -18,7 +18,7 @@ from typing import Any
 from dksync import moment
 from dksync.config import Config
 from dksync.dkplus.api import DkPlusApi
-from dksync.errors import ConfigError, NotFound, RecordRejected
+from dksync.errors import ConfigError, NotFound, PermissionDenied, RecordRejected
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.moment import MomentClient
 from dksync.records import Customer, FinancialAccount, Project
@@ -133,6 +133,22 @@ class RunContext:
     product_rates: ProductRates = field(default_factory=ProductRates)
     _sales_person_ok: bool = False
     _once: threading.Lock = field(default_factory=threading.Lock)
+    _terms: tuple[frozenset[str] | None] | None = None
+    _terms_once: threading.Lock = field(default_factory=threading.Lock)
+
+    def company_terms(self) -> frozenset[str] | None:
+        """The DK+ company's payment term codes, read once per run before the first
+        customer with a term is written; None when this DK+ cannot list them (no such list,
+        or the token may not read it: said as a warning, the customers are still written)."""
+        with self._terms_once:
+            if self._terms is None:
+                try:
+                    codes = self.dkplus.payment_terms()
+                except PermissionDenied as exc:
+                    self.books.report.warn(f"payment terms not checked against DK+: {exc}")
+                    codes = None
+                self._terms = (None if codes is None else frozenset(codes),)
+            return self._terms[0]
 
     def require_sales_person(self) -> None:
         """Checked once, before the first invoice is sent; ``ConfigError`` stops the run."""

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dksync.mapping import Mapped, Rejected, differences
+from dksync.mapping import Mapped, Rejected, differences, kennitala
 from dksync.mapping.customers import CustomerRules, map_customer
 from dksync.mapping.invoices import InvoiceRules, map_invoice, skip_reason
 from dksync.mapping.money import line_total, round_half_up
@@ -113,8 +113,31 @@ def test_customer_fields_and_address_layout() -> None:
         "Email": "a@example.is",
         "Blocked": False,
         "PaymentTerm": "d14",
+        "SSNumber": "5302692619",
     }
     assert schema.errors("Customer", body) == []
+
+
+@given(st.text(alphabet="0123456789- ", max_size=13) | st.none())
+def test_ssnumber_is_ten_digits_of_a_usable_kennitala_or_absent(written: str | None) -> None:
+    """``SSNumber`` is sent exactly when the kennitala is usable (a failed check digit, as
+    issued since February 2026, included), always as 10 digits without the dash."""
+    body = _body(map_customer(replace(CUSTOMER, kennitala=written), CustomerRules()))
+    checked = kennitala.check(written)
+    assert body.get("SSNumber") == checked.digits
+    assert schema.errors("Customer", body) == []
+
+
+def test_ssnumber_kept_for_a_kennitala_without_a_valid_check_digit() -> None:
+    body = _body(map_customer(replace(CUSTOMER, kennitala="530269-2629"), CustomerRules()))
+    assert body["SSNumber"] == "5302692629"
+
+
+def test_link_makes_a_moment_customer_use_the_dk_customer_everywhere() -> None:
+    rules = CustomerRules(link={"10001": "530269-2619"})
+    assert _body(map_customer(CUSTOMER, rules))["Number"] == "530269-2619"
+    invoice = map_invoice(INVOICE, CUSTOMER, ACCOUNTS, rules, RULES)
+    assert _body(invoice)["Customer"]["Number"] == "530269-2619"
 
 
 def test_customer_status_maps_to_blocked() -> None:
