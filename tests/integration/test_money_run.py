@@ -297,3 +297,19 @@ def test_reconcile_numbers_customers_as_the_config_does(
     result = gather.run(settings, Period(min(dates), max(dates)), connect(settings, FAST_RETRIES))
     assert result.matched >= len(MOMENTS_TOTALS)
     assert [p for p in result.problems if p.kind is not ProblemKind.MISSING] == []
+
+
+def test_reconcile_follows_customers_link(
+    hostile: tuple[Sandbox, dict[str, str]], tmp_path: Path
+) -> None:
+    """Invoices of a linked Moment customer are in DK+ under the linked DK+ number:
+    reconcile names them by that number too, so they agree."""
+    sb, _ = hostile
+    held = sb.kennitala_numbered(every=2)
+    settings = config_for(sb, tmp_path / "state.sqlite", customers={"link": held})
+    engine.run(settings, engine.RunOptions(), connect(settings, policy=FAST_RETRIES))
+    linked = {i["CNumber"] for i in sb.dkplus.snapshot()["invoices"]} & set(held.values())
+    assert linked, "some invoices went to a linked DK+ customer"
+    dates = [i.invoice_date for i in sb.dataset.invoices]
+    result = gather.run(settings, Period(min(dates), max(dates)), connect(settings, FAST_RETRIES))
+    assert [p for p in result.problems if p.kind is not ProblemKind.MISSING] == []
