@@ -22,6 +22,7 @@ from dksync.clients import Clients
 from dksync.config import Config
 from dksync.dkplus.client import DkPlusClient
 from dksync.errors import DksyncError
+from dksync.kinds import SYNCED_KINDS, ObjectKind
 from dksync.mapping import kennitala
 from dksync.mapping.invoices import item_code, skip_reason
 from dksync.moment import MomentClient
@@ -30,7 +31,7 @@ from dksync.ops import check_dkplus
 from dksync.ops.check_item import CheckItem, Readiness
 from dksync.records import Customer, Invoice
 
-KINDS = ("customers", "projects", "invoices", "accounts", "products")
+KINDS = (*SYNCED_KINDS, ObjectKind.ACCOUNTS, ObjectKind.PRODUCTS)  # what check samples
 
 
 def _attempt(result: Readiness, name: str, probe: Callable[[], CheckItem]) -> bool:

@@ -80,7 +80,8 @@ def _decide(ctx: RunContext, customer: Customer) -> Outcome:
         digest=digest,
         facts=(customer.number, customer.name, customer.kennitala),
     )
-    if ctx.books.written_hash(KIND, customer.id) == digest:
+    written = ctx.books.written(KIND, customer.id)
+    if written is not None and written.payload_hash == digest:
         return outcome
     _require_term(ctx, customer, payload)
     current = ctx.dkplus.customer(number)
