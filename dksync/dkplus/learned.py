@@ -45,7 +45,7 @@ log = logging.getLogger("dksync.learned")
 MIN_LOOKUPS = 3
 WINDOW = timedelta(days=45)
 PROJECT_FIELDS = ("Number", "Name", "CustomerToBill", "CustomerNameToBill")
-PRODUCT_FIELDS = ("ItemCode",)
+PRODUCT_FIELDS = ("ItemCode", "TaxPercent")
 INVOICE_FIELDS = ("Number", "Reference", "InvoiceDate", "CNumber", "TotalAmount")
 
 Objects = dict[str, dict[str, Any]]

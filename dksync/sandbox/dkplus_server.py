@@ -26,6 +26,10 @@ from dksync.sandbox.httpd import BadRequest, Handler, Knobs, Reply, Request, San
 
 API = "/api/v1"
 SEG = "([^/]+)"
+NO_DATE = "0001-01-01T00:00:00"
+"""DK's "no date" in an answer (``calculate`` answers it for an invoice sent without one)."""
+STORED_PRICE = Decimal("1E-10")
+"""DK stores a unit price it computed to 10 decimals (64257.0281124498 in a live answer)."""
 
 
 class DkPlusStore:
@@ -71,8 +75,12 @@ def _valid(definition: str, body: Any) -> dict[str, Any]:
     return result
 
 
-def price_invoice(store: DkPlusStore, body: dict[str, Any]) -> dict[str, Any]:
-    """The invoice model DK+ answers for a create body: lines priced, totals summed."""
+def price_invoice(
+    store: DkPlusStore, body: dict[str, Any], knobs: DkPlusKnobs | None = None
+) -> dict[str, Any]:
+    """The invoice model DK+ answers for a create body: lines priced, totals summed. DK
+    answers ``DueDate`` 0001-01-01 when none was sent."""
+    knobs = knobs or DkPlusKnobs()
     customer = store.customers.get(body["Customer"]["Number"])
     if customer is None:
         raise BadRequest(400, f"Customer {body['Customer']['Number']} does not exist")
@@ -80,7 +88,12 @@ def price_invoice(store: DkPlusStore, body: dict[str, Any]) -> dict[str, Any]:
         raise BadRequest(400, f"Sales person {body['SalesPerson']} does not exist")
     if body.get("Project") and body["Project"] not in store.projects:
         raise BadRequest(400, f"Project {body['Project']} does not exist")
-    lines = [_price_line(store, n, line) for n, line in enumerate(body.get("Lines") or [], 1)]
+    currency = body.get("Currency") or "ISK"
+    whole = knobs.isk_whole_kronur and currency.upper() == "ISK"
+    lines = [
+        _price_line(store, n, line, knobs.vat_inclusive_default, whole)
+        for n, line in enumerate(body.get("Lines") or [], 1)
+    ]
     total = sum((line["TotalAmount"] for line in lines), Decimal(0))
     with_tax = sum((line["TotalAmountWithTax"] for line in lines), Decimal(0))
     return {
@@ -89,18 +102,23 @@ def price_invoice(store: DkPlusStore, body: dict[str, Any]) -> dict[str, Any]:
         "CName": body["Customer"].get("Name") or customer.get("Name"),
         "CSSNumber": body["Customer"].get("SSN"),
         "InvoiceDate": body.get("Date"),
-        "DueDate": body.get("DueDate"),
+        "DueDate": body.get("DueDate") or NO_DATE,
         "Reference": body.get("Reference"),
         "SalePerson": body["SalesPerson"],
         "Project": body.get("Project"),
-        "Currency": body.get("Currency") or "ISK",
+        "Currency": currency,
         "TotalAmount": total,
         "TotalAmountWithTax": with_tax,
         "Lines": lines,
     }
 
 
-def _price_line(store: DkPlusStore, n: int, line: dict[str, Any]) -> dict[str, Any]:
+def _price_line(
+    store: DkPlusStore, n: int, line: dict[str, Any], inclusive_default: bool, whole: bool
+) -> dict[str, Any]:
+    """One line as DK books it: a VAT-inclusive price (``IncludingVAT`` true, or left out
+    under the ``vat_inclusive_default`` knob) is divided by 1 + VAT; ISK totals in whole
+    krónur under ``isk_whole_kronur``."""
     product = store.products.get(line["ItemCode"].upper())
     if product is None:
         raise BadRequest(400, f"Line {n}: ItemCode {line['ItemCode']} does not exist")
@@ -109,7 +127,12 @@ def _price_line(store: DkPlusStore, n: int, line: dict[str, Any]) -> dict[str, A
     price = Decimal(given if given is not None else product.get("UnitPrice1") or 0)
     discount = Decimal(line.get("Discount") or 0)
     tax = Decimal(product.get("TaxPercent") or 0)
+    including = line.get("IncludingVAT")
+    if including or (including is None and inclusive_default):
+        price = round_half_up(price / (1 + tax / HUNDRED), STORED_PRICE)
     total = line_total(quantity, price, discount)
+    if whole:
+        total = round_half_up(total, Decimal(1))
     return {
         "SequenceNumber": n,
         "ItemCode": product["ItemCode"],
@@ -297,7 +320,7 @@ class DkPlusServer(SandboxServer):
             return Reply(200, self._create_invoice(body, booked))
 
     def _create_invoice(self, body: dict[str, Any], booked: bool) -> dict[str, Any]:
-        invoice = price_invoice(self.store, body)
+        invoice = price_invoice(self.store, body, self.dkplus_knobs)
         invoice["Number"] = self.store.next_invoice_number()
         invoice["Modified"] = datetime.now(UTC).isoformat(timespec="seconds")
         self.store.invoices[invoice["Number"]] = invoice
@@ -309,7 +332,7 @@ class DkPlusServer(SandboxServer):
     def _calculate(self, r: Request) -> Reply:
         body = _valid("InvoiceCreate", r.body)
         with self.lock:
-            return Reply(200, price_invoice(self.store, body))
+            return Reply(200, price_invoice(self.store, body, self.dkplus_knobs))
 
     def _by_reference(self, r: Request) -> Reply:
         reference, page, count = r.params

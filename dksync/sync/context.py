@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from dksync import moment
@@ -101,6 +102,26 @@ class KeyLocks:
         return self._locks[kind][hash(key) % STRIPES]
 
 
+class ProductRates:
+    """The VAT rate each item code has in DK+ this run (None: DK+ did not say)."""
+
+    def __init__(self) -> None:
+        self._rates: dict[str, tuple[Decimal | None, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[Decimal | None, str] | None:
+        with self._lock:
+            return self._rates.get(key)
+
+    def set(self, key: str, rate: Decimal | None, source: str) -> None:
+        with self._lock:
+            self._rates[key] = (rate, source)
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._rates.pop(key, None)
+
+
 @dataclass
 class RunContext:
     config: Config
@@ -109,6 +130,7 @@ class RunContext:
     books: Books
     settle: Settle
     lock: KeyLocks = field(default_factory=KeyLocks)
+    product_rates: ProductRates = field(default_factory=ProductRates)
     _sales_person_ok: bool = False
     _once: threading.Lock = field(default_factory=threading.Lock)
     _terms: tuple[frozenset[str] | None] | None = None

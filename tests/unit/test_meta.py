@@ -92,8 +92,8 @@ def _full_customer() -> Customer:
 
 
 def test_the_project_list_fields_cover_what_the_mapping_writes() -> None:
-    """(Customers are listed whole, since an update writes the whole record back:
-    ``test_update_keeps_what_the_accountant_set_under_a_replacing_put`` shows it.)"""
+    """Customers are listed whole (an update writes the whole record back); projects are
+    listed with the fields named here, which must hold every field the mapping writes."""
     project = Project(
         id=2,
         modified=datetime(2026, 12, 1, tzinfo=UTC),
