@@ -100,6 +100,23 @@ def test_refused_ssnumber_costs_neither_the_customer_nor_its_invoices(
     assert again.warnings == [] and again.exit_code == 0
 
 
+def test_a_refused_ssnumber_on_update_keeps_the_one_dk_holds_under_a_replacing_put(
+    company: Sandbox, tmp_path: Path
+) -> None:
+    state, customer = tmp_path / "state.sqlite", company.dataset.customers[0]
+    assert _run(company, state).exit_code == 0
+    before = _dk_customers(company)[customer.number]["SSNumber"]
+    company.dkplus.knobs.update({"check_ssnumber": True, "replace_on_put": True})
+    company.moment.change(
+        "customers", customer.id, lambda c: replace(c, kennitala="530269-2629", phone="+354 1")
+    )
+    report = _run(company, state)
+    assert report.exit_code == 0 and report.count("customers", Action.UPDATE) == 1
+    after = _dk_customers(company)[customer.number]
+    assert after["SSNumber"] == before and after["Phone"] == "+354 1" and after["Name"]
+    assert [w for w in report.warnings if "refused its kennitala 5302692629" in w]
+
+
 # --- whole-record updates -----------------------------------------------------------------
 
 
