@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import asdict
@@ -161,11 +162,13 @@ def init(
             yaml.safe_load(init_module.render(values)),
             env={"MOMENT_API_KEY": "-", "DKPLUS_API_TOKEN": "-"},
         )
-        init_module.write(output, values, force)
+        terms = init_module.company_terms(values["dkplus.base_url"], os.environ) or []
+        init_module.write(output, values, force, terms)
+    read = f" This DK+ company's payment terms: {', '.join(terms)}." if terms else ""
     _show(
         ctx,
         Text(
-            f"Wrote {output}. Put the secrets in the environment (MOMENT_API_KEY, "
+            f"Wrote {output}.{read} Put the secrets in the environment (MOMENT_API_KEY, "
             "DKPLUS_API_TOKEN, or MOMENT_API_KEY_FILE / DKPLUS_API_TOKEN_FILE naming files "
             f"that hold them), then run: dksync check -c {output}"
         ),

@@ -104,12 +104,10 @@ class State(Database):
 
     def wrote_number(self, object_type: str, number: str) -> bool:
         """Whether dksync wrote a record of this kind under this DK+ number."""
-        return (
-            self._one(
-                "SELECT 1 FROM written WHERE object_type = ? AND number = ?", (object_type, number)
-            )
-            is not None
+        found = self._one(
+            "SELECT 1 FROM written WHERE object_type = ? AND number = ?", (object_type, number)
         )
+        return found is not None
 
     def forget_written(self, object_type: str, moment_id: int) -> None:
         """DK+ no longer has what dksync wrote: the next write starts with a lookup."""
