@@ -1,4 +1,5 @@
-"""The HTTP boundary: the only module that imports ``requests``.
+"""The HTTP boundary: with ``failures`` (what a failed request means) and ``deadline`` (a
+request's total deadline), the only modules that import ``requests`` and urllib3.
 
 Every ``requests`` error and every HTTP status is translated here into dksync's own
 errors (see ``errors.py``), so nothing above this module ever sees a ``Response``.
@@ -390,3 +391,11 @@ class _WatchedAdapter(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        """The same through an HTTP proxy (``HTTPS_PROXY``; a SOCKS proxy keeps its own
+        connections, bounded per read only)."""
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = POOLS
+        return manager
