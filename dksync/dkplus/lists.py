@@ -24,6 +24,7 @@ from typing import Any
 
 from dksync import jsonio
 from dksync.dkplus import client as dkplus
+from dksync.dkplus.access import Guarded
 from dksync.dkplus.client import classify as classify_single
 from dksync.errors import ListProblem, ListUnavailable, NotFound, RecordRejected
 from dksync.transport.body import describe
@@ -67,7 +68,7 @@ class DkPlusLists:
     def __init__(
         self, transport: Transport, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES
     ) -> None:
-        self._t = transport
+        self._t = Guarded(transport)
         self.page_size = page_size
         self.max_pages = max_pages
 
