@@ -76,6 +76,10 @@ class Reader:
         hint = f" (did you mean '{guess[0]}'?)" if guess else ""
         self.problems.append(f"{shortened(key)}: unknown key{hint}")
 
+    def _wrong(self, name: str, wanted: str, value: Any) -> None:
+        """A value that is not what ``name`` takes, echoed shortened (``shown``)."""
+        self.problems.append(f"{name}: must be {wanted}, got {shown(value)}")
+
     def value(self, key: str) -> Any:
         section, name = key.split(".")
         block = self.raw.get(section)
@@ -139,12 +143,10 @@ class Reader:
             number = int(value) if integer else float(value)
         except (TypeError, ValueError, OverflowError):
             kind = "a whole number" if integer else "a number"
-            self.problems.append(f"{name}: must be {kind}, got {shown(value)}")
+            self._wrong(name, kind, value)
             return fallback
         if not math.isfinite(number) or not spec.minimum <= number <= spec.maximum:
-            self.problems.append(
-                f"{name}: must be from {spec.minimum:g} to {spec.maximum:g}, got {shown(value)}"
-            )
+            self._wrong(name, f"from {spec.minimum:g} to {spec.maximum:g}", value)
             return fallback
         return number
 
@@ -154,7 +156,7 @@ class Reader:
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.problems.append(f"{name}: must be true or false, got {shown(value)}")
+            self._wrong(name, "true or false", value)
             return default
         return value
 
@@ -163,9 +165,7 @@ class Reader:
         default = str(spec.default)
         value = self.text(name) or default
         if value not in spec.options:
-            self.problems.append(
-                f"{name}: must be one of {', '.join(spec.options)}, got {shown(value)}"
-            )
+            self._wrong(name, f"one of {', '.join(spec.options)}", value)
             return default
         return value
 
@@ -220,9 +220,7 @@ class Reader:
         try:
             return parse_instant(str(value))
         except ValueError:
-            self.problems.append(
-                f"{name}: must be an ISO-8601 time such as 2026-01-01T00:00:00Z, got {shown(value)}"
-            )
+            self._wrong(name, "an ISO-8601 time such as 2026-01-01T00:00:00Z", value)
             return None
 
     def duration(self, name: str) -> timedelta:
@@ -234,9 +232,7 @@ class Reader:
             return default
         match = _DURATION.match(str(value).strip())
         if not match:
-            self.problems.append(
-                f"{name}: must be a duration such as 10m, 2h or 30s, got {shown(value)}"
-            )
+            self._wrong(name, "a duration such as 10m, 2h or 30s", value)
             return default
         seconds = int(match.group(1)) * _SECONDS[match.group(2)]
         if seconds > spec.longest.total_seconds():
@@ -356,8 +352,7 @@ class Reader:
         if isinstance(items, list):  # singular or plural, as everywhere else
             items = [_kind_word(o) for o in items]
         if not isinstance(items, list) or not items or any(o not in OBJECT_TYPES for o in items):
-            self.problems.append(
-                f"sync.objects: must list some of {', '.join(OBJECT_TYPES)}, got {shown(objects)}"
-            )
+            kinds = ", ".join(OBJECT_TYPES)
+            self.problems.append(f"sync.objects: must list some of {kinds}, got {shown(objects)}")
             return OBJECT_TYPES
         return tuple(o for o in OBJECT_TYPES if o in items)
