@@ -17,10 +17,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from dksync.config.values import decode_utf8, one_line, secret_flaw, url_flaw
-from dksync.errors import ConfigError
+from dksync.config import folder
+from dksync.config.values import one_line, secret_flaw, url_flaw
+from dksync.errors import ConfigError, UsageError
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
 from dksync.moment import FieldNames, parse_instant
@@ -159,27 +158,26 @@ def find_config(path: str | Path | None, env: Mapping[str, str]) -> Path:
     return Path(chosen).expanduser()
 
 
-def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Read, expand and validate the config; ``ConfigError`` says which key is wrong."""
+def load(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    company: str | None = None,
+) -> Config:
+    """Read, expand and validate the config; ``ConfigError`` says which key is wrong. A
+    folder of companies needs ``company`` (see ``config.folder``)."""
     env = os.environ if env is None else env
     source = find_config(path, env)
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the config file {source}: {exc.strerror}; "
-            "pass --config PATH or set DKSYNC_CONFIG"
-        ) from None
-    text = decode_utf8(source, data)
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"the config file {source} is not valid YAML{where}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"the config file {source} must hold a mapping of sections")
-    return from_mapping(raw, env, source)
+    if source.is_dir():
+        if company is None:
+            raise UsageError(
+                f"{source} is a folder of companies; name one with --company NAME "
+                f"(one of {', '.join(folder.companies(source))})"
+            )
+        raw = folder.merged(source, company, default_state_path().parent)
+        return from_mapping(raw, env, folder.pick(source, company))
+    if company is not None:
+        raise UsageError(f"--company {company}: {source} is one company's file, not a folder")
+    return from_mapping(folder.read_mapping(source), env, source)
 
 
 def from_mapping(
