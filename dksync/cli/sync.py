@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -21,10 +23,13 @@ from dksync.cli.common import (
 )
 from dksync.cli.progress import RunProgress
 from dksync.cli.report import as_json, nothing_changed, outcome_line, render
+from dksync.config import Config
+from dksync.errors import LockedError
 from dksync.kinds import SYNCED_KINDS
 from dksync.moment import parse_instant
-from dksync.ops import notify
+from dksync.ops import metrics, notify
 from dksync.ops import queries as commands
+from dksync.ops.heartbeat import Heartbeat
 from dksync.outcome import RunReport
 from dksync.sync import run as engine
 
@@ -95,10 +100,17 @@ def run(
         keep_unchanged=dry_run and verbose,
     )
     settings = load(ctx)
+    beat = None if dry_run or settings.monitor is None else Heartbeat(settings.monitor)
+    if beat is not None:
+        options = replace(options, on_locked=beat.start)
     report = RunReport(lean=not (dry_run or verbose))
+    began = time.monotonic()
     with errors(), RunProgress(report):
         engine.run(settings, options, report=report)
     notify.after_run(settings, report)
+    if beat is not None:
+        beat.finish(report.exit_code, outcome_line(report))
+    _write_metrics(settings, report, time.monotonic() - began)
     since = None
     if nothing_changed(report) and not (json_output or chosen.quiet):
         with errors():
@@ -108,6 +120,15 @@ def run(
                 or _start_text(settings.sync.start_from)
             )
     finish(report, json_output, chosen, since=since)
+
+
+def _write_metrics(settings: Config, report: RunReport, duration: float) -> None:
+    """The metrics file after a real run (a dry run writes nothing anywhere, and a run the
+    lock refused did not run)."""
+    if settings.metrics_file is None or report.dry_run or isinstance(report.fatal, LockedError):
+        return
+    facts = metrics.RunFacts(settings.label, report.exit_code, time.time(), duration)
+    metrics.after_run(settings.metrics_file, settings.state_path, facts, report)
 
 
 def _start_text(start: datetime | None) -> str | None:

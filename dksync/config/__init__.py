@@ -12,7 +12,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,8 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "email": frozenset(
         {"to", "from", "host", "port", "security", "user", "password", "password_file", "timeout"}
     ),
+    "monitor": frozenset({"ping_url", "rejected_is_failure"}),
+    "metrics": frozenset({"textfile"}),
 }
 
 
@@ -133,6 +135,15 @@ class EmailConfig:
 
 
 @dataclass(frozen=True)
+class MonitorConfig:
+    """A Healthchecks-style heartbeat: ``ping_url`` is a secret of sorts (anyone who has
+    it can ping), so it is never logged."""
+
+    ping_url: Secret
+    rejected_is_failure: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     moment: MomentConfig
     dkplus: DkPlusConfig
@@ -144,6 +155,15 @@ class Config:
     update_projects: bool = False
     source: Path | None = None
     email: EmailConfig | None = None
+    monitor: MonitorConfig | None = None
+    metrics_file: Path | None = None
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        """The company's name in metrics, logs and folder tables: its file's stem in a
+        folder of companies, else the Moment company code."""
+        return self.name or self.moment.company
 
 
 def default_state_path() -> Path:
@@ -174,7 +194,7 @@ def load(
                 f"(one of {', '.join(folder.companies(source))})"
             )
         raw = folder.merged(source, company, default_state_path().parent)
-        return from_mapping(raw, env, folder.pick(source, company))
+        return replace(from_mapping(raw, env, folder.pick(source, company)), name=company)
     if company is not None:
         raise UsageError(f"--company {company}: {source} is one company's file, not a folder")
     return from_mapping(folder.read_mapping(source), env, source)
@@ -400,7 +420,25 @@ class _Reader:
             state_path=_beside(source, Path(self.text("state.path") or default_state_path())),
             source=source,
             email=self._email(),
+            monitor=self._monitor(),
+            metrics_file=self._path_beside(source, "metrics.textfile"),
         )
+
+    def _monitor(self) -> MonitorConfig | None:
+        url = self.text("monitor.ping_url")
+        if url is None:
+            return None
+        flaw = url_flaw(url)
+        if flaw:
+            self.problems.append(f"monitor.ping_url: must be an http(s) URL ({flaw})")
+        return MonitorConfig(
+            ping_url=Secret(url.rstrip("/")),
+            rejected_is_failure=self.flag("monitor.rejected_is_failure", True),
+        )
+
+    def _path_beside(self, source: Path | None, key: str) -> Path | None:
+        value = self.text(key)
+        return None if value is None else _beside(source, Path(value))
 
     def _email(self) -> EmailConfig | None:
         if not isinstance(self.raw.get("email"), Mapping):

@@ -78,6 +78,8 @@ class RunOptions:
     since: datetime | None = None
     limit: int | None = None
     keep_unchanged: bool = False
+    on_locked: Callable[[], None] | None = None
+    """Called once the run holds its lock (the heartbeat's start ping)."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,11 @@ def run(
     stop = StopSignal()
     with stop.installed(), _boundary(report, stop):
         clients = clients or connect(config)
-        with _lock(config, options.dry_run), _open_state(config, options.dry_run) as state:
+        with (
+            _lock(config, options.dry_run),
+            _locked(options),
+            _open_state(config, options.dry_run) as state,
+        ):
             run_id = None if options.dry_run else state.start_run()
             try:
                 with _boundary(report, stop):
@@ -240,6 +246,13 @@ def _fetch_by_number(client: MomentClient, state: State, object_type: str, numbe
 def _lock(config: Config, dry_run: bool, purpose: str = "run") -> AbstractContextManager[object]:
     """The run lock; a dry run takes none, since it writes nothing (not even the lock file)."""
     return nullcontext() if dry_run else RunLock(config.state_path, purpose)
+
+
+@contextmanager
+def _locked(options: RunOptions) -> Iterator[None]:
+    if options.on_locked is not None:
+        options.on_locked()
+    yield
 
 
 @contextmanager

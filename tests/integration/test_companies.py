@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from dksync.cli import app
@@ -39,6 +40,7 @@ def bureau(tmp_path: Path) -> Iterator[tuple[Path, list[Sandbox]]]:
     defaults = {
         "sync": {"start_from": "2026-01-01T00:00:00Z", "retry_for": "2s"},
         "state": {"path": str(tmp_path / "state" / "{company}.sqlite")},
+        "metrics": {"textfile": str(tmp_path / "metrics" / "dksync.prom")},
     }
     (folder / "_defaults.yaml").write_text(yaml.safe_dump(defaults))
     (folder / "_notes.yaml").write_text("not: a company\n")
@@ -76,6 +78,26 @@ def test_a_folder_runs_every_company_and_exits_with_the_worst(
     lines = [line for line in table.stdout.splitlines() if "alpha" in line or "beta" in line]
     assert len(lines) == 2 and "cannot reach DK+" in table.stdout
     assert "[beta]" in table.stderr
+    samples = _metrics(folder.parent / "metrics" / "dksync.prom")
+    exits = {labels["company"]: v for n, labels, v in samples if n == "dksync_last_run_exit_code"}
+    assert exits == {"alpha": 0, "beta": 3, "gamma": 0}
+    success = {lab["company"] for n, lab, _ in samples if n.startswith("dksync_last_success")}
+    assert success == {"alpha", "gamma"}
+    invoices = [
+        v
+        for n, lab, v in samples
+        if n == "dksync_records"
+        and lab == {"company": "alpha", "kind": "invoices", "action": "read"}
+    ]
+    assert invoices and invoices[0] > 0
+    queues = {n for n, lab, _ in samples if lab["company"] == "gamma"}
+    assert {"dksync_rejected_records", "dksync_uncertain_invoices"} <= queues
+
+
+def _metrics(path: Path) -> list[tuple[str, dict[str, str], float]]:
+    """The file read back with prometheus_client's own parser."""
+    families = text_string_to_metric_families(path.read_text(encoding="utf-8"))
+    return [(s.name, dict(s.labels), s.value) for f in families for s in f.samples]
 
 
 def test_folder_status_history_and_one_company(bureau: tuple[Path, list[Sandbox]]) -> None:
