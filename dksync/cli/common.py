@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -21,6 +22,8 @@ from dksync import jsonio, logs
 from dksync.config import Config
 from dksync.errors import DksyncError, FatalError
 from dksync.kinds import SYNCED_KINDS, ObjectKind
+
+log = logging.getLogger("dksync.cli")
 
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "--verbose"})
 GLOBAL_VALUED = frozenset({"-c", "--config", "--log-file", "--company", "--jobs"})
@@ -216,9 +219,11 @@ def errors() -> Iterator[None]:
         yield
     except FatalError as exc:
         say_error(str(exc))
+        log.debug("the error and its causes", exc_info=exc)
         raise typer.Exit(exc.exit_code) from None
     except DksyncError as exc:
         say_error(str(exc))
+        log.debug("the error and its causes", exc_info=exc)
         raise typer.Exit(3) from None
 
 

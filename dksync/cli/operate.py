@@ -16,12 +16,12 @@ from rich.text import Text
 from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
 from dksync.cli.report import readiness_table
 from dksync.cli.tables import history_table, status_tables
+from dksync.clients import connect
 from dksync.config import from_mapping
 from dksync.errors import ConfigError
 from dksync.ops import check as readiness
 from dksync.ops import init as init_module
 from dksync.ops import queries as commands
-from dksync.sync import run as engine
 
 NOT_READY = 1
 SANDBOX_MARK = "# dksync sandbox config, written by 'dksync sandbox --write-config'"
@@ -81,14 +81,14 @@ def check(
     settings = load(ctx)
     if kind is not None:
         with errors():
-            sample = readiness.masked_sample(engine.connect(settings).moment, kind)
+            sample = readiness.masked_sample(connect(settings).moment, kind)
         if sample is None and not json_output:
             Console().print(f"Moment has no {kind} to show yet.")
         else:
             print_json(sample)
         return
     with errors():
-        result = readiness.check(settings, engine.connect(settings), strict=strict)
+        result = readiness.check(settings, connect(settings), strict=strict)
     if json_output:
         print_json(
             {
