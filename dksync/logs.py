@@ -126,3 +126,4 @@ def setup(verbosity: int, quiet: bool, log_file: Path | None) -> None:
         root.addHandler(handler)
     root.setLevel(min(h.level for h in handlers))
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    logging.getLogger("apprise").setLevel(logging.CRITICAL)  # it may log a channel's URL

@@ -240,6 +240,9 @@ def load(ctx: typer.Context) -> Config:
     secrets = [settings.moment.api_key.reveal(), settings.dkplus.token.reveal()]
     if settings.email is not None and settings.email.password is not None:
         secrets.append(settings.email.password.reveal())
+    secrets.extend(url.reveal() for url in settings.notify.urls)
+    if settings.monitor is not None:
+        secrets.append(settings.monitor.ping_url.reveal())
     logs.forget_secrets(secrets)
     return settings
 

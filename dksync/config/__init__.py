@@ -8,6 +8,7 @@ stray ``repr`` or log line shows ``***``.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import math
 import os
 import re
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dksync.config import folder
-from dksync.config.values import one_line, secret_flaw, url_flaw
+from dksync.config.values import one_line, secret_flaw, unknown_urls, url_flaw
 from dksync.errors import ConfigError, UsageError
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
@@ -66,7 +67,9 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     ),
     "monitor": frozenset({"ping_url", "rejected_is_failure"}),
     "metrics": frozenset({"textfile"}),
+    "notify": frozenset({"urls", "remind_after"}),
 }
+INSTALL_NOTIFY = "pip install 'dksync[notify]'"
 
 
 class Secret:
@@ -144,6 +147,15 @@ class MonitorConfig:
 
 
 @dataclass(frozen=True)
+class NotifyConfig:
+    """Apprise URLs (they hold the channels' tokens: secrets) and how often a problem
+    that lasts is said again (None: never)."""
+
+    urls: tuple[Secret, ...] = ()
+    remind_after: timedelta | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     moment: MomentConfig
     dkplus: DkPlusConfig
@@ -157,6 +169,7 @@ class Config:
     email: EmailConfig | None = None
     monitor: MonitorConfig | None = None
     metrics_file: Path | None = None
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     name: str = ""
 
     @property
@@ -422,7 +435,28 @@ class _Reader:
             email=self._email(),
             monitor=self._monitor(),
             metrics_file=self._path_beside(source, "metrics.textfile"),
+            notify=self._notify(),
         )
+
+    def _notify(self) -> NotifyConfig:
+        """``notify.urls`` needs Apprise (an optional extra); each URL must be one it knows.
+        A URL is never repeated in a message: only its number in the list."""
+        urls = self.value("notify.urls")
+        listed = [urls] if isinstance(urls, str) else (urls or [])
+        remind = None
+        if self.value("notify.remind_after") is not None:
+            remind = self._duration("notify.remind_after", timedelta(days=7), timedelta(days=366))
+        if not isinstance(listed, list) or not all(isinstance(u, str) and u for u in listed):
+            self.problems.append("notify.urls: must list Apprise URLs such as ntfy://topic")
+            return NotifyConfig((), remind)
+        expanded = [self._expand("notify.urls", u) or "" for u in listed]
+        if expanded and importlib.util.find_spec("apprise") is None:
+            self.problems.append(f"notify.urls: needs Apprise, an optional extra: {INSTALL_NOTIFY}")
+        elif expanded:
+            self.problems.extend(
+                f"notify.urls: entry {i} is not a URL Apprise knows" for i in unknown_urls(expanded)
+            )
+        return NotifyConfig(tuple(Secret(u) for u in expanded), remind)
 
     def _monitor(self) -> MonitorConfig | None:
         url = self.text("monitor.ping_url")

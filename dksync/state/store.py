@@ -497,6 +497,11 @@ class State:
         row = self._one("SELECT fingerprint FROM notices WHERE channel = ?", (channel,))
         return None if row is None else row[0]
 
+    def notice_sent_at(self, channel: str) -> str | None:
+        """When ``channel`` was last sent a notice (for ``notify.remind_after``)."""
+        row = self._one("SELECT sent_at FROM notices WHERE channel = ?", (channel,))
+        return None if row is None else str(row[0])
+
     def record_notice(self, channel: str, fingerprint: str | None) -> None:
         with self.transaction():
             self._sql(
