@@ -18,18 +18,19 @@ from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
 from dksync import config as config_module
-from dksync import jsonio, logs
+from dksync import jsonio, logformat, logs
 from dksync.config import Config
 from dksync.errors import DksyncError, FatalError
 from dksync.kinds import SYNCED_KINDS, ObjectKind
+from dksync.logformat import LogFormat
 
 log = logging.getLogger("dksync.cli")
 
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "--verbose"})
-GLOBAL_VALUED = frozenset({"-c", "--config", "--log-file", "--company", "--jobs"})
+GLOBAL_VALUED = frozenset({"-c", "--config", "--log-file", "--log-format", "--company", "--jobs"})
 GLOBAL_HELP = (
     "Global options, before or after the command: -c/--config PATH, -v/-vv, -q, "
-    "--log-file PATH, --company NAME, --jobs N (see 'dksync --help')."
+    "--log-file PATH, --log-format text|json, --company NAME, --jobs N (see 'dksync --help')."
 )
 OWN_COMPANY_OPTION = "init"  # 'dksync init --company C' is the Moment company code
 
@@ -161,6 +162,14 @@ def main(
             metavar="PATH", help="Also write the log to this file (INFO, or DEBUG with -v)."
         ),
     ] = None,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            metavar="text|json",
+            help="Log lines as text (default) or one JSON object per line (time, level, "
+            "company, run id, message and fields).",
+        ),
+    ] = LogFormat.TEXT,
     company: Annotated[
         str | None,
         typer.Option(
@@ -185,7 +194,7 @@ def main(
     may also be written after the command."""
     ctx.obj = Globals(config, verbose, quiet, company)
     with errors():
-        logs.setup(verbose, quiet, log_file)
+        logs.setup(verbose, quiet, log_file, log_format)
         folder = config_module.find_config(config, os.environ)
         if company is None and ctx.invoked_subcommand is not None and folder.is_dir():
             from dksync.cli import companies  # only a folder of companies needs it
@@ -228,7 +237,9 @@ def errors() -> Iterator[None]:
 
 
 def say_error(message: str) -> None:
-    Console(stderr=True).print(f"dksync: {message}", markup=False, highlight=False)
+    """One error line on stderr (with journald's error level when stderr is the journal)."""
+    level = "<3>" if logformat.to_journal(os.environ) else ""
+    Console(stderr=True).print(f"{level}dksync: {message}", markup=False, highlight=False)
 
 
 def load(ctx: typer.Context) -> Config:
@@ -244,6 +255,7 @@ def load(ctx: typer.Context) -> Config:
     if settings.monitor is not None:
         secrets.append(settings.monitor.ping_url.reveal())
     logs.forget_secrets(secrets)
+    logformat.bind(company=settings.label)
     return settings
 
 

@@ -9,7 +9,10 @@ company's name), gathers their JSON documents and exits with the worst exit code
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,6 +33,7 @@ from dksync import jsonio
 from dksync.cli.summaries import summary
 from dksync.config import folder as company_folder
 from dksync.errors import UsageError
+from dksync.logformat import JOURNAL_ENV, to_journal
 
 FOLDER_COMMANDS = frozenset(
     {"run", "check", "status", "history", "failures", "reconcile", "ledger"}
@@ -39,6 +43,7 @@ ONE_COMPANY = frozenset({"drop", "undrop"})
 # mildest failure, an interruption the worst (the whole invocation was stopped).
 SEVERITY = (0, 6, 1, 3, 5, 4, 2, 70, 143, 130)
 NOT_STARTED = "not started: the invocation was stopped first"
+_LEVEL = re.compile(r"^(<\d>)?(.*)$", re.S)
 
 
 def worst(codes: list[int]) -> int:
@@ -154,13 +159,17 @@ def _forwarding(processes: _Processes) -> Iterator[None]:
 def _run_one(name: str, argv: list[str], processes: _Processes) -> Result:
     """Start one company's process (unless the invocation is stopping), pass its log
     lines on, and read its document from its stdout."""
+    env = dict(os.environ)
+    if to_journal(os.environ):  # the company's stderr is a pipe to here, then the journal
+        env[JOURNAL_ENV] = "1"
     with processes.lock:
         if processes.stopped_by is not None:
             return Result(name, 128 + processes.stopped_by, {"error": NOT_STARTED}, NOT_STARTED)
-        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         processes.running.add(child)
     errors: list[str] = []
-    relay = threading.Thread(target=_relay, args=(name, child, errors), daemon=True)
+    plain = not _json_logs(argv)
+    relay = threading.Thread(target=_relay, args=(name, child, errors, plain), daemon=True)
     relay.start()
     assert child.stdout is not None
     out = child.stdout.read()
@@ -172,16 +181,24 @@ def _run_one(name: str, argv: list[str], processes: _Processes) -> Result:
     return Result(name, code, _document(out, code, error), error)
 
 
-def _relay(name: str, child: subprocess.Popen[bytes], errors: list[str]) -> None:
-    """Each stderr line of a company, prefixed with its name; its last ``dksync:`` error
+def _relay(name: str, child: subprocess.Popen[bytes], errors: list[str], plain: bool) -> None:
+    """Each stderr line of a company, prefixed with its name (after a journald level,
+    and not at all for JSON lines, which name their company); its last ``dksync:`` error
     line is kept for the summary."""
     assert child.stderr is not None
     for raw in child.stderr:
         line = raw.decode("utf-8", "replace").rstrip("\n")
-        if line.startswith("dksync: "):
-            errors.append(line.removeprefix("dksync: "))
-        sys.stderr.write(f"[{name}] {line}\n")
+        level, text = _LEVEL.match(line).groups()  # type: ignore[union-attr]
+        if text.startswith("dksync: "):
+            errors.append(text.removeprefix("dksync: "))
+        sys.stderr.write(f"{level}[{name}] {text}\n" if plain else f"{line}\n")
         sys.stderr.flush()
+
+
+def _json_logs(argv: list[str]) -> bool:
+    return "--log-format=json" in argv or any(
+        a == "--log-format" and b == "json" for a, b in itertools.pairwise(argv)
+    )
 
 
 def _document(out: bytes, code: int, error: str | None) -> Any:

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
 from typing import Any
 
-from dksync import moment
+from dksync import logformat, moment
 from dksync.clients import Clients, connect
 from dksync.config import Config
 from dksync.dkplus.api import DkPlusApi
@@ -62,6 +62,7 @@ def run(
             _open_state(config, options.dry_run) as state,
         ):
             run_id = None if options.dry_run else state.start_run()
+            logformat.bind(run_id=run_id)
             try:
                 with _boundary(report, stop):
                     ctx = _context(config, clients, state, report, options.dry_run)
