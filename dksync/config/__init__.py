@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dksync.config import folder
+from dksync.config import folder, secret_command
 from dksync.config.values import one_line, secret_flaw, unknown_urls, url_flaw
 from dksync.errors import ConfigError, UsageError
 from dksync.mapping.customers import CustomerRules
@@ -39,6 +39,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
             "company",
             "api_key",
             "api_key_file",
+            "api_key_command",
             "timeout",
             "rate_limit",
             "page_size",
@@ -50,6 +51,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
             "base_url",
             "token",
             "token_file",
+            "token_command",
             "sales_person",
             "timeout",
             "rate_limit",
@@ -63,7 +65,18 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "projects": frozenset({"update"}),
     "state": frozenset({"path"}),
     "email": frozenset(
-        {"to", "from", "host", "port", "security", "user", "password", "password_file", "timeout"}
+        {
+            "to",
+            "from",
+            "host",
+            "port",
+            "security",
+            "user",
+            "password",
+            "password_file",
+            "password_command",
+            "timeout",
+        }
     ),
     "monitor": frozenset({"ping_url", "rejected_is_failure"}),
     "metrics": frozenset({"textfile"}),
@@ -348,10 +361,18 @@ class _Reader:
         return value
 
     def secret(self, key: str, env_name: str, why: str) -> Secret:
-        """From the config value, else ``$ENV_NAME``, else the file ``$ENV_NAME_FILE`` or
-        ``<key>_file`` names (one trailing line break dropped). The value itself never
-        appears in a message."""
+        """From the config value, else what ``<key>_command`` prints, else ``$ENV_NAME``,
+        else the file ``$ENV_NAME_FILE`` or ``<key>_file`` names (one trailing line break
+        dropped). The value itself never appears in a message."""
         value, origin = self.text(key), key
+        command_key = f"{key}_command"
+        command = self.value(command_key)
+        if value is None and command is not None:
+            try:
+                value, origin = secret_command.run(command), command_key
+            except secret_command.CommandFailed as exc:
+                self.problems.append(f"{command_key}: {exc}")
+                return Secret("")
         file_key = f"{key}_file"
         file_name = self.text(file_key) or self.env.get(f"{env_name}_FILE")
         if value is None and self.env.get(env_name):
