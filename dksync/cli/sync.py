@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -40,6 +41,20 @@ log = logging.getLogger("dksync.run")
 def _objects(values: list[str]) -> tuple[str, ...]:
     chosen = {object_type(v, "--only") for value in values for v in value.split(",") if v.strip()}
     return tuple(kind for kind in SYNCED_KINDS if kind in chosen)
+
+
+def _seconds(value: str | None) -> float:
+    """``--wait-lock``: a duration such as 90s, 10m or 2h (at most a day)."""
+    if value is None:
+        return 0.0
+    found = re.fullmatch(r"\s*(\d+)\s*([smh])\s*", value)
+    seconds = int(found.group(1)) * {"s": 1, "m": 60, "h": 3600}[found.group(2)] if found else -1
+    if not 0 <= seconds <= 86400:
+        raise typer.BadParameter(
+            f"{value!r} is not a duration such as 30s, 10m or 2h (at most 24h)",
+            param_hint="--wait-lock",
+        )
+    return float(seconds)
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -86,6 +101,14 @@ def run(
             help="Write at most this many records per object type.",
         ),
     ] = None,
+    wait_lock: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="When another run holds the lock, wait for it up to this long (30s, 10m, "
+            "2h), then exit 6 as without it.",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Sync what changed in Moment since the stored cursor to DK+, then print a summary.
@@ -99,6 +122,7 @@ def run(
         since=_instant(since),
         limit=limit,
         keep_unchanged=dry_run and verbose,
+        wait_lock=_seconds(wait_lock),
     )
     settings = load(ctx)
     beat = None if dry_run or settings.monitor is None else Heartbeat(settings.monitor)

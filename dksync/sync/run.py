@@ -57,7 +57,7 @@ def run(
     with stop.installed(), _boundary(report, stop):
         clients = clients or connect(config)
         with (
-            _lock(config, options.dry_run),
+            _lock(config, options.dry_run, wait=options.wait_lock),
             _locked(options),
             _open_state(config, options.dry_run) as state,
         ):
@@ -143,9 +143,11 @@ def _fetch_by_number(client: MomentClient, state: State, object_type: str, numbe
     return client.find(object_type, number)
 
 
-def _lock(config: Config, dry_run: bool, purpose: str = "run") -> AbstractContextManager[object]:
+def _lock(
+    config: Config, dry_run: bool, purpose: str = "run", wait: float = 0.0
+) -> AbstractContextManager[object]:
     """The run lock; a dry run takes none, since it writes nothing (not even the lock file)."""
-    return nullcontext() if dry_run else RunLock(config.state_path, purpose)
+    return nullcontext() if dry_run else RunLock(config.state_path, purpose, wait=wait)
 
 
 @contextmanager
