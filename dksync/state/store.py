@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE written ADD COLUMN payload TEXT;
     """,
+    """
+    CREATE TABLE ledger (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, moment_id INTEGER NOT NULL,
+        number TEXT NOT NULL, dk_number TEXT NOT NULL, customer TEXT NOT NULL,
+        invoice_date TEXT NOT NULL, currency TEXT NOT NULL, total TEXT NOT NULL,
+        action TEXT NOT NULL, at TEXT NOT NULL, run_id INTEGER);
+    CREATE INDEX ledger_by_time ON ledger (at);
+    """,
 )
 
 
@@ -103,6 +111,20 @@ class RejectedRow:
     dropped_at: str | None
     dropped_note: str | None
     code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """An invoice as it went to DK+: what an accountant's audit trail lists."""
+
+    moment_id: int
+    number: str
+    dk_number: str
+    customer: str
+    invoice_date: str
+    currency: str  # "" is the company's own currency (DK+ is sent none)
+    total: str  # without VAT, a Decimal as text
+    action: str  # "posted" or "adopted"
 
 
 _INVOICE_COLUMNS = "moment_id, reference, status, dk_number, updated_at"
@@ -152,6 +174,7 @@ class State:
         self._db = connection
         self.path = path
         self._lock = threading.RLock()
+        self.run_id: int | None = None  # the run under way in this process, for the ledger
 
     @classmethod
     def open(cls, path: Path) -> State:
@@ -526,7 +549,40 @@ class State:
 
     def start_run(self) -> int:
         with self.transaction():
-            return self._sql("INSERT INTO runs (started_at) VALUES (?)", (now_text(),))
+            self.run_id = self._sql("INSERT INTO runs (started_at) VALUES (?)", (now_text(),))
+            return self.run_id
+
+    # --- the ledger: every invoice posted or adopted, for the audit trail ----------------
+
+    def add_ledger(self, entry: LedgerEntry) -> None:
+        """One invoice posted or adopted now, by the run under way (None: a resync)."""
+        self._sql(
+            "INSERT INTO ledger (moment_id, number, dk_number, customer, invoice_date, "
+            "currency, total, action, at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*astuple(entry), now_text(), self.run_id),
+        )
+
+    LEDGER_COLUMNS = (
+        "number",
+        "dk_number",
+        "customer",
+        "invoice_date",
+        "currency",
+        "total",
+        "action",
+        "at",
+        "run_id",
+        "moment_id",
+    )
+
+    def ledger(self, start: str, end: str) -> list[dict[str, Any]]:
+        """The entries posted or adopted from ``start`` up to (not including) ``end``."""
+        rows = self._all(
+            f"SELECT {', '.join(self.LEDGER_COLUMNS)} FROM ledger "
+            "WHERE at >= ? AND at < ? ORDER BY at, id",
+            (start, end),
+        )
+        return [dict(zip(self.LEDGER_COLUMNS, row, strict=True)) for row in rows]
 
     def finish_run(self, run_id: int, outcome: str, counts: dict[str, Any]) -> None:
         with self.transaction():

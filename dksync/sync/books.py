@@ -15,12 +15,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from dksync.errors import RecordRejected
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome, RunReport
-from dksync.state.store import InvoiceRow, State
+from dksync.state.store import InvoiceRow, LedgerEntry, State
 
 Key = tuple[ObjectKind, int | str]
 Facts = tuple[str, str, str | None]
@@ -180,6 +181,9 @@ class Books:
                 )
             if outcome.facts is not None:
                 self.state.record_customer_facts(outcome.moment_id, *outcome.facts)
+            entry = ledger_entry(outcome)
+            if entry is not None:
+                self.state.add_ledger(entry)
             if outcome.invoice_state is not None:
                 self.state.mark_invoice(
                     outcome.moment_id,
@@ -188,6 +192,30 @@ class Books:
                     _int(outcome.dk_number),
                     outcome.detail if outcome.invoice_state is not InvoiceState.POSTED else "",
                 )
+
+
+def ledger_entry(outcome: Outcome) -> LedgerEntry | None:
+    """The audit-trail line of an invoice just posted or adopted, from the body that went
+    (or would have gone) to DK+; None for anything else."""
+    payload = outcome.payload
+    if (
+        outcome.invoice_state is not InvoiceState.POSTED
+        or outcome.action not in (Action.CREATE, Action.ADOPT)
+        or not isinstance(payload, dict)
+        or outcome.dk_number is None
+    ):
+        return None
+    total = sum((Decimal(str(line["Total"])) for line in payload.get("Lines", [])), Decimal(0))
+    return LedgerEntry(
+        outcome.moment_id,
+        outcome.label,
+        str(outcome.dk_number),
+        str(payload.get("Customer", {}).get("Number", "")),
+        str(payload.get("Date", "")),
+        str(payload.get("Currency", "")),
+        str(total),
+        "posted" if outcome.action is Action.CREATE else "adopted",
+    )
 
 
 class DryBooks(Books):
