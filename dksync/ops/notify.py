@@ -16,7 +16,7 @@ import logging
 import smtplib
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from functools import partial
@@ -176,7 +176,8 @@ def after_run(config: Config, report: RunReport) -> list[Notice]:
         state = None
         log.error("the notification state cannot be read (%s): sending without it", exc)
     try:
-        sent = [_notify(state, c, report, config.notify.remind_after) for c in listed]
+        remind = config.notify.remind_after
+        sent = [_notify(state, c, report, remind, config.name) for c in listed]
     finally:
         if state is not None:
             state.close()
@@ -184,14 +185,22 @@ def after_run(config: Config, report: RunReport) -> list[Notice]:
 
 
 def _notify(
-    state: State | None, channel: Channel, report: RunReport, remind_after: timedelta | None
+    state: State | None,
+    channel: Channel,
+    report: RunReport,
+    remind_after: timedelta | None,
+    company: str,
 ) -> Notice | None:
+    """One channel's notice, if due; in a folder of companies its subject names the
+    company (``[dksync acme] run failed: ...``)."""
     previous = None if state is None else state.last_notice(channel.key)
     due = False
     if state is not None and remind_after is not None:
         at = state.notice_sent_at(channel.key)
         due = at is not None and datetime.fromisoformat(at) + remind_after <= datetime.now(UTC)
     notice = decide(previous, report, due)
+    if notice is not None and company:
+        notice = replace(notice, subject=notice.subject.replace("[dksync]", f"[dksync {company}]"))
     if notice is None or _deliver(channel, notice) is not None:
         return None
     if state is not None:

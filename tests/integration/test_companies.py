@@ -18,6 +18,7 @@ from dksync.config import load
 from dksync.errors import ConfigError, UsageError
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
+from dksync.sandbox.receiver import Receiver
 from tests.helpers import free_port
 
 runner = CliRunner(env={"COLUMNS": "250"})
@@ -33,11 +34,18 @@ def _company(sb: Sandbox, **over: object) -> dict[str, object]:
 
 
 @pytest.fixture
-def bureau(tmp_path: Path) -> Iterator[tuple[Path, list[Sandbox]]]:
+def hook() -> Iterator[Receiver]:
+    with Receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def bureau(tmp_path: Path, hook: Receiver) -> Iterator[tuple[Path, list[Sandbox]]]:
     """Three companies: alpha and gamma clean, beta's DK+ down (nothing listens there)."""
     folder = tmp_path / "companies"
     folder.mkdir()
     defaults = {
+        "notify": {"urls": [f"json://127.0.0.1:{hook.url.rsplit(':', 1)[1]}/hook"]},
         "sync": {"start_from": "2026-01-01T00:00:00Z", "retry_for": "2s"},
         "state": {"path": str(tmp_path / "state" / "{company}.sqlite")},
         "metrics": {"textfile": str(tmp_path / "metrics" / "dksync.prom")},
@@ -60,7 +68,7 @@ def bureau(tmp_path: Path) -> Iterator[tuple[Path, list[Sandbox]]]:
 
 
 def test_a_folder_runs_every_company_and_exits_with_the_worst(
-    bureau: tuple[Path, list[Sandbox]],
+    bureau: tuple[Path, list[Sandbox]], hook: Receiver
 ) -> None:
     folder, pairs = bureau
     result = runner.invoke(app, ["-c", str(folder), "run", "--json"])
@@ -92,6 +100,29 @@ def test_a_folder_runs_every_company_and_exits_with_the_worst(
     assert invoices and invoices[0] > 0
     queues = {n for n, lab, _ in samples if lab["company"] == "gamma"}
     assert {"dksync_rejected_records", "dksync_uncertain_invoices"} <= queues
+    titles = [json.loads(r.body)["title"] for r in hook.received]
+    assert len(titles) == 1, "one message for beta's problem, however many runs"
+    assert titles[0].startswith("[dksync beta] run failed: cannot reach DK+ at")
+
+
+def test_folder_check_failures_and_ledger(bureau: tuple[Path, list[Sandbox]]) -> None:
+    folder, _ = bureau
+    check = runner.invoke(app, ["check", "--json", "-c", str(folder)])
+    found = json.loads(check.stdout)
+    assert found["companies"]["alpha"]["ready"] is True
+    assert found["companies"]["beta"]["ready"] is False
+    assert (
+        found["exit_code"] == check.exit_code == 1
+        and "not ready: DK+ answers"
+        in runner.invoke(app, ["check", "-c", str(folder), "--jobs", "3"]).stdout
+    )
+    runner.invoke(app, ["run", "-q", "-c", str(folder), "--company", "alpha"])
+    ledger = json.loads(runner.invoke(app, ["ledger", "--json", "-c", str(folder)]).stdout)
+    assert (
+        ledger["companies"]["alpha"]["invoices"] and ledger["companies"]["gamma"]["invoices"] == []
+    )
+    table = runner.invoke(app, ["failures", "-c", str(folder)])
+    assert table.exit_code == 0 and table.stdout.count("0 rejected record(s)") == 3
 
 
 def _metrics(path: Path) -> list[tuple[str, dict[str, str], float]]:
