@@ -191,7 +191,7 @@ def _relay(name: str, child: subprocess.Popen[bytes], errors: list[str], plain: 
         level, text = _LEVEL.match(line).groups()  # type: ignore[union-attr]
         if text.startswith("dksync: "):
             errors.append(text.removeprefix("dksync: "))
-        sys.stderr.write(f"{level}[{name}] {text}\n" if plain else f"{line}\n")
+        sys.stderr.write(f"{level or ''}[{name}] {text}\n" if plain else f"{line}\n")
         sys.stderr.flush()
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -85,7 +88,7 @@ def test_a_folder_runs_every_company_and_exits_with_the_worst(
     assert table.exit_code == 3
     lines = [line for line in table.stdout.splitlines() if "alpha" in line or "beta" in line]
     assert len(lines) == 2 and "cannot reach DK+" in table.stdout
-    assert "[beta]" in table.stderr
+    assert "\n[beta] " in "\n" + table.stderr
     samples = _metrics(folder.parent / "metrics" / "dksync.prom")
     exits = {labels["company"]: v for n, labels, v in samples if n == "dksync_last_run_exit_code"}
     assert exits == {"alpha": 0, "beta": 3, "gamma": 0}
@@ -165,3 +168,23 @@ def test_worst_exit_code_follows_the_readme_order() -> None:
     assert worst([0, 1, 6]) == 1
     assert worst([1, 3, 0]) == 3 and worst([3, 4]) == 4 and worst([4, 70, 130]) == 130
     assert worst([]) == 0 and worst([0, 99]) == 99
+
+
+def test_sigterm_reaches_the_running_company_and_starts_no_other(
+    bureau: tuple[Path, list[Sandbox]],
+) -> None:
+    folder, pairs = bureau
+    pairs[0].moment.knobs.latency_ms = 150  # alpha reads slowly: the signal finds it running
+    argv = [sys.executable, "-m", "dksync", "-v", "-c", str(folder), "--jobs", "1", "run", "--json"]
+    parent = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert parent.stderr is not None
+    for line in parent.stderr:
+        if line.startswith("[alpha]") and "reading Moment changes" in line:
+            break
+    parent.send_signal(signal.SIGTERM)
+    out, _ = parent.communicate(timeout=60)
+    document = json.loads(out)
+    assert parent.returncode == document["exit_code"] == 143
+    assert document["companies"]["alpha"]["exit_code"] == 143
+    assert document["companies"]["gamma"]["error"].startswith("not started")
+    assert not pairs[2].dkplus.snapshot()["customers"]
