@@ -125,17 +125,7 @@ def run(
         wait_lock=_seconds(wait_lock),
     )
     settings = load(ctx)
-    beat = None if dry_run or settings.monitor is None else Heartbeat(settings.monitor)
-    if beat is not None:
-        options = replace(options, on_locked=beat.start)
-    report = RunReport(lean=not (dry_run or verbose))
-    began = time.monotonic()
-    with errors(), RunProgress(report):
-        engine.run(settings, options, report=report)
-    notify.after_run(settings, report)
-    if beat is not None:
-        beat.finish(report.exit_code, outcome_line(report))
-    _write_metrics(settings, report, time.monotonic() - began)
+    report = _watched_run(settings, options, RunReport(lean=not (dry_run or verbose)))
     since = None
     if nothing_changed(report) and not (json_output or chosen.quiet):
         with errors():
@@ -145,6 +135,22 @@ def run(
                 or _start_text(settings.sync.start_from)
             )
     finish(report, json_output, chosen, since=since)
+
+
+def _watched_run(settings: Config, options: RunOptions, report: RunReport) -> RunReport:
+    """The run with what watches it: the heartbeat around it (a real run only, ``/start``
+    once it holds the lock), then the notices and the metrics file."""
+    beat = None if options.dry_run or settings.monitor is None else Heartbeat(settings.monitor)
+    if beat is not None:
+        options = replace(options, on_locked=beat.start)
+    began = time.monotonic()
+    with errors(), RunProgress(report):
+        engine.run(settings, options, report=report)
+    notify.after_run(settings, report)
+    if beat is not None:
+        beat.finish(report.exit_code, outcome_line(report))
+    _write_metrics(settings, report, time.monotonic() - began)
+    return report
 
 
 def _write_metrics(settings: Config, report: RunReport, duration: float) -> None:

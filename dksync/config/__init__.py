@@ -8,7 +8,6 @@ stray ``repr`` or log line shows ``***``.
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import math
 import os
 import re
@@ -18,8 +17,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dksync.config import folder, secret_command
-from dksync.config.values import one_line, secret_flaw, unknown_urls, url_flaw
+from dksync.config import alerts, folder, secret_command
+from dksync.config.alerts import MonitorConfig, NotifyConfig
+from dksync.config.values import Secret as Secret
+from dksync.config.values import one_line, secret_flaw, url_flaw
 from dksync.errors import ConfigError, UsageError
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
@@ -82,30 +83,6 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "metrics": frozenset({"textfile"}),
     "notify": frozenset({"urls", "remind_after"}),
 }
-INSTALL_NOTIFY = "pip install 'dksync[notify]'"
-
-
-class Secret:
-    """A secret string that never shows itself in ``repr``, ``str`` or f-strings."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True)
@@ -148,24 +125,6 @@ class EmailConfig:
     user: str | None = None
     password: Secret | None = None
     timeout: float = 30.0
-
-
-@dataclass(frozen=True)
-class MonitorConfig:
-    """A Healthchecks-style heartbeat: ``ping_url`` is a secret of sorts (anyone who has
-    it can ping), so it is never logged."""
-
-    ping_url: Secret
-    rejected_is_failure: bool = True
-
-
-@dataclass(frozen=True)
-class NotifyConfig:
-    """Apprise URLs (they hold the channels' tokens: secrets) and how often a problem
-    that lasts is said again (None: never)."""
-
-    urls: tuple[Secret, ...] = ()
-    remind_after: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -276,10 +235,10 @@ class _Reader:
         block = self.raw.get(section)
         value = block.get(name) if isinstance(block, Mapping) else None
         if isinstance(value, str):
-            value = self._expand(key, value)
+            value = self.expand(key, value)
         return value
 
-    def _expand(self, key: str, text: str) -> str | None:
+    def expand(self, key: str, text: str) -> str | None:
         """``${VAR}`` from the environment, else from the file ``$VAR_FILE`` names (the way
         containers and cron jobs pass secrets)."""
         values: dict[str, str] = {}
@@ -454,41 +413,9 @@ class _Reader:
             state_path=_beside(source, Path(self.text("state.path") or default_state_path())),
             source=source,
             email=self._email(),
-            monitor=self._monitor(),
+            monitor=alerts.monitor(self),
             metrics_file=self._path_beside(source, "metrics.textfile"),
-            notify=self._notify(),
-        )
-
-    def _notify(self) -> NotifyConfig:
-        """``notify.urls`` needs Apprise (an optional extra); each URL must be one it knows.
-        A URL is never repeated in a message: only its number in the list."""
-        urls = self.value("notify.urls")
-        listed = [urls] if isinstance(urls, str) else (urls or [])
-        remind = None
-        if self.value("notify.remind_after") is not None:
-            remind = self._duration("notify.remind_after", timedelta(days=7), timedelta(days=366))
-        if not isinstance(listed, list) or not all(isinstance(u, str) and u for u in listed):
-            self.problems.append("notify.urls: must list Apprise URLs such as ntfy://topic")
-            return NotifyConfig((), remind)
-        expanded = [self._expand("notify.urls", u) or "" for u in listed]
-        if expanded and importlib.util.find_spec("apprise") is None:
-            self.problems.append(f"notify.urls: needs Apprise, an optional extra: {INSTALL_NOTIFY}")
-        elif expanded:
-            self.problems.extend(
-                f"notify.urls: entry {i} is not a URL Apprise knows" for i in unknown_urls(expanded)
-            )
-        return NotifyConfig(tuple(Secret(u) for u in expanded), remind)
-
-    def _monitor(self) -> MonitorConfig | None:
-        url = self.text("monitor.ping_url")
-        if url is None:
-            return None
-        flaw = url_flaw(url)
-        if flaw:
-            self.problems.append(f"monitor.ping_url: must be an http(s) URL ({flaw})")
-        return MonitorConfig(
-            ping_url=Secret(url.rstrip("/")),
-            rejected_is_failure=self.flag("monitor.rejected_is_failure", True),
+            notify=alerts.notify(self),
         )
 
     def _path_beside(self, source: Path | None, key: str) -> Path | None:
@@ -568,8 +495,8 @@ class _Reader:
         return SyncConfig(
             objects=chosen,
             start_from=self._instant("sync.start_from"),
-            lookback=self._duration("sync.lookback", timedelta(minutes=10), timedelta(days=30)),
-            retry_for=self._duration("sync.retry_for", timedelta(minutes=2), timedelta(days=1)),
+            lookback=self.duration("sync.lookback", timedelta(minutes=10), timedelta(days=30)),
+            retry_for=self.duration("sync.retry_for", timedelta(minutes=2), timedelta(days=1)),
         )
 
     def _instant(self, key: str) -> datetime | None:
@@ -586,7 +513,7 @@ class _Reader:
             )
             return None
 
-    def _duration(self, key: str, default: timedelta, longest: timedelta) -> timedelta:
+    def duration(self, key: str, default: timedelta, longest: timedelta) -> timedelta:
         """A duration up to ``longest`` (beyond it, date arithmetic would overflow)."""
         value = self.value(key)
         if value is None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dksync import logs
-from dksync.config import MonitorConfig
+from dksync.config.alerts import MonitorConfig
 from dksync.errors import DksyncError
 from dksync.transport.http import Kind, RetryPolicy, Transport, Verdict
 
