@@ -228,11 +228,11 @@ def errors() -> Iterator[None]:
         yield
     except FatalError as exc:
         say_error(str(exc))
-        log.debug("the error and its causes", exc_info=exc)
+        log.debug("the error and its causes: %s", logs.causes(exc))
         raise typer.Exit(exc.exit_code) from None
     except DksyncError as exc:
         say_error(str(exc))
-        log.debug("the error and its causes", exc_info=exc)
+        log.debug("the error and its causes: %s", logs.causes(exc))
         raise typer.Exit(3) from None
 
 

@@ -1,40 +1,21 @@
-"""The config of what tells people about runs: the heartbeat (``monitor``) and the
-Apprise channels (``notify``). Read by the config loader's reader, like every section."""
+"""The sections that tell people about runs: the heartbeat (``monitor``) and the Apprise
+channels (``notify``), read by the config reader like every section."""
 
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from dksync.config.values import Secret, unknown_urls, url_flaw
+from dksync.config.model import MonitorConfig, NotifyConfig, Secret
+from dksync.config.values import unknown_urls, url_flaw
 
 if TYPE_CHECKING:
-    from dksync.config import _Reader
+    from dksync.config.reader import Reader
 
 INSTALL_NOTIFY = "pip install 'dksync[notify]'"
 
 
-@dataclass(frozen=True)
-class MonitorConfig:
-    """A Healthchecks-style heartbeat: ``ping_url`` is a secret of sorts (anyone who has
-    it can ping), so it is never logged."""
-
-    ping_url: Secret
-    rejected_is_failure: bool = True
-
-
-@dataclass(frozen=True)
-class NotifyConfig:
-    """Apprise URLs (they hold the channels' tokens: secrets) and how often a problem
-    that lasts is said again (None: never)."""
-
-    urls: tuple[Secret, ...] = ()
-    remind_after: timedelta | None = None
-
-
-def monitor(reader: _Reader) -> MonitorConfig | None:
+def monitor(reader: Reader) -> MonitorConfig | None:
     url = reader.text("monitor.ping_url")
     if url is None:
         return None
@@ -43,18 +24,18 @@ def monitor(reader: _Reader) -> MonitorConfig | None:
         reader.problems.append(f"monitor.ping_url: must be an http(s) URL ({flaw})")
     return MonitorConfig(
         ping_url=Secret(url.rstrip("/")),
-        rejected_is_failure=reader.flag("monitor.rejected_is_failure", True),
+        rejected_is_failure=reader.flag("monitor.rejected_is_failure"),
     )
 
 
-def notify(reader: _Reader) -> NotifyConfig:
+def notify(reader: Reader) -> NotifyConfig:
     """``notify.urls`` needs Apprise (an optional extra); each URL must be one it knows.
     A URL is never repeated in a message: only its number in the list."""
     urls = reader.value("notify.urls")
     listed = [urls] if isinstance(urls, str) else (urls or [])
     remind = None
     if reader.value("notify.remind_after") is not None:
-        remind = reader.duration("notify.remind_after", timedelta(days=7), timedelta(days=366))
+        remind = reader.duration("notify.remind_after")
     if not isinstance(listed, list) or not all(isinstance(u, str) and u for u in listed):
         reader.problems.append("notify.urls: must list Apprise URLs such as ntfy://topic")
         return NotifyConfig((), remind)

@@ -69,26 +69,3 @@ def unknown_urls(urls: list[str]) -> list[int]:
     import apprise
 
     return [i for i, url in enumerate(urls, 1) if apprise.Apprise.instantiate(url) is None]
-
-
-class Secret:
-    """A secret string that never shows itself in ``repr``, ``str`` or f-strings."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)

@@ -22,13 +22,14 @@ from dksync.clients import Clients
 from dksync.config import Config
 from dksync.dkplus.client import DkPlusClient
 from dksync.errors import DksyncError
+from dksync.kinds import SYNCED_KINDS, ObjectKind
 from dksync.mapping import kennitala
 from dksync.mapping.invoices import item_code, skip_reason
 from dksync.moment import MomentClient
 from dksync.moment.shape import inspect, value_kind
 from dksync.records import Customer, Invoice
 
-KINDS = ("customers", "projects", "invoices", "accounts", "products")
+KINDS = (*SYNCED_KINDS, ObjectKind.ACCOUNTS, ObjectKind.PRODUCTS)  # what check samples
 
 
 @dataclass

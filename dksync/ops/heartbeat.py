@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from dksync import logs
-from dksync.config.alerts import MonitorConfig
+from dksync.config import MonitorConfig
 from dksync.errors import DksyncError
-from dksync.transport.http import Kind, RetryPolicy, Transport, Verdict
+from dksync.transport.http import Endpoint, Kind, RetryPolicy, Transport, Verdict
 
 log = logging.getLogger("dksync.monitor")
 TIMEOUT_SECONDS = 10.0
@@ -41,14 +41,8 @@ class Heartbeat:
         self._settings = settings
         url = settings.ping_url.reveal()
         logs.forget_secrets([url])
-        self._transport = Transport(
-            name="the monitor",
-            base_url=url,
-            classify=classify,
-            headers={},
-            timeout=TIMEOUT_SECONDS,
-            policy=policy,
-        )
+        endpoint = Endpoint(url, timeout=TIMEOUT_SECONDS, policy=policy)
+        self._transport = Transport("the monitor", endpoint, classify, {})
         self.started = False
 
     def start(self) -> None:

@@ -15,13 +15,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
 from dksync.errors import RecordRejected
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome, RunReport
-from dksync.state.store import InvoiceRow, LedgerEntry, State
+from dksync.state.rows import Cursor, InvoiceRow, RejectedRow, WrittenRow
+from dksync.state.store import State
+from dksync.sync.ledger import ledger_entry
 
 Key = tuple[ObjectKind, int | str]
 Facts = tuple[str, str, str | None]
@@ -61,19 +61,17 @@ class Books:
         with self._lock:
             return self._table.get((kind, key))
 
-    def written_hash(self, kind: ObjectKind, moment_id: int) -> str | None:
-        return self.state.written_hash(kind, moment_id)
-
-    def written_payload(self, kind: ObjectKind, moment_id: int) -> dict[str, Any] | None:
-        """The body dksync last wrote for this record (None: ask DK+)."""
-        return self.state.written_payload(kind, moment_id)
+    def written(self, kind: ObjectKind, moment_id: int) -> WrittenRow | None:
+        """What dksync last wrote for this record before this run (None: ask DK+)."""
+        return self.state.written(kind, moment_id)
 
     def written_number(self, kind: ObjectKind, moment_id: int) -> str | None:
         """The DK+ number under which dksync wrote this record, in this run or before."""
         standing = self.standing(kind, moment_id)
         if standing is not None:
             return standing.number if standing.in_dkplus else None
-        return self.state.written_number(kind, moment_id)
+        written = self.state.written(kind, moment_id)
+        return None if written is None else written.number
 
     def invoice(self, moment_id: int) -> InvoiceRow | None:
         return self.state.invoice(moment_id)
@@ -143,14 +141,29 @@ class Books:
         with self._lock:
             self._table.pop((kind, key), None)
         if isinstance(key, int):
-            with self.state.transaction():
+            with self.state.atomic():
                 self.state.forget_written(kind, key)
 
     def before_post(self, moment_id: int, reference: str) -> None:
         """Mark an invoice pending before its POST: if the run dies during it, the next run
         looks the reference up before anything else."""
-        with self.state.transaction():
+        with self.state.atomic():
             self.state.mark_invoice(moment_id, reference, InvoiceState.PENDING)
+
+    def cursor(self, kind: str) -> Cursor | None:
+        """Where this kind's last run left off in Moment's change stream."""
+        return self.state.cursor(kind)
+
+    def move_cursor(self, kind: str, cursor: Cursor) -> None:
+        """Past everything below ``cursor`` (never back); a dry run keeps it where it is."""
+        if self.report.dry_run:
+            return
+        with self.state.atomic():
+            self.state.move_cursor(kind, cursor)
+
+    def waiting(self, kind: str) -> list[RejectedRow]:
+        """The rejected queue of this kind: records tried again until fixed or dropped."""
+        return self.state.rejected(kind)
 
     def end_stream(self, kind: ObjectKind, read_whole: bool) -> None:
         """A stream is done. Its "in DK+" standings leave RAM (the state answers them now);
@@ -167,7 +180,7 @@ class Books:
     def _store(self, outcome: Outcome) -> None:
         """The state-file side of ``record``, in one transaction."""
         kind = ObjectKind(outcome.object_type)
-        with self.state.transaction():
+        with self.state.atomic():
             if outcome.action is Action.REJECT:
                 if outcome.moment_id:
                     self.state.reject(
@@ -192,30 +205,6 @@ class Books:
                     _int(outcome.dk_number),
                     outcome.detail if outcome.invoice_state is not InvoiceState.POSTED else "",
                 )
-
-
-def ledger_entry(outcome: Outcome) -> LedgerEntry | None:
-    """The audit-trail line of an invoice just posted or adopted, from the body that went
-    (or would have gone) to DK+; None for anything else."""
-    payload = outcome.payload
-    if (
-        outcome.invoice_state is not InvoiceState.POSTED
-        or outcome.action not in (Action.CREATE, Action.ADOPT)
-        or not isinstance(payload, dict)
-        or outcome.dk_number is None
-    ):
-        return None
-    total = sum((Decimal(str(line["Total"])) for line in payload.get("Lines", [])), Decimal(0))
-    return LedgerEntry(
-        outcome.moment_id,
-        outcome.label,
-        str(outcome.dk_number),
-        str(payload.get("Customer", {}).get("Number", "")),
-        str(payload.get("Date", "")),
-        str(payload.get("Currency", "")),
-        str(total),
-        "posted" if outcome.action is Action.CREATE else "adopted",
-    )
 
 
 class DryBooks(Books):

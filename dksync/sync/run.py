@@ -29,6 +29,7 @@ from dksync.errors import (
     NotFound,
     RecordNotFound,
 )
+from dksync.kinds import ObjectKind
 from dksync.moment import MomentClient
 from dksync.outcome import RunReport
 from dksync.state.lock import RunLock
@@ -101,7 +102,7 @@ def _context(
     dkplus: DkPlusApi = direct
     if config.dkplus.use_lists:
         dkplus = ListedDkPlus(direct, clients.lists, state.written_counts())
-    settle = Settle(2 * config.dkplus.timeout)
+    settle = Settle(config.dkplus.settle_seconds)
     return RunContext(config, MomentReads(clients.moment), dkplus, books, settle)
 
 
@@ -123,12 +124,14 @@ def resync(
             ctx = _context(config, clients, state, report, dry_run)
             raw = _fetch_by_number(clients.moment, state, object_type, number)
             if raw is None:
-                raise RecordNotFound(f"Moment has no {object_type[:-1]} numbered {number}")
+                raise RecordNotFound(
+                    f"Moment has no {ObjectKind(object_type).singular} numbered {number}"
+                )
             report.fetched[object_type] += 1
             key = moment.record_key(raw)
             sync_raw(ctx, stream, raw, key[1] if key else 0)
             ctx.settle.drain(partial(resolve_lost, ctx), stop)
-            with state.transaction():
+            with state.atomic():
                 state.add_event("resync", f"{object_type} {number}")
     return report
 

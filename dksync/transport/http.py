@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -143,31 +143,34 @@ class Pacer:
             self._rate = max(self.FLOOR, (self._rate or 20.0) / 2)
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a service is and how patiently it is asked: its address, the seconds one
+    request may take, the retry policy and the pace (shared by clients of one service)."""
+
+    base_url: str
+    timeout: float = 30.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    pacer: Pacer = field(default_factory=lambda: Pacer(None))
+
+
 class Transport:
     """JSON over HTTP for one API: base URL, auth, timeout, classifier and retries."""
 
     def __init__(
-        self,
-        *,
-        name: str,
-        base_url: str,
-        classify: Classifier,
-        headers: Mapping[str, str],
-        timeout: float = 30.0,
-        policy: RetryPolicy | None = None,
-        pacer: Pacer | None = None,
+        self, name: str, endpoint: Endpoint, classify: Classifier, headers: Mapping[str, str]
     ) -> None:
         self.name = name
-        self.base_url = base_url.rstrip("/")
+        self.base_url = endpoint.base_url.rstrip("/")
         self.address = address(self.base_url)
         self._classify = classify
         self._headers = {"Accept": "application/json", **headers}
         secrets = credentials_in(headers)
         logs.forget_secrets(secrets)
         self._secrets = sorted((s.encode() for s in secrets if len(s) >= 4), key=len)[::-1]
-        self._timeout = (min(5.0, timeout), timeout)
-        self._policy = policy or RetryPolicy()
-        self._pacer = pacer or Pacer(None)
+        self._timeout = (min(5.0, endpoint.timeout), endpoint.timeout)
+        self._policy = endpoint.policy
+        self._pacer = endpoint.pacer
         self._local = threading.local()
         self.requests_sent = 0
         self._count_lock = threading.Lock()
