@@ -198,8 +198,7 @@ class Transport:
         ``safe`` says the request may be repeated: then transient failures are retried
         with backoff. An unsafe request is only repeated when it certainly never reached
         the server (connection refused, 429); anything else raises ``UncertainWrite``.
-        ``expect`` checks a 2xx answer against the contract; a ``bytes`` body is sent as
-        plain text, any other as JSON. Once nothing answered at the
+        ``expect`` checks a 2xx answer against the contract. Once nothing answered at the
         address, every call fails at once for ``UNREACHABLE_SECONDS`` (no second wait).
         """
         dead = self._unreachable
@@ -266,7 +265,7 @@ class Transport:
         with self._count_lock:
             self.requests_sent += 1
         url = f"{self.base_url}{path}"
-        data, headers = _encode(body)
+        data, headers = jsonio.request_body(body)
         try:
             response = self._session().request(
                 method, url, params=params, data=data, headers=headers, timeout=self._timeout
@@ -343,16 +342,6 @@ class Transport:
         for secret in self._secrets:
             content = content.replace(secret, b"***")
         return content
-
-
-def _encode(body: Any) -> tuple[bytes | None, dict[str, str] | None]:
-    """A request body and its type: ``bytes`` are sent as plain text (a monitor's log),
-    anything else as JSON."""
-    if body is None:
-        return None, None
-    if isinstance(body, bytes):
-        return body, {"Content-Type": "text/plain; charset=utf-8"}
-    return jsonio.dumps(body).encode(), {"Content-Type": "application/json"}
 
 
 def _describe(exc: BaseException) -> str:

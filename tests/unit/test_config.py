@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -163,17 +162,3 @@ def test_relative_state_path_is_beside_the_config_file(tmp_path: Path) -> None:
 def test_sync_objects_singular_or_plural() -> None:
     loaded = config.from_mapping(_with(sync={"objects": ["invoice", "customers"]}), {})
     assert loaded.sync.objects == ("customers", "invoices")
-
-
-def test_every_config_key_is_in_the_readme_and_both_examples() -> None:
-    root = Path(__file__).parents[2]
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    examples = [
-        (root / p).read_text() for p in ("config.example.yaml", "dksync/config.example.yaml")
-    ]
-    assert examples[0] == examples[1]
-    for section, keys in config.KNOWN_KEYS.items():
-        assert re.search(rf"^#? ?{section}:", examples[0], re.M), section
-        for key in keys:
-            assert f"{section}.{key}" in readme, f"{section}.{key} is not in the README"
-            assert re.search(rf"\b{key}\b", examples[0]), f"{section}.{key} is not in the example"
