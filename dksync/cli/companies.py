@@ -39,6 +39,7 @@ FOLDER_COMMANDS = frozenset(
     {"run", "check", "status", "history", "failures", "reconcile", "ledger"}
 )
 ONE_COMPANY = frozenset({"drop", "undrop"})
+NO_CONFIG = frozenset({"init", "sandbox"})  # they read no config: a folder changes nothing
 # Exit codes from the least to the most severe: a lock held by a run still going is the
 # mildest failure, an interruption the worst (the whole invocation was stopped).
 SEVERITY = (0, 6, 1, 3, 5, 4, 2, 70, 143, 130)
@@ -80,7 +81,7 @@ class _Processes:
 def dispatch(folder: Path, front: list[str], rest: list[str], jobs: int, quiet: bool) -> None:
     """Run ``rest`` (a command and its arguments) for every company of ``folder``, print
     one row (or one document) per company, and exit with the worst code."""
-    if not rest or "--help" in rest:
+    if not rest or "--help" in rest or rest[0] in NO_CONFIG:
         return
     command = rest[0]
     if command not in FOLDER_COMMANDS or (command == "failures" and set(rest[1:2]) & ONE_COMPANY):

@@ -19,16 +19,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from prometheus_client import CollectorRegistry, Gauge
-from prometheus_client.exposition import write_to_textfile
-from prometheus_client.parser import text_string_to_metric_families
+from typing import TYPE_CHECKING
 
 from dksync.cli.tables import count_words
 from dksync.errors import DksyncError
 from dksync.outcome import RunReport
 from dksync.state.lock import platform_lock
 from dksync.state.store import State
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 log = logging.getLogger("dksync.metrics")
 LOCK_WAIT_SECONDS = 30.0
@@ -55,7 +55,10 @@ class RunFacts:
 
 
 def after_run(path: Path, state_path: Path, facts: RunFacts, report: RunReport) -> None:
-    """Write this company's series into ``path``; a failure is logged, never raised."""
+    """Write this company's series into ``path``; a failure is logged, never raised.
+    (``prometheus_client`` is imported here: a run without metrics never loads it.)"""
+    from prometheus_client.exposition import write_to_textfile
+
     try:
         with _locked(path):
             others = _read_others(path, facts.company)
@@ -71,6 +74,8 @@ Samples = list[tuple[str, dict[str, str], float]]
 
 def _read_others(path: Path, company: str) -> tuple[Samples, float | None]:
     """Every other company's samples of our series, and this company's last success."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -107,6 +112,8 @@ def _registry(
     report: RunReport,
     queues: tuple[int, int] | None,
 ) -> CollectorRegistry:
+    from prometheus_client import CollectorRegistry, Gauge
+
     registry = CollectorRegistry()
     gauges = {
         name: Gauge(name, text, ("company", *labels), registry=registry)
