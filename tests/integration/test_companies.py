@@ -146,6 +146,8 @@ def test_folder_status_history_and_one_company(bureau: tuple[Path, list[Sandbox]
     assert json.loads(one.stdout)[0]["outcome"] == "ok"
     drop = runner.invoke(app, ["-c", str(folder), "failures", "drop", "1"])
     assert drop.exit_code == 2 and "--company NAME" in drop.stderr
+    by_env = runner.invoke(app, ["history", "--json"], env={"DKSYNC_CONFIG": str(folder)})
+    assert set(json.loads(by_env.stdout)["companies"]) == {"alpha", "beta", "gamma"}
 
 
 def test_folder_config_rules(tmp_path: Path) -> None:
