@@ -263,6 +263,7 @@ class Reader:
             customer_rules=CustomerRules(
                 payment_terms=self._payment_terms(),
                 number_from=self.choice("customers.number_from"),
+                link=self._links(),
             ),
             invoice_rules=InvoiceRules(
                 sales_person=dkplus.sales_person,
@@ -369,6 +370,29 @@ class Reader:
             )
             return OBJECT_TYPES
         return tuple(o for o in OBJECT_TYPES if o in items)
+
+    def _links(self) -> dict[str, str]:
+        """``customers.link``: Moment customer number → the existing DK+ customer to use."""
+        value = self.value("customers.link")
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.problems.append(
+                "customers.link: must map Moment customer numbers to DK+ customer numbers, "
+                "such as {10004: 551021-0680}"
+            )
+            return {}
+        links: dict[str, str] = {}
+        for moment_number, dk_number in value.items():
+            dk = str(dk_number).strip() if isinstance(dk_number, str | int) else ""
+            if not str(moment_number).strip() or not dk or len(dk) > 12:
+                self.problems.append(
+                    f"customers.link: entry {moment_number!r}: {dk_number!r} must be a DK+ "
+                    "customer number (1 to 12 characters)"
+                )
+                continue
+            links[str(moment_number).strip()] = dk
+        return links
 
     def _payment_terms(self) -> dict[int, str]:
         value = self.value("customers.payment_terms")

@@ -27,6 +27,7 @@ from tenacity import (
 
 from dksync import jsonio, logs
 from dksync.errors import (
+    AccessDenied,
     BadAnswer,
     ConfigError,
     Conflict,
@@ -59,6 +60,7 @@ class Kind(enum.Enum):
     REJECT = "reject"
     RETRY = "retry"
     FATAL = "fatal"
+    DENIED = "denied"  # 401/403: the credentials, or their permission for this path
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +326,8 @@ class Transport:
             raise RecordRejected(f"{self.name} refused it: {verdict.message}", ReasonCode.REFUSED)
         if verdict.kind is Kind.FATAL:
             raise ServiceError(f"{where}: {verdict.message}")
+        if verdict.kind is Kind.DENIED:
+            raise AccessDenied(f"{where}: {verdict.message}", path)
         if response.status_code == 429:
             self._pacer.slow_down()
         if safe or response.status_code == 429:
