@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dksync.config import tables
+from dksync.config import alerts, secrets, tables
 from dksync.config.keys import BY_NAME, SECTIONS, Key, Shape
 from dksync.config.model import (
     OBJECT_TYPES,
@@ -26,7 +26,7 @@ from dksync.config.model import (
     SyncConfig,
     default_state_path,
 )
-from dksync.config.values import one_line, secret_flaw, shortened, shown, url_flaw
+from dksync.config.values import shortened, shown, url_flaw
 from dksync.kinds import ObjectKind
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
@@ -85,10 +85,10 @@ class Reader:
         block = self.raw.get(section)
         value = block.get(name) if isinstance(block, Mapping) else None
         if isinstance(value, str):
-            value = self._expand(key, value)
+            value = self.expand(key, value)
         return value
 
-    def _expand(self, key: str, text: str) -> str | None:
+    def expand(self, key: str, text: str) -> str | None:
         """``${VAR}`` from the environment, else from the file ``$VAR_FILE`` names (the way
         containers and cron jobs pass secrets)."""
         values: dict[str, str] = {}
@@ -170,32 +170,8 @@ class Reader:
         return value
 
     def secret(self, name: str) -> Secret:
-        """From the config value, else ``$ENV``, else the file ``$ENV_FILE`` or
-        ``<key>_file`` names (one trailing line break dropped). The value itself never
-        appears in a message."""
-        spec = BY_NAME[name]
-        value, origin = self.text(name, may_be_missing=True), name
-        file_key = f"{name}_file"
-        file_name = self.text(file_key) or self.env.get(f"{spec.env}_FILE")
-        if value is None and self.env.get(spec.env):
-            value, origin = self.env[spec.env], f"${spec.env}"
-        if value is None and file_name:
-            try:
-                data = Path(file_name).expanduser().read_bytes()
-            except OSError as exc:
-                self.problems.append(f"{file_key}: cannot read {file_name}: {exc.strerror}")
-                return Secret("")
-            value, origin = one_line(data) or None, f"the file {file_name}"
-        if value is None:
-            self.problems.append(
-                f"{name}: missing ({spec.required}; or set {spec.env} or {spec.env}_FILE)"
-            )
-            return Secret("")
-        flaw = secret_flaw(value)
-        if flaw:
-            self.problems.append(f"{name}: the value from {origin} {flaw}")
-            return Secret("")
-        return Secret(value)
+        """The secret ``name``, from wherever it is given (see ``secrets.read``)."""
+        return secrets.read(self, name)
 
     def url(self, name: str) -> str:
         spec = BY_NAME[name]
@@ -267,7 +243,14 @@ class Reader:
             state_path=_beside(source, Path(self.text("state.path") or default_state_path())),
             source=source,
             email=self._email(),
+            monitor=alerts.monitor(self),
+            metrics_file=self._path("metrics.textfile", source),
+            notify=alerts.notify(self),
         )
+
+    def _path(self, name: str, source: Path | None) -> Path | None:
+        value = self.text(name)
+        return None if value is None else _beside(source, Path(value))
 
     def _moment(self) -> MomentConfig:
         return MomentConfig(

@@ -285,8 +285,7 @@ class Transport:
         with self._count_lock:
             self.requests_sent += 1
         url = f"{self.base_url}{path}"
-        data = None if body is None else jsonio.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if data is not None else None
+        data, headers = jsonio.request_body(body)
         with watched(self._deadline) as watch:
             try:
                 response = self._session().request(
