@@ -24,6 +24,7 @@ from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome, RunReport
 from dksync.state.rows import Cursor, InvoiceRow, RejectedRow, WrittenRow
 from dksync.state.store import State
+from dksync.sync.ledger import ledger_entry
 from dksync.transport.trail import forget_endpoint, last_endpoint
 
 log = logging.getLogger("dksync.books")
@@ -277,6 +278,9 @@ class Books:
                     fingerprint(outcome.posted),
                     outcome.posted,
                 )
+            entry = ledger_entry(outcome)
+            if entry is not None:
+                self.state.add_ledger(entry)
             if outcome.invoice_state is not None:
                 self.state.mark_invoice(
                     outcome.moment_id,

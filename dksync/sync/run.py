@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
 from typing import Any
 
-from dksync import moment
+from dksync import logformat, moment
 from dksync.clients import Clients, connect
 from dksync.config import Config
 from dksync.dkplus.api import DkPlusApi
@@ -63,7 +63,7 @@ def run(
     stop = StopSignal()
     with stop.installed(), _boundary(report, stop):
         clients = clients or connect(config)
-        with _lock(config, options.dry_run):
+        with _lock(config, options.dry_run, wait=options.wait_lock), _locked(options):
             with _boundary(report, stop), _open_state(config, options.dry_run) as state:
                 _sync_all(config, clients, state, report, options, stop)
             if notifier is not None:
@@ -81,6 +81,7 @@ def _sync_all(
 ) -> None:
     """Every selected stream, the run finished in the history whatever happens."""
     run_id = None if options.dry_run else state.start_run()
+    logformat.bind(run_id=run_id)
     ctx: RunContext | None = None
     try:
         with _boundary(report, stop):
@@ -185,9 +186,18 @@ def _fetch_by_number(client: MomentClient, state: State, object_type: str, numbe
     return client.find(object_type, number)
 
 
-def _lock(config: Config, dry_run: bool, purpose: str = "run") -> AbstractContextManager[object]:
+def _lock(
+    config: Config, dry_run: bool, purpose: str = "run", wait: float = 0.0
+) -> AbstractContextManager[object]:
     """The run lock; a dry run takes none, since it writes nothing (not even the lock file)."""
-    return nullcontext() if dry_run else RunLock(config.state_path, purpose)
+    return nullcontext() if dry_run else RunLock(config.state_path, purpose, wait=wait)
+
+
+@contextmanager
+def _locked(options: RunOptions) -> Iterator[None]:
+    if options.on_locked is not None:
+        options.on_locked()
+    yield
 
 
 @contextmanager
