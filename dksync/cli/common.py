@@ -7,19 +7,20 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
-from dksync import config as config_module
-from dksync import jsonio, logs
-from dksync.config import Config
 from dksync.errors import DksyncError, FatalError
 from dksync.kinds import SYNCED_KINDS, ObjectKind
+
+if TYPE_CHECKING:
+    from dksync.config import Config
+
+# Each command imports what it uses inside its body, so that ``--version`` and ``--help``
+# load Typer and nothing else (no requests, engine, config, rich); a test keeps it so.
 
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "--verbose"})
 GLOBAL_VALUED = frozenset({"-c", "--config", "--log-file"})
@@ -108,7 +109,9 @@ class Globals:
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"dksync {metadata.version('dksync')}\n")
+        from dksync import __version__
+
+        sys.stdout.write(f"dksync {__version__}\n")
         raise typer.Exit(0)
 
 
@@ -152,6 +155,8 @@ def main(
 ) -> None:
     """Sync customers, projects and invoices from Moment to DK+ (dkPlus). Global options
     may also be written after the command."""
+    from dksync import logs
+
     ctx.obj = Globals(config, verbose, quiet)
     with errors():
         logs.setup(verbose, quiet, log_file)
@@ -189,12 +194,17 @@ def errors() -> Iterator[None]:
 
 
 def say_error(message: str) -> None:
+    from rich.console import Console
+
     Console(stderr=True).print(f"dksync: {message}", markup=False, highlight=False)
 
 
 def load(ctx: typer.Context) -> Config:
     """The validated config named by ``-c`` (wherever it was written); its secrets are
     registered so no log line can show them."""
+    from dksync import config as config_module
+    from dksync import logs
+
     with errors():
         settings = config_module.load(globals_of(ctx).config)
     secrets = [settings.moment.api_key.reveal(), settings.dkplus.token.reveal()]
@@ -205,4 +215,6 @@ def load(ctx: typer.Context) -> Config:
 
 
 def print_json(document: Any) -> None:
+    from dksync import jsonio
+
     sys.stdout.write(jsonio.dumps(document) + "\n")

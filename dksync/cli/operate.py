@@ -9,19 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
-from rich.console import Console
-from rich.text import Text
 
 from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
-from dksync.cli.report import readiness_table
-from dksync.cli.tables import history_table, status_tables
-from dksync.config import from_mapping
 from dksync.errors import ConfigError
-from dksync.ops import check as readiness
-from dksync.ops import init as init_module
-from dksync.ops import queries as commands
-from dksync.sync import run as engine
 
 NOT_READY = 1
 SANDBOX_MARK = "# dksync sandbox config, written by 'dksync sandbox --write-config'"
@@ -29,6 +19,9 @@ SANDBOX_MARK = "# dksync sandbox config, written by 'dksync sandbox --write-conf
 
 def _show(ctx: typer.Context, *shown: object) -> None:
     """Print tables or sentences on stdout, unless -q asked for nothing there."""
+    from rich.console import Console
+    from rich.text import Text
+
     if not globals_of(ctx).quiet:
         console = Console()
         for item in shown:
@@ -77,6 +70,12 @@ def check(
     """Go-live readiness: config, services, credentials, sales person and Moment's field
     names. Exit 0 when the setup is right (data problems are listed as warnings), 1 when
     not; with --strict warnings fail too."""
+    from rich.console import Console
+
+    from dksync.cli.report import readiness_table
+    from dksync.ops import check as readiness
+    from dksync.sync import run as engine
+
     kind = _sample_kind(show_sample)
     settings = load(ctx)
     if kind is not None:
@@ -106,6 +105,9 @@ def check(
 def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Cursors, the last run, rejected records, uncertain invoices, and whether a run is
     going now."""
+    from dksync.cli.tables import status_tables
+    from dksync.ops import queries as commands
+
     settings = load(ctx)
     with errors():
         found = commands.status(settings)
@@ -123,6 +125,9 @@ def history(
     json_output: JsonOption = False,
 ) -> None:
     """Past runs, newest first, with their counts and outcome."""
+    from dksync.cli.tables import history_table
+    from dksync.ops import queries as commands
+
     settings = load(ctx)
     with errors():
         runs = commands.history(settings, limit)
@@ -156,6 +161,12 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Write a commented config file from answers (on a terminal) or from these options."""
+    import yaml
+    from rich.text import Text
+
+    from dksync.config import from_mapping
+    from dksync.ops import init as init_module
+
     given = {
         "moment.company": company,
         "dkplus.sales_person": sales_person,
@@ -182,6 +193,8 @@ def init(
 
 
 def _answers(given: dict[str, str | None]) -> dict[str, str]:
+    from dksync.ops import init as init_module
+
     defaults = init_module.defaults()
     interactive = sys.stdin.isatty()
     values: dict[str, str] = {}

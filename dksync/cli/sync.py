@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from dksync.cli.common import (
     Globals,
@@ -19,14 +18,10 @@ from dksync.cli.common import (
     print_json,
     say_error,
 )
-from dksync.cli.progress import RunProgress
-from dksync.cli.report import as_json, nothing_changed, outcome_line, render
 from dksync.kinds import SYNCED_KINDS
-from dksync.moment import parse_instant
-from dksync.ops import notify
-from dksync.ops import queries as commands
-from dksync.outcome import RunReport
-from dksync.sync import run as engine
+
+if TYPE_CHECKING:
+    from dksync.outcome import RunReport
 
 log = logging.getLogger("dksync.run")
 
@@ -37,6 +32,8 @@ def _objects(values: list[str]) -> tuple[str, ...]:
 
 
 def _instant(value: str | None) -> datetime | None:
+    from dksync.moment import parse_instant
+
     if value is None:
         return None
     try:
@@ -85,6 +82,13 @@ def run(
     """Sync what changed in Moment since the stored cursor to DK+, then print a summary.
     With -v every record is listed (with --dry-run also the payloads); with -q nothing is
     printed on stdout."""
+    from dksync.cli.progress import RunProgress
+    from dksync.cli.report import nothing_changed
+    from dksync.ops import notify
+    from dksync.ops import queries as commands
+    from dksync.outcome import RunReport
+    from dksync.sync import run as engine
+
     chosen = globals_of(ctx)
     verbose = chosen.verbosity > 0
     options = engine.RunOptions(
@@ -133,6 +137,10 @@ def finish(
 ) -> None:
     """Show a run's report, end the log with its outcome line, and leave with its exit
     code. ``-q`` prints nothing on stdout (cron mails whatever is printed)."""
+    from rich.console import Console
+
+    from dksync.cli.report import as_json, outcome_line, render
+
     if json_output:
         print_json(as_json(report))
     elif not chosen.quiet:
