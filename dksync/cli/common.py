@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from dksync.cli import params
 from dksync.errors import DksyncError, FatalError
 from dksync.kinds import SYNCED_KINDS, ObjectKind
 
@@ -63,7 +64,12 @@ def plain_help(text: str) -> str:
 
 
 class DksyncCommand(TyperCommand):
-    """A command whose help shows no Python type names."""
+    """A command whose help shows no Python type names, and whose options are read without
+    Typer's Pydantic adapters (see ``cli.params``)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        params.install(self.get_params(ctx))
+        return super().parse_args(ctx, args)
 
     def get_help(self, ctx: Any) -> str:
         return plain_help(super().get_help(ctx))
@@ -73,10 +79,11 @@ class DksyncCommand(TyperCommand):
 
 
 class DksyncGroup(TyperGroup):
-    """The top-level group: global options are accepted after the command too, and help
-    shows no Python type names."""
+    """The top-level group: global options are accepted after the command too, help shows
+    no Python type names, and options are read as in ``DksyncCommand``."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        params.install(self.get_params(ctx))
         return super().parse_args(ctx, hoist_globals(args))
 
     def get_help(self, ctx: Any) -> str:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import smtplib
-import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 from dksync.cli.tables import brief, count_words
 from dksync.config import Config, EmailConfig
@@ -82,7 +79,12 @@ def _counts(report: RunReport) -> str:
 
 
 def send(settings: EmailConfig, notice: Notice) -> None:
-    """Deliver one notice over SMTP (plain, STARTTLS or SSL, with login when configured)."""
+    """Deliver one notice over SMTP (plain, STARTTLS or SSL, with login when configured).
+    The mail modules are imported here: most runs send nothing."""
+    import smtplib
+    import ssl
+    from email.message import EmailMessage
+
     message = EmailMessage()
     message["Subject"], message["From"] = notice.subject, settings.sender
     message["To"] = ", ".join(settings.to)
@@ -105,6 +107,8 @@ def send(settings: EmailConfig, notice: Notice) -> None:
 
 def _deliver(settings: EmailConfig, notice: Notice) -> bool:
     """Send, logging a failure (it is tried again after the next run); True when sent."""
+    import smtplib
+
     try:
         send(settings, notice)
     except (OSError, smtplib.SMTPException) as exc:

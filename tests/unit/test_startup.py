@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,7 @@ HEAVY = (
     "dksync.reconcile",
     "dksync.config",
     "dksync.state.store",
+    "pydantic",
 )
 
 PROBE = """
@@ -55,3 +57,23 @@ def test_version_and_help_import_no_heavy_module(args: tuple[str, ...]) -> None:
 def test_version_is_the_package_version() -> None:
     stdout, code, _ = _loaded("--version")
     assert (code, stdout) == (0, f"dksync {__version__}\n")
+
+
+def test_options_are_read_without_pydantic(tmp_path: Path) -> None:
+    """Typer's Pydantic adapters cost more start-up than a no-change sync; dksync's own
+    options (a path, whole numbers in range, a list of kinds) are read without them."""
+    missing = str(tmp_path / "absent.yaml")
+    _, code, modules = _loaded("-q", "-c", missing, "history", "--limit", "5")
+    assert code == 4
+    assert "pydantic" not in modules
+
+
+def test_a_bad_option_value_still_gets_typers_message() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "dksync", "run", "--limit", "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Invalid value for '--limit'" in done.stderr
