@@ -61,7 +61,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "invoices": frozenset({"item_code_from", "create_missing_products", "default_currency"}),
     "customers": frozenset({"payment_terms", "number_from"}),
     "projects": frozenset({"update"}),
-    "state": frozenset({"path"}),
+    "state": frozenset({"path", "keep_history", "keep_runs"}),
     "email": frozenset(
         {"to", "from", "host", "port", "security", "user", "password", "password_file", "timeout"}
     ),
@@ -122,6 +122,15 @@ class SyncConfig:
 
 
 @dataclass(frozen=True)
+class HistoryLimits:
+    """How much run history the state keeps: runs older than ``keep_for`` are forgotten,
+    except always the last ``keep_runs``."""
+
+    keep_for: timedelta = timedelta(days=365)
+    keep_runs: int = 1000
+
+
+@dataclass(frozen=True)
 class EmailConfig:
     to: tuple[str, ...]
     sender: str
@@ -145,6 +154,7 @@ class Config:
     update_projects: bool = False
     source: Path | None = None
     email: EmailConfig | None = None
+    history: HistoryLimits = field(default_factory=HistoryLimits)
 
 
 def default_state_path() -> Path:
@@ -402,6 +412,14 @@ class _Reader:
             state_path=_beside(source, Path(self.text("state.path") or default_state_path())),
             source=source,
             email=self._email(),
+            history=HistoryLimits(
+                keep_for=self._duration(
+                    "state.keep_history", timedelta(days=365), timedelta(days=36500)
+                ),
+                keep_runs=self.number(
+                    "state.keep_runs", 1000, minimum=1, maximum=10_000_000, integer=True
+                ),
+            ),
         )
 
     def _email(self) -> EmailConfig | None:

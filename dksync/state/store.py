@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -135,16 +135,6 @@ def now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _could_hold(path: Path) -> None:
-    """A state file that does not exist yet must be creatable: its nearest existing folder
-    must be a folder (a read-only look says so now, not the first real run)."""
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
-
-
 class State:
     """One open state file. Not shared between processes (the run lock sees to that)."""
 
@@ -162,45 +152,21 @@ class State:
             raise StateError(explain(path, exc)) from None
         state = cls(connection, path)
         try:
-            with state._errors():
+            with state.errors():
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("PRAGMA synchronous=FULL")
-                state._migrate()
+                state.migrate()
         except StateError:
             connection.close()
             raise
         return state
 
-    @classmethod
-    def snapshot(cls, path: Path) -> State:
-        """An in-memory copy of the state file, for a dry run: nothing is created or
-        written on disk, not even SQLite's side files. Without a ``-wal`` file the main
-        file is complete and is read as immutable; with one (a run is going, or one was
-        killed) it is read through SQLite's read-only mode, which uses the existing files."""
-        memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        try:
-            _could_hold(path)
-            if path.exists():
-                wal = path.with_name(path.name + "-wal").exists()
-                uri = path.absolute().as_uri() + ("?mode=ro" if wal else "?immutable=1")
-                source = sqlite3.connect(uri, uri=True)
-                try:
-                    source.backup(memory)
-                finally:
-                    source.close()
-            state = cls(memory, path)
-            state._migrate()
-        except (sqlite3.Error, OSError) as exc:
-            memory.close()
-            raise StateError(explain(path, exc)) from None
-        return state
-
     def close(self) -> None:
-        with self._errors():
+        with self.errors():
             self._db.close()
 
     @contextmanager
-    def _errors(self) -> Iterator[None]:
+    def errors(self) -> Iterator[None]:
         """Every SQLite failure, and a row that cannot be read back (garbled by hand),
         leaves as a ``StateError`` naming this file (exit 5)."""
         try:
@@ -212,7 +178,7 @@ class State:
     def schema_version(self) -> int:
         return int(self._one("PRAGMA user_version")[0])
 
-    def _migrate(self) -> None:
+    def migrate(self) -> None:
         version = self.schema_version
         if version > len(MIGRATIONS):
             raise StateError(
@@ -228,15 +194,15 @@ class State:
     def _sql(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         """One statement, serialised with every other thread's use of this connection;
         answers the new row's id for an INSERT."""
-        with self._lock, self._errors():
+        with self._lock, self.errors():
             return self._db.execute(sql, args).lastrowid or 0
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
-        with self._lock, self._errors():
+        with self._lock, self.errors():
             return self._db.execute(sql, args).fetchone()
 
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-        with self._lock, self._errors():
+        with self._lock, self.errors():
             return self._db.execute(sql, args).fetchall()
 
     @contextmanager
@@ -264,7 +230,7 @@ class State:
         )
         if row is None:
             return None
-        with self._errors():
+        with self.errors():
             return Cursor(datetime.fromisoformat(row[0]), int(row[1]))
 
     def move_cursor(self, object_type: str, cursor: Cursor) -> None:
@@ -530,13 +496,28 @@ class State:
                 (now_text(), outcome, json.dumps(counts), run_id),
             )
 
+    def prune_history(self, keep_for: timedelta, keep_runs: int) -> int:
+        """Forget runs (and events) older than ``keep_for`` beyond the last ``keep_runs``,
+        so the file stops growing with every cron run; SQLite reuses the freed pages.
+        Answers how many runs were forgotten."""
+        horizon = (datetime.now(UTC) - keep_for).isoformat(timespec="milliseconds")
+        with self.transaction():
+            before = int(self._one("SELECT COUNT(*) FROM runs")[0])
+            for table, when in (("runs", "started_at"), ("events", "at")):
+                self._sql(
+                    f"DELETE FROM {table} WHERE {when} < ? AND id < (SELECT MIN(id) FROM "
+                    f"(SELECT id FROM {table} ORDER BY id DESC LIMIT ?))",
+                    (horizon, keep_runs),
+                )
+            return before - int(self._one("SELECT COUNT(*) FROM runs")[0])
+
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self._all(
             "SELECT id, started_at, finished_at, outcome, counts FROM runs "
             "ORDER BY id DESC LIMIT ?",
             (limit,),
         )
-        with self._errors():
+        with self.errors():
             return [
                 {
                     "id": r[0],

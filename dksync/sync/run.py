@@ -38,6 +38,7 @@ from dksync.errors import (
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.moment import MomentClient
 from dksync.outcome import Action, Outcome, RunReport
+from dksync.state.access import open_read_only
 from dksync.state.lock import RunLock
 from dksync.state.store import Cursor, State
 from dksync.sync.books import Books, DryBooks
@@ -165,6 +166,7 @@ def run(
             finally:
                 if run_id is not None:
                     state.finish_run(run_id, report.outcome_word, report.counts())
+                    state.prune_history(config.history.keep_for, config.history.keep_runs)
     return report
 
 
@@ -222,8 +224,9 @@ def resync(
             key = moment.record_key(raw)
             _sync_raw(ctx, stream, raw, key[1] if key else 0)
             ctx.settle.drain(partial(resolve_lost, ctx), stop)
-            with state.transaction():
-                state.add_event("resync", f"{object_type} {number}")
+            if not dry_run:
+                with state.transaction():
+                    state.add_event("resync", f"{object_type} {number}")
     return report
 
 
@@ -244,8 +247,8 @@ def _lock(config: Config, dry_run: bool, purpose: str = "run") -> AbstractContex
 
 @contextmanager
 def _open_state(config: Config, dry_run: bool = False) -> Iterator[State]:
-    """The state file, or for a dry run an in-memory copy of it that is thrown away."""
-    state = State.snapshot(config.state_path) if dry_run else State.open(config.state_path)
+    """The state file; for a dry run opened read-only in place (a write through it fails)."""
+    state = open_read_only(config.state_path) if dry_run else State.open(config.state_path)
     try:
         yield state
     finally:
