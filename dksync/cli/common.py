@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 # Each command imports what it uses inside its body, so that ``--version`` and ``--help``
 # load Typer and nothing else (no requests, engine, config, rich); a test keeps it so.
+
+log = logging.getLogger("dksync.cli")
 
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "--verbose"})
 GLOBAL_VALUED = frozenset({"-c", "--config", "--log-file"})
@@ -194,9 +197,11 @@ def errors() -> Iterator[None]:
         yield
     except FatalError as exc:
         say_error(str(exc))
+        log.debug("the error and its causes", exc_info=exc)
         raise typer.Exit(exc.exit_code) from None
     except DksyncError as exc:
         say_error(str(exc))
+        log.debug("the error and its causes", exc_info=exc)
         raise typer.Exit(3) from None
 
 

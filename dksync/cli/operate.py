@@ -73,21 +73,21 @@ def check(
     from rich.console import Console
 
     from dksync.cli.report import readiness_table
+    from dksync.clients import connect
     from dksync.ops import check as readiness
-    from dksync.sync import run as engine
 
     kind = _sample_kind(show_sample)
     settings = load(ctx)
     if kind is not None:
         with errors():
-            sample = readiness.masked_sample(engine.connect(settings).moment, kind)
+            sample = readiness.masked_sample(connect(settings).moment, kind)
         if sample is None and not json_output:
             Console().print(f"Moment has no {kind} to show yet.")
         else:
             print_json(sample)
         return
     with errors():
-        result = readiness.check(settings, engine.connect(settings), strict=strict)
+        result = readiness.check(settings, connect(settings), strict=strict)
     if json_output:
         print_json(
             {

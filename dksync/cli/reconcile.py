@@ -101,13 +101,14 @@ def reconcile(
     agree, 1 when there is any problem."""
     from rich.console import Console
 
+    from dksync.clients import connect
     from dksync.reconcile import gather
     from dksync.reconcile.render import document, problems_table, summary_table, write_csv
 
     settings = load(ctx)
     period = _period(settings, start, end)
     with errors(), progress() as tick:
-        result = gather.run(settings, period, gather.connect(settings), tick)
+        result = gather.run(settings, period, connect(settings), tick)
     if csv_path is not None:
         try:
             write_csv(csv_path, result)

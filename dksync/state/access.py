@@ -38,7 +38,7 @@ def open_read_only(path: Path) -> State:
         uri = path.absolute().as_uri() + ("?mode=ro" if wal else "?immutable=1")
         connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     except (sqlite3.Error, OSError) as exc:
-        raise StateError(explain(path, exc)) from None
+        raise StateError(explain(path, exc)) from exc
     state = State(connection, path)
     try:
         current = state.schema_version == len(MIGRATIONS)
@@ -113,5 +113,5 @@ def backup(path: Path, target: Path) -> int:
         partial.replace(target)
     except (sqlite3.Error, OSError) as exc:
         partial.unlink(missing_ok=True)
-        raise StateError(f"cannot back up {path} to {target}: {exc}") from None
+        raise StateError(f"cannot back up {path} to {target}: {exc}") from exc
     return pages
