@@ -18,6 +18,10 @@ it), each window read once.
 A list that is missing (404/405), refused, or answers something that is not a list is not
 "empty": that kind falls back to one GET per record for the rest of the run, said at -v.
 Pending and uncertain invoices are always looked up one by one (``fresh=True``).
+
+Memory stays flat in the data size: a learned object is kept as the tuple of its compared
+values (not a dict), and what this run writes is not kept at all: the key is only marked
+held, and a later lookup of it (rare: the state answers records dksync wrote) asks DK+.
 """
 
 from __future__ import annotations
@@ -54,16 +58,36 @@ CUSTOMER_FIELDS = (
 PROJECT_FIELDS = ("Number", "Name", "CustomerToBill", "CustomerNameToBill")
 PRODUCT_FIELDS = ("ItemCode",)
 INVOICE_FIELDS = ("Number", "Reference", "InvoiceDate", "CNumber", "TotalAmount")
+FIELDS = {
+    ObjectKind.CUSTOMERS: CUSTOMER_FIELDS,
+    ObjectKind.PROJECTS: PROJECT_FIELDS,
+    ObjectKind.PRODUCTS: PRODUCT_FIELDS,
+    ObjectKind.INVOICES: INVOICE_FIELDS,
+}
 
-Objects = dict[str, dict[str, Any]]
+Values = tuple[Any, ...]
+Objects = dict[str, Values | None]
+"""Learned objects by key: their compared values in the fields' order, or None for a key
+this run wrote (held in DK+, its fields asked from DK+ when needed)."""
+_ABSENT = object()
+"""A field the list left out (kept apart from a null it sent)."""
+
+
+def _pack(item: Mapping[str, Any], fields: tuple[str, ...]) -> Values:
+    return tuple(item.get(name, _ABSENT) for name in fields)
+
+
+def _unpack(values: Values, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: value for name, value in zip(fields, values, strict=True) if value is not _ABSENT}
 
 
 class _Kind:
     """One kind's learning: lookups so far, and once learned the objects by key (or None
     with the reason the list could not be read)."""
 
-    def __init__(self, threshold: int) -> None:
+    def __init__(self, threshold: int, fields: tuple[str, ...]) -> None:
         self.threshold = threshold
+        self.fields = fields
         self.lookups = 0
         self.objects: Objects | None = None
         self.unavailable: str | None = None
@@ -84,11 +108,11 @@ class ListedDkPlus:
         self._lock = threading.RLock()
         page = lists.page_size
         self._kinds = {
-            kind: _Kind(max(MIN_LOOKUPS, 1 + math.ceil(written.get(kind, 0) / page)))
+            kind: _Kind(max(MIN_LOOKUPS, 1 + math.ceil(written.get(kind, 0) / page)), FIELDS[kind])
             for kind in ObjectKind
         }
         self._windows: list[tuple[date, date]] = []
-        self._references: dict[str, list[dict[str, Any]]] = {}
+        self._references: dict[str, list[Values]] = {}
 
     # --- lookups ------------------------------------------------------------------------
 
@@ -120,34 +144,35 @@ class ListedDkPlus:
                 if state.lookups > state.threshold:
                     self._learn_window(on)
             if self._covered(on):
-                return list(self._references.get(reference, []))
+                held = self._references.get(reference, [])
+                return [_unpack(values, INVOICE_FIELDS) for values in held]
         return self._client.invoices_by_reference(reference)
 
     # --- writes: passed on, and what they wrote is now known to be held ---------------------
 
     def create_customer(self, body: Mapping[str, Any]) -> Any:
         answer = self._client.create_customer(body)
-        self._held(ObjectKind.CUSTOMERS, str(body["Number"]), body)
+        self._held(ObjectKind.CUSTOMERS, str(body["Number"]))
         return answer
 
     def update_customer(self, number: str, body: Mapping[str, Any]) -> Any:
         answer = self._client.update_customer(number, body)
-        self._held(ObjectKind.CUSTOMERS, number, body)
+        self._held(ObjectKind.CUSTOMERS, number)
         return answer
 
     def create_project(self, body: Mapping[str, Any]) -> Any:
         answer = self._client.create_project(body)
-        self._held(ObjectKind.PROJECTS, str(body["Number"]), body)
+        self._held(ObjectKind.PROJECTS, str(body["Number"]))
         return answer
 
     def update_project(self, number: str, body: Mapping[str, Any]) -> Any:
         answer = self._client.update_project(number, body)
-        self._held(ObjectKind.PROJECTS, number, body)
+        self._held(ObjectKind.PROJECTS, number)
         return answer
 
     def create_product(self, body: Mapping[str, Any]) -> Any:
         answer = self._client.create_product(body)
-        self._held(ObjectKind.PRODUCTS, str(body["ItemCode"]).upper(), body)
+        self._held(ObjectKind.PRODUCTS, str(body["ItemCode"]).upper())
         return answer
 
     def post_invoice(self, body: Mapping[str, Any]) -> str | None:
@@ -175,7 +200,11 @@ class ListedDkPlus:
                 if state.lookups > state.threshold:
                     self._learn(kind, state, learn)
             if state.objects is not None and key not in state.direct:
-                return state.objects.get(key)
+                if key not in state.objects:
+                    return None
+                values = state.objects[key]
+                if values is not None:
+                    return _unpack(values, state.fields)
         return one(key)
 
     def _learn(
@@ -190,7 +219,8 @@ class ListedDkPlus:
                     raise ListUnavailable(
                         kind.value, ListProblem.NOT_A_LIST, f"an object without {key}"
                     )
-                objects[str(value).strip().upper() if key == "ItemCode" else str(value)] = item
+                name = str(value).strip().upper() if key == "ItemCode" else str(value)
+                objects[name] = _pack(item, state.fields)
         except ListUnavailable as exc:
             state.unavailable = str(exc)
             log.info("%s: %s; one GET per record instead", kind.value, exc)
@@ -212,7 +242,7 @@ class ListedDkPlus:
 
     def _learn_window(self, on: date) -> None:
         first, last = on - WINDOW, on + WINDOW
-        found: dict[str, list[dict[str, Any]]] = {}
+        found: dict[str, list[Values]] = {}
         try:
             for item in self._lists.sales_invoices(
                 created_after=first - timedelta(days=1),
@@ -226,7 +256,7 @@ class ListedDkPlus:
                         "sales invoices", ListProblem.NOT_A_LIST, "an invoice without Number"
                     )
                 if reference:
-                    found.setdefault(reference, []).append(item)
+                    found.setdefault(reference, []).append(_pack(item, INVOICE_FIELDS))
         except ListUnavailable as exc:
             self._kinds[ObjectKind.INVOICES].unavailable = str(exc)
             log.info("invoices: %s; one lookup per reference instead", exc)
@@ -236,8 +266,10 @@ class ListedDkPlus:
         self._windows.append((first, last))
         log.info("invoices: learned %d references dated %s..%s", len(found), first, last)
 
-    def _held(self, kind: ObjectKind, key: str, body: Mapping[str, Any]) -> None:
+    def _held(self, kind: ObjectKind, key: str) -> None:
+        """This run wrote ``key``: DK+ holds it. Its body is not kept (the state keeps what
+        dksync wrote); a later lookup asks DK+ for it."""
         with self._lock:
             objects = self._kinds[kind].objects
             if objects is not None:
-                objects[key] = {**objects.get(key, {}), **body}
+                objects[key] = None
