@@ -22,6 +22,8 @@ Pending and uncertain invoices are always looked up one by one (``fresh=True``).
 Memory stays flat in the data size: a learned object is kept as the tuple of its compared
 values (not a dict), and what this run writes is not kept at all: the key is only marked
 held, and a later lookup of it (rare: the state answers records dksync wrote) asks DK+.
+A learned window keeps only the references the state does not hold: those it holds are
+decided from the state before DK+ is asked.
 """
 
 from __future__ import annotations
@@ -102,8 +104,13 @@ class ListedDkPlus:
         client: DkPlusApi,
         lists: DkPlusLists,
         written: Mapping[str, int],
+        known: Callable[[str], bool] = lambda reference: False,
     ) -> None:
+        """``written``: records per kind dksync's state says it wrote; ``known``: whether
+        the state already holds an invoice with this reference (it is then never asked
+        here, so a learned window does not keep it)."""
         self._client = client
+        self._known = known
         self._lists = lists
         self._lock = threading.RLock()
         page = lists.page_size
@@ -255,7 +262,7 @@ class ListedDkPlus:
                     raise ListUnavailable(
                         "sales invoices", ListProblem.NOT_A_LIST, "an invoice without Number"
                     )
-                if reference:
+                if reference and not self._known(reference):
                     found.setdefault(reference, []).append(_pack(item, INVOICE_FIELDS))
         except ListUnavailable as exc:
             self._kinds[ObjectKind.INVOICES].unavailable = str(exc)

@@ -20,6 +20,7 @@ ENTITY_PATHS = {
 ID, CREATED, MODIFIED, VERSION = "id", "createdDate", "lastModifiedDate", "version"
 PARAM_PAGE, PARAM_SIZE, PARAM_SORT = "page", "size", "sort"
 PARAM_FROM, PARAM_TO = "lastModifiedDateFrom", "lastModifiedDateTo"
+PARAM_IDS = "ids"  # a comma-separated id filter, seen only in the n8n node: verified on use
 SORT_ASCENDING = "lastModifiedDate,asc"
 ENVELOPE_CONTENT, ENVELOPE_PAGE = "content", "page"
 TOTAL_PAGES, TOTAL_ELEMENTS = "totalPages", "totalElements"

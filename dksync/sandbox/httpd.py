@@ -50,7 +50,8 @@ class Knobs:
     first page); ``flat_references`` answers ``customerId``/``customerName`` instead of
     ``customer: {id, customerNumber}`` (and so for projects, products, accounts);
     ``renamed_fields`` spells fields as an account would (``{"customer.phone": "tel"}``);
-    ``include_only`` lists fields sent only through ``/include/base``.
+    ``include_only`` lists fields sent only through ``/include/base``; ``ignore_ids`` makes
+    lists ignore the ``ids`` filter (the whole list is answered).
     """
 
     latency_ms: float = 0.0
@@ -72,6 +73,7 @@ class Knobs:
     flat_references: bool = False
     renamed_fields: dict[str, str] = field(default_factory=dict)
     include_only: list[str] = field(default_factory=list)
+    ignore_ids: bool = False
 
     def update(self, changes: Mapping[str, Any]) -> None:
         known = {f.name for f in fields(self)}
@@ -140,6 +142,7 @@ class LogEntry:
     status: int
     fault: str | None
     body: Any = None
+    query: dict[str, str] = field(default_factory=dict)
 
 
 class BadRequest(Exception):
@@ -436,7 +439,8 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             reply, fault = server.handle_api(request)
             with server.lock:
                 logged = body if self.command in WRITE_METHODS else None
-                server.log.append(LogEntry(self.command, split.path, reply.status, fault, logged))
+                entry = LogEntry(self.command, split.path, reply.status, fault, logged, query)
+                server.log.append(entry)
             if fault == "drop" or fault in TRANSPORT_FAULTS:
                 self._send_broken(reply, fault)
                 return

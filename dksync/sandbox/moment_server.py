@@ -178,6 +178,10 @@ class MomentServer(SandboxServer):
         objects: Iterable[dict[str, Any]] = self.objects[kind].values()
         if self.knobs.unreliable_order:
             return sorted(objects, key=lambda o: -int(o[m.ID]))
+        ids = request.query.get(m.PARAM_IDS)
+        if ids and not self.knobs.ignore_ids:
+            asked = {int(n) for n in ids.split(",") if n.strip().isdigit()}
+            objects = [o for o in objects if int(o[m.ID]) in asked]
         low, high = _instant(request, m.PARAM_FROM), _instant(request, m.PARAM_TO)
         if low or high:
             objects = [o for o in objects if _within(o, low, high)]

@@ -97,7 +97,12 @@ def _context(
     direct = DryDkPlus(clients.dkplus) if dry_run else clients.dkplus
     dkplus: DkPlusApi = direct
     if config.dkplus.use_lists:
-        dkplus = ListedDkPlus(direct, clients.lists, state.written_counts())
+        dkplus = ListedDkPlus(
+            direct,
+            clients.lists,
+            state.written_counts(),
+            known=lambda reference: state.invoice_with_reference(reference) is not None,
+        )
     settle = Settle(2 * config.dkplus.timeout)
     return RunContext(config, MomentReads(clients.moment), dkplus, books, settle)
 

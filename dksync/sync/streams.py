@@ -12,7 +12,7 @@ from typing import Any
 
 from dksync import moment
 from dksync.config import Config
-from dksync.errors import NotFound, RecordRejected
+from dksync.errors import RecordRejected
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome
 from dksync.state.store import Cursor
@@ -155,13 +155,28 @@ def sync_raw(ctx: RunContext, stream: Stream, raw: Any, ident: int) -> Outcome:
 
 def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None:
     """Try again every rejected record of this kind that the read did not bring back:
-    someone may have fixed it in Moment or in DK+ since."""
-    for row in ctx.books.state.rejected(stream.object_type):
-        if row.moment_id not in not_read or row.moment_id == 0:
-            continue
-        try:
-            raw = ctx.moment.client.get(stream.object_type, row.moment_id)
-        except NotFound:
+    someone may have fixed it in DK+ since (a change in Moment brings it back in the read).
+    They are read in one list request per hundred, through Moment's id filter; when Moment
+    ignores that filter they wait for their next change in Moment (or 'dksync resync'):
+    never one GET per record per run."""
+    rows = [
+        row
+        for row in ctx.books.state.rejected(stream.object_type)
+        if row.moment_id in not_read and row.moment_id != 0
+    ]
+    if not rows:
+        return
+    found = ctx.moment.client.by_ids(stream.object_type, [row.moment_id for row in rows])
+    if found is None:
+        log.info(
+            "%s: %d rejected records are tried again when they change in Moment",
+            stream.object_type,
+            len(rows),
+        )
+        return
+    for row in rows:
+        raw = found.get(row.moment_id)
+        if raw is None:
             ctx.books.report.add(
                 Outcome(
                     stream.object_type,
