@@ -12,7 +12,7 @@ import base64
 import logging
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -63,7 +63,9 @@ from dksync.transport.http import (
 log = logging.getLogger("dksync.moment")
 IDS_PER_REQUEST = 100
 """Ids asked in one list request (keeps the address short)."""
-CACHE_SIZE = 10_000
+CACHE_SIZE = 1_000
+"""Numbers remembered per kind: bounded, so memory stays flat; a forgotten project's number
+comes from the state (``known_number``), else one GET."""
 # References whose number dksync needs: looked up by id when no read told it.
 LOOKED_UP = {"projects", "products"}
 
@@ -148,6 +150,9 @@ class MomentClient:
     ) -> None:
         self._transport = transport
         self._company = company
+        self.known_number: Callable[[str, int], str | None] = lambda kind, ident: None
+        """Where the number of a referenced object the cache has forgotten may be known
+        (the engine points it at the state) before Moment is asked for the object."""
         self._prefix = API_PREFIX.format(company=company)
         self._page_size = page_size
         self.names = field_names or FieldNames()
@@ -332,6 +337,10 @@ class MomentClient:
         kinds whose number dksync needs (cached, counted in ``lookups``); None if unknown."""
         known, number = self._numbers.get(kind, ident)
         if known or kind not in LOOKED_UP:
+            return number
+        number = self.known_number(kind, ident)
+        if number is not None:
+            self._numbers.learn(kind, ident, number)
             return number
         with self._count_lock:
             self.lookups[kind] += 1

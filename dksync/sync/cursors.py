@@ -91,10 +91,10 @@ class RecentIds:
     """The keys (time, id) of the last ``size`` records read, to drop the repeats paging can
     bring (an object on both sides of a page boundary). Keyed by version, not id alone: an
     object changed during the read comes again with a newer time and must be synced again.
-    Bounded, so memory stays flat; a repeat from further back is harmless: its record is
-    found done in the state."""
+    Bounded to a few pages' worth, so memory stays flat; a repeat from further back is
+    harmless: its record is found done in the state."""
 
-    def __init__(self, size: int = 10_000) -> None:
+    def __init__(self, size: int = 2_000) -> None:
         self._order: deque[Hashable] = deque()
         self._keys: set[Hashable] = set()
         self._size = size

@@ -29,6 +29,7 @@ from dksync.errors import (
     NotFound,
     RecordNotFound,
 )
+from dksync.kinds import ObjectKind
 from dksync.moment import MomentClient
 from dksync.outcome import RunReport
 from dksync.state.access import open_read_only
@@ -104,7 +105,14 @@ def _context(
             known=lambda reference: state.invoice_with_reference(reference) is not None,
         )
     settle = Settle(2 * config.dkplus.timeout)
+    clients.moment.known_number = partial(_stored_number, state)
     return RunContext(config, MomentReads(clients.moment), dkplus, books, settle)
+
+
+def _stored_number(state: State, kind: str, ident: int) -> str | None:
+    """A project's number as dksync wrote it (its Moment number), so the Moment reader's
+    bounded cache of numbers need not hold every project of a big run."""
+    return state.written_number(kind, ident) if kind == ObjectKind.PROJECTS else None
 
 
 def resync(

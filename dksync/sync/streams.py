@@ -69,7 +69,8 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
     log.info(
         "%s: reading Moment changes since %s", kind, start.isoformat() if start else "the start"
     )
-    tracker, seen, worked, limited = CursorTracker(), RecentIds(), 0, False
+    seen = RecentIds(2 * ctx.config.moment.page_size)  # repeats come from a neighbouring page
+    tracker, worked, limited = CursorTracker(), 0, False
     rejected = {row.moment_id for row in ctx.books.state.rejected(kind)}
     workers = 1 if options.limit is not None else ctx.config.dkplus.concurrency
     read = ctx.moment.client.changed_since(kind, start)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -143,6 +144,17 @@ class Pacer:
             self._rate = max(self.FLOOR, (self._rate or 20.0) / 2)
 
 
+def _environment(url: str) -> tuple[dict[str, str], bool | str]:
+    """The proxies (``HTTPS_PROXY``, ``NO_PROXY``...) and CA bundle (``REQUESTS_CA_BUNDLE``,
+    ``CURL_CA_BUNDLE``) the environment sets for ``url``, read once: ``requests`` would read
+    them twice per request, which costs more than the request's own work where the
+    environment is large (a Kubernetes pod). ``~/.netrc`` is not read: dksync sends its
+    own credentials."""
+    proxies = requests.utils.get_environ_proxies(url)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    return dict(proxies), bundle or True
+
+
 class Transport:
     """JSON over HTTP for one API: base URL, auth, timeout, classifier and retries."""
 
@@ -169,6 +181,7 @@ class Transport:
         self._policy = policy or RetryPolicy()
         self._pacer = pacer or Pacer(None)
         self._local = threading.local()
+        self._environment = _environment(self.base_url)
         self.requests_sent = 0
         self._count_lock = threading.Lock()
         self._unreachable: tuple[str, float] | None = None  # what failed, and until when
@@ -246,6 +259,8 @@ class Transport:
         if session is None:
             session = requests.Session()
             session.headers.update(self._headers)
+            session.trust_env = False  # read once per run instead (see ``_environment``)
+            session.proxies, session.verify = self._environment
             self._local.session = session
         return session
 
