@@ -94,6 +94,8 @@ class _Kind:
         self.objects: Objects | None = None
         self.unavailable: str | None = None
         self.direct: set[str] = set()
+        self.reading: threading.Event | None = None
+        self.held_meanwhile: set[str] = set()
 
 
 class ListedDkPlus:
@@ -119,6 +121,7 @@ class ListedDkPlus:
             for kind in ObjectKind
         }
         self._windows: list[tuple[date, date]] = []
+        self._pending: list[tuple[date, date, threading.Event]] = []
         self._references: dict[str, list[Values]] = {}
 
     # --- lookups ------------------------------------------------------------------------
@@ -143,16 +146,29 @@ class ListedDkPlus:
 
     def held_invoices(self, reference: str, on: date) -> list[dict[str, Any]]:
         """DK+'s invoices with this reference, before a first POST: from the learned window
-        of invoice dates holding ``on`` once lists pay, else one by one."""
+        of invoice dates holding ``on`` once lists pay, else one by one. A window is read
+        outside the lock (other lookups go on); a lookup in a window being read waits."""
         state = self._kinds[ObjectKind.INVOICES]
-        with self._lock:
-            if state.unavailable is None and not self._covered(on):
-                state.lookups += 1
-                if state.lookups > state.threshold:
-                    self._learn_window(on)
-            if self._covered(on):
-                held = self._references.get(reference, [])
-                return [_unpack(values, INVOICE_FIELDS) for values in held]
+        while True:
+            with self._lock:
+                if self._covered(on):
+                    held = self._references.get(reference, [])
+                    return [_unpack(values, INVOICE_FIELDS) for values in held]
+                if state.unavailable is not None:
+                    break
+                pending = next((e for first, last, e in self._pending if first <= on <= last), None)
+                mine = pending is None
+                if pending is None:
+                    state.lookups += 1
+                    if state.lookups <= state.threshold:
+                        break
+                    first, last = self._gap(on)
+                    pending = threading.Event()
+                    self._pending.append((first, last, pending))
+            if mine:
+                self._learn_window(first, last, pending)
+            else:
+                pending.wait()
         return self._client.invoices_by_reference(reference)
 
     # --- writes: passed on, and what they wrote is now known to be held ---------------------
@@ -201,25 +217,65 @@ class ListedDkPlus:
         learn: Callable[[], Iterable[dict[str, Any]]],
     ) -> dict[str, Any] | None:
         state = self._kinds[kind]
-        with self._lock:
-            if state.objects is None and state.unavailable is None:
-                state.lookups += 1
-                if state.lookups > state.threshold:
-                    self._learn(kind, state, learn)
-            if state.objects is not None and key not in state.direct:
-                if key not in state.objects:
-                    return None
-                values = state.objects[key]
-                if values is not None:
-                    return _unpack(values, state.fields)
+        if self._learned(kind, state, learn):
+            with self._lock:
+                if state.objects is not None and key not in state.direct:
+                    if key not in state.objects:
+                        return None
+                    values = state.objects[key]
+                    if values is not None:
+                        return _unpack(values, state.fields)
         return one(key)
 
-    def _learn(
+    def _learned(
         self, kind: ObjectKind, state: _Kind, learn: Callable[[], Iterable[dict[str, Any]]]
+    ) -> bool:
+        """Whether the kind's list is learned, reading it now when that pays. The list is
+        read outside the lock; a lookup of the kind meanwhile waits for it."""
+        with self._lock:
+            if state.objects is not None or state.unavailable is not None:
+                return state.objects is not None
+            reading, mine = state.reading, state.reading is None
+            if reading is None:
+                state.lookups += 1
+                if state.lookups <= state.threshold:
+                    return False
+                reading = state.reading = threading.Event()
+        if mine:
+            self._learn(kind, state, learn, reading)
+        else:
+            reading.wait()
+        with self._lock:
+            return state.objects is not None
+
+    def _learn(
+        self,
+        kind: ObjectKind,
+        state: _Kind,
+        learn: Callable[[], Iterable[dict[str, Any]]],
+        done: threading.Event,
     ) -> None:
-        key = "ItemCode" if kind is ObjectKind.PRODUCTS else "Number"
+        """Read the kind's list; whatever happens, lookups waiting for it go on after."""
         try:
-            objects: Objects = {}
+            objects = self._read(kind, state, learn)
+            with self._lock:
+                if objects is None:
+                    return
+                for held in state.held_meanwhile:
+                    objects[held] = None
+                state.objects, state.held_meanwhile = objects, set()
+            log.info("%s: learned %d from the DK+ list", kind.value, len(objects))
+        finally:
+            with self._lock:
+                state.reading = None if state.objects is None else state.reading
+            done.set()
+
+    def _read(
+        self, kind: ObjectKind, state: _Kind, learn: Callable[[], Iterable[dict[str, Any]]]
+    ) -> Objects | None:
+        key = "ItemCode" if kind is ObjectKind.PRODUCTS else "Number"
+        objects: Objects = {}
+        try:
             for item in learn():
                 value = item.get(key)
                 if value in (None, ""):
@@ -229,11 +285,11 @@ class ListedDkPlus:
                 name = str(value).strip().upper() if key == "ItemCode" else str(value)
                 objects[name] = _pack(item, state.fields)
         except ListUnavailable as exc:
-            state.unavailable = str(exc)
+            with self._lock:
+                state.unavailable = str(exc)
             log.info("%s: %s; one GET per record instead", kind.value, exc)
-            return
-        state.objects = objects
-        log.info("%s: learned %d from the DK+ list", kind.value, len(objects))
+            return None
+        return objects
 
     def _customers(self) -> Iterable[dict[str, Any]]:
         return self._lists.customers(include=CUSTOMER_FIELDS)
@@ -247,8 +303,37 @@ class ListedDkPlus:
     def _covered(self, on: date) -> bool:
         return any(first <= on <= last for first, last in self._windows)
 
-    def _learn_window(self, on: date) -> None:
+    def _gap(self, on: date) -> tuple[date, date]:
+        """±``WINDOW`` around ``on``, cut where a learned or pending window begins: windows
+        never overlap, so no invoice is read twice (callers hold the lock)."""
         first, last = on - WINDOW, on + WINDOW
+        taken = [(f, t) for f, t in self._windows] + [(f, t) for f, t, _ in self._pending]
+        for begins, ends in taken:
+            if ends < on:
+                first = max(first, ends + timedelta(days=1))
+            elif begins > on:
+                last = min(last, begins - timedelta(days=1))
+        return first, last
+
+    def _learn_window(self, first: date, last: date, done: threading.Event) -> None:
+        """Read one window of invoice dates; whatever happens, lookups waiting go on after."""
+        try:
+            found = self._read_window(first, last)
+            with self._lock:
+                if found is None:
+                    return
+                for reference, items in found.items():
+                    held = self._references.setdefault(reference, [])
+                    numbers = {values[0] for values in held}  # the bounds are widened by a
+                    held.extend(v for v in items if v[0] not in numbers)  # day: no twice
+                self._windows.append((first, last))
+            log.info("invoices: learned %d references dated %s..%s", len(found), first, last)
+        finally:
+            with self._lock:
+                self._pending = [p for p in self._pending if p[2] is not done]
+            done.set()
+
+    def _read_window(self, first: date, last: date) -> dict[str, list[Values]] | None:
         found: dict[str, list[Values]] = {}
         try:
             for item in self._lists.sales_invoices(
@@ -265,18 +350,18 @@ class ListedDkPlus:
                 if reference and not self._known(reference):
                     found.setdefault(reference, []).append(_pack(item, INVOICE_FIELDS))
         except ListUnavailable as exc:
-            self._kinds[ObjectKind.INVOICES].unavailable = str(exc)
+            with self._lock:
+                self._kinds[ObjectKind.INVOICES].unavailable = str(exc)
             log.info("invoices: %s; one lookup per reference instead", exc)
-            return
-        for reference, items in found.items():
-            self._references.setdefault(reference, []).extend(items)
-        self._windows.append((first, last))
-        log.info("invoices: learned %d references dated %s..%s", len(found), first, last)
+            return None
+        return found
 
     def _held(self, kind: ObjectKind, key: str) -> None:
         """This run wrote ``key``: DK+ holds it. Its body is not kept (the state keeps what
         dksync wrote); a later lookup asks DK+ for it."""
         with self._lock:
-            objects = self._kinds[kind].objects
-            if objects is not None:
-                objects[key] = None
+            state = self._kinds[kind]
+            if state.objects is not None:
+                state.objects[key] = None
+            elif state.reading is not None:
+                state.held_meanwhile.add(key)
