@@ -109,7 +109,8 @@ class DkPlusConfig:
     sales_person: str
     timeout: float = 30.0
     rate_limit: float | None = None
-    concurrency: int = 4
+    concurrency: int | None = None
+    """Records written to DK+ at once; None is ``auto`` (see ``sync.writers.auto``)."""
     use_lists: bool = True
 
 
@@ -383,7 +384,7 @@ class _Reader:
             or "",
             timeout=self.number("dkplus.timeout", 30.0, minimum=0.1, maximum=600),
             rate_limit=self.number("dkplus.rate_limit", None, maximum=10_000) or None,
-            concurrency=self.number("dkplus.concurrency", 4, minimum=1, maximum=64, integer=True),
+            concurrency=self._concurrency(),
             use_lists=self.flag("dkplus.use_lists", True),
         )
         return Config(
@@ -421,6 +422,14 @@ class _Reader:
                 ),
             ),
         )
+
+    def _concurrency(self) -> int | None:
+        """``dkplus.concurrency``: ``auto`` (the default) or a whole number from 1 to 64."""
+        given = self.value("dkplus.concurrency")
+        if given is None or str(given).strip().lower() == "auto":
+            return None
+        value = self.number("dkplus.concurrency", 4, minimum=1, maximum=64, integer=True)
+        return int(value)
 
     def _email(self) -> EmailConfig | None:
         if not isinstance(self.raw.get("email"), Mapping):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ from dksync.errors import ConfigError, NotFound, RecordRejected
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.moment import MomentClient
 from dksync.records import Customer, FinancialAccount, Project
+from dksync.sync import writers
 from dksync.sync.books import Books
 from dksync.sync.settle import Settle
 
@@ -101,8 +102,19 @@ class RunContext:
     books: Books
     settle: Settle
     lock: KeyLocks = field(default_factory=KeyLocks)
+    latency: Callable[[], float | None] = lambda: None
+    """DK+'s measured latency, for ``dkplus.concurrency: auto``."""
     _sales_person_ok: bool = False
     _once: threading.Lock = field(default_factory=threading.Lock)
+
+    def workers(self) -> int | Callable[[], int]:
+        """The configured number of writer threads, or with ``auto`` how many records may
+        be in flight now."""
+        fixed = self.config.dkplus.concurrency
+        if fixed is not None:
+            return fixed
+        rate = self.config.dkplus.rate_limit
+        return lambda: writers.auto(rate, self.latency())
 
     def require_sales_person(self) -> None:
         """Checked once, before the first invoice is sent; ``ConfigError`` stops the run."""

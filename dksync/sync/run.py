@@ -106,7 +106,10 @@ def _context(
         )
     settle = Settle(2 * config.dkplus.timeout)
     clients.moment.known_number = partial(_stored_number, state)
-    return RunContext(config, MomentReads(clients.moment), dkplus, books, settle)
+    moment_reads, direct_client = MomentReads(clients.moment), clients.dkplus
+    return RunContext(
+        config, moment_reads, dkplus, books, settle, latency=lambda: direct_client.latency
+    )
 
 
 def _stored_number(state: State, kind: str, ident: int) -> str | None:

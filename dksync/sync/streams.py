@@ -56,7 +56,8 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
     cursor past what is done.
 
     Moment is read in this thread, page by page; records are synced on up to
-    ``dkplus.concurrency`` threads (one with ``--limit``), at most twice that in flight.
+    ``dkplus.concurrency`` threads (one with ``--limit``), at most twice that in flight; with
+    ``auto`` as many in flight as DK+'s rate and measured latency call for.
     A stop signal ends the read; the writes in flight finish; the cursor does not move.
     """
     kind = stream.object_type
@@ -72,7 +73,7 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
     seen = RecentIds(2 * ctx.config.moment.page_size)  # repeats come from a neighbouring page
     tracker, worked, limited = CursorTracker(), 0, False
     rejected = {row.moment_id for row in ctx.books.state.rejected(kind)}
-    workers = 1 if options.limit is not None else ctx.config.dkplus.concurrency
+    workers = 1 if options.limit is not None else ctx.workers()
     read = ctx.moment.client.changed_since(kind, start)
     with Writers(workers, tracker) as writers:
         for raw in read:

@@ -182,6 +182,8 @@ class Transport:
         self._pacer = pacer or Pacer(None)
         self._local = threading.local()
         self._environment = _environment(self.base_url)
+        self.latency: float | None = None
+        """How long an answer takes, averaged over the latest (seconds; None before one)."""
         self.requests_sent = 0
         self._count_lock = threading.Lock()
         self._unreachable: tuple[str, float] | None = None  # what failed, and until when
@@ -279,12 +281,15 @@ class Transport:
         url = f"{self.base_url}{path}"
         data = None if body is None else jsonio.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data is not None else None
+        started = time.monotonic()
         try:
             response = self._session().request(
                 method, url, params=params, data=data, headers=headers, timeout=self._timeout
             )
         except (requests.RequestException, ValueError) as exc:
             raise self._failure(exc, safe) from exc
+        took = time.monotonic() - started
+        self.latency = took if self.latency is None else 0.8 * self.latency + 0.2 * took
         return self._interpret(response, method, path, safe, expect)
 
     def _failure(self, exc: Exception, safe: bool) -> DksyncError:
