@@ -11,16 +11,33 @@ import enum
 
 
 class ObjectKind(enum.StrEnum):
-    """What a record is; the value is the word used in the state, tables, JSON and CLI."""
+    """What a record is; the value is the word used in the state, tables, JSON and CLI.
+    The members are in the order tables list them (dependencies before what needs them)."""
 
     CUSTOMERS = "customers"
     PROJECTS = "projects"
-    INVOICES = "invoices"
     PRODUCTS = "products"
+    INVOICES = "invoices"
+    ACCOUNTS = "accounts"  # Moment's financial accounts: read for invoices, never written
 
     @property
     def singular(self) -> str:
+        """ "invoice" for "invoices": how one record is named, as in 'show invoice 1001'."""
         return self.value[:-1]
+
+    @property
+    def rank(self) -> int:
+        """Its place in tables."""
+        return list(ObjectKind).index(self)
+
+    @classmethod
+    def named(cls, word: str) -> ObjectKind | None:
+        """The kind a person means by ``word``: singular or plural, any case; None if none."""
+        key = word.strip().lower()
+        for kind in cls:
+            if key in (kind.value, kind.singular):
+                return kind
+        return None
 
 
 SYNCED_KINDS = (ObjectKind.CUSTOMERS, ObjectKind.PROJECTS, ObjectKind.INVOICES)
@@ -57,7 +74,10 @@ class ReasonCode(enum.StrEnum):
     REFUSED = "refused"  # the service answered 4xx with its reason
     DKPLUS_FAILED = "dkplus_failed"  # DK+ kept failing; it holds no such invoice: sent again later
     PRODUCT_MISSING = "product_missing"  # an item code is not a DK+ product, creation is off
+    VAT_MISMATCH = "vat_mismatch"  # a line's VAT is not its product's (in DK+ or this run)
     DUPLICATE_NUMBER = "duplicate_number"  # another Moment invoice has this number in DK+
     ADOPT_MISMATCH = "adopt_mismatch"  # DK+ holds this reference with another customer/total
     UNCERTAIN = "uncertain"  # a POST may have reached DK+; looked up again before any retry
     DRIFT = "drift"  # DK+ differs from Moment and dksync does not overwrite it
+    PAYMENT_TERM = "payment_term"  # its payment term is not one of the DK+ company's codes
+    KENNITALA_TAKEN = "kennitala_taken"  # DK+ holds its kennitala under another number

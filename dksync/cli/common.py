@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from dksync import logs
 from dksync.cli import params
 from dksync.errors import DksyncError, FatalError
 from dksync.kinds import SYNCED_KINDS, ObjectKind
@@ -165,8 +166,6 @@ def main(
 ) -> None:
     """Sync customers, projects and invoices from Moment to DK+ (dkPlus). Global options
     may also be written after the command."""
-    from dksync import logs
-
     ctx.obj = Globals(config, verbose, quiet)
     with errors():
         logs.setup(verbose, quiet, log_file)
@@ -197,11 +196,11 @@ def errors() -> Iterator[None]:
         yield
     except FatalError as exc:
         say_error(str(exc))
-        log.debug("the error and its causes", exc_info=exc)
+        log.debug("the error and its causes: %s", logs.causes(exc))
         raise typer.Exit(exc.exit_code) from None
     except DksyncError as exc:
         say_error(str(exc))
-        log.debug("the error and its causes", exc_info=exc)
+        log.debug("the error and its causes: %s", logs.causes(exc))
         raise typer.Exit(3) from None
 
 
@@ -215,7 +214,6 @@ def load(ctx: typer.Context) -> Config:
     """The validated config named by ``-c`` (wherever it was written); its secrets are
     registered so no log line can show them."""
     from dksync import config as config_module
-    from dksync import logs
 
     with errors():
         settings = config_module.load(globals_of(ctx).config)

@@ -12,6 +12,7 @@ import typer
 
 from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
 from dksync.errors import ConfigError
+from dksync.kinds import ObjectKind
 
 NOT_READY = 1
 SANDBOX_MARK = "# dksync sandbox config, written by 'dksync sandbox --write-config'"
@@ -28,27 +29,17 @@ def _show(ctx: typer.Context, *shown: object) -> None:
             console.print(item, soft_wrap=isinstance(item, str | Text))
 
 
-SAMPLE_KINDS = {
-    "customer": "customers",
-    "project": "projects",
-    "invoice": "invoices",
-    "account": "accounts",
-    "financialaccount": "accounts",
-    "product": "products",
-}
-
-
-def _sample_kind(value: str | None) -> str | None:
+def _sample_kind(value: str | None) -> ObjectKind | None:
     if value is None:
         return None
-    key = value.strip().lower()
-    key = key[:-1] if key.endswith("s") else key
-    if key not in SAMPLE_KINDS:
+    word = value.strip().lower()
+    kind = ObjectKind.named("accounts" if word.startswith("financialaccount") else word)
+    if kind is None:
         raise typer.BadParameter(
-            f"unknown kind {value!r}; one of {', '.join(sorted(set(SAMPLE_KINDS.values())))}",
+            f"unknown kind {value!r}; one of {', '.join(sorted(ObjectKind))}",
             param_hint="--show-sample",
         )
-    return SAMPLE_KINDS[key]
+    return kind
 
 
 def check(

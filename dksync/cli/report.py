@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from dksync.ops.check import Readiness
+    from dksync.ops.check_item import Readiness
 
 # rich is imported by the functions that draw: a ``-q`` cron run draws nothing.
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from dksync.kinds import ObjectKind
 from dksync.outcome import Action
-from dksync.state.store import RejectedRow
+from dksync.state.rows import RejectedRow
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -30,11 +30,11 @@ COUNT_WORDS = {
     Action.UNCERTAIN: "uncertain",
 }
 READ = "read"
-ORDER = ("customers", "projects", "products", "invoices")
 
 
 def kind_order(kind: str) -> int:
-    return ORDER.index(kind) if kind in ORDER else len(ORDER)
+    known = ObjectKind.named(kind)
+    return len(ObjectKind) if known is None else known.rank
 
 
 def singular(kind: str) -> str:

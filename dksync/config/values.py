@@ -1,6 +1,6 @@
 """Checks of single config values that must hold before anything is sent: a config file
 in UTF-8, secrets that fit in a header or an SMTP login, base URLs ``requests`` can use.
-Messages name what is wrong, never a secret's value."""
+Messages name what is wrong, never a secret's value. And where a relative path points."""
 
 from __future__ import annotations
 
@@ -61,3 +61,12 @@ def url_flaw(value: str) -> str | None:
     if parts.query or parts.fragment:
         return "it must not hold ? or #"
     return None
+
+
+def beside(source: Path | None, path: Path) -> Path:
+    """A relative ``state.path`` is taken from the config file's folder, not the current
+    one, so a run from another folder finds the same state."""
+    path = path.expanduser()
+    if path.is_absolute() or source is None:
+        return path
+    return source.parent.absolute() / path

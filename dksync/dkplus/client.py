@@ -13,13 +13,13 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
+from dksync.dkplus.access import Guarded
 from dksync.errors import NotFound
 from dksync.transport.http import (
     Classifier,
+    Endpoint,
     Expect,
     Kind,
-    Pacer,
-    RetryPolicy,
     Transport,
     Verdict,
     describe,
@@ -57,6 +57,14 @@ def _nothing_or_object(body: Any) -> str | None:
     return None if body is None or (isinstance(body, dict)) else describe(body)
 
 
+def _terms(body: Any) -> str | None:
+    """``[{ID, Number, Description}]``: every term has a code."""
+    problem = _list_of_objects(body)
+    if problem is None and any(t.get("Number") in (None, "") for t in body):
+        return "a list with a term that has no Number"
+    return problem
+
+
 def _true(body: Any) -> str | None:
     return None if body is True else describe(body)
 
@@ -75,7 +83,7 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> Verdict:
     if status in (400, 422):
         return Verdict(Kind.REJECT, message or f"HTTP {status}")
     if status in (401, 403):
-        return Verdict(Kind.FATAL, "DK+ refused the token (check dkplus.token)")
+        return Verdict(Kind.DENIED, "DK+ refused the token (check dkplus.token)")
     if status == 429 or status >= 500:
         return Verdict(Kind.RETRY, message, retry_after_seconds(headers))
     return Verdict(Kind.FATAL, f"DK+ answered {status}: {message}")
@@ -88,47 +96,21 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def transport(
-    base_url: str,
-    token: str,
-    classifier: Classifier,
-    timeout: float,
-    policy: RetryPolicy | None,
-    pacer: Pacer,
-) -> Transport:
+def transport(endpoint: Endpoint, token: str, classifier: Classifier) -> Transport:
     """The HTTP transport to DK+ (bearer token, JSON) with the given answer classifier."""
-    return Transport(
-        name="DK+",
-        base_url=base_url,
-        classify=classifier,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=timeout,
-        policy=policy,
-        pacer=pacer,
-    )
+    return Transport("DK+", endpoint, classifier, {"Authorization": f"Bearer {token}"})
 
 
 class DkPlusClient:
     """Typed calls to the DK+ endpoints dksync uses; bodies and answers are plain dicts."""
 
     def __init__(self, transport: Transport) -> None:
-        self._t = transport
+        self._t = Guarded(transport)
 
     @classmethod
-    def connect(
-        cls,
-        base_url: str,
-        token: str,
-        *,
-        timeout: float = 30.0,
-        policy: RetryPolicy | None = None,
-        rate_limit: float | None = None,
-        pacer: Pacer | None = None,
-    ) -> DkPlusClient:
-        """``pacer``: share one with the list reader, so both keep one rate limit."""
-        return cls(
-            transport(base_url, token, classify, timeout, policy, pacer or Pacer(rate_limit))
-        )
+    def connect(cls, endpoint: Endpoint, token: str) -> DkPlusClient:
+        """Give the list reader the same ``endpoint``, so both keep one rate limit."""
+        return cls(transport(endpoint, token, classify))
 
     @property
     def requests_sent(self) -> int:
@@ -166,6 +148,23 @@ class DkPlusClient:
         """PUT; ``NotFound`` when DK+ has no such customer (someone deleted it)."""
         path = f"{API}/customer/{_segment(number)}"
         return self._t.call("PUT", path, body=body, safe=True, expect=_nothing_or_object)
+
+    def kennitala_holders(self, digits: str) -> list[str]:
+        """The DK+ customers numbered by this kennitala, with or without its dash (DK's
+        common convention; one GET per form). Only a list (``learned``) also finds one
+        under another number by its ``SSNumber``."""
+        found = []
+        for number in (digits, f"{digits[:6]}-{digits[6:]}"):
+            held = self.customer(number)
+            if held is not None:
+                found.append(str(held["Number"]))
+        return found
+
+    def payment_terms(self) -> list[str] | None:
+        """The company's payment term codes; None when this DK+ has no such list (404)."""
+        path = f"{API}/general/payment/term"
+        terms = self._get_or_none(path, _terms)
+        return None if terms is None else [str(t["Number"]) for t in terms]
 
     def project(self, number: str) -> dict[str, Any] | None:
         path = f"{API}/project/{_segment(number)}"

@@ -19,11 +19,17 @@ A list that is missing (404/405), refused, or answers something that is not a li
 "empty": that kind falls back to one GET per record for the rest of the run, said at -v.
 Pending and uncertain invoices are always looked up one by one (``fresh=True``).
 
-Memory stays flat in the data size: a learned object is kept as the tuple of its compared
-values (not a dict), and what this run writes is not kept at all: the key is only marked
-held, and a later lookup of it (rare: the state answers records dksync wrote) asks DK+.
-A learned window keeps only the references the state does not hold: those it holds are
-decided from the state before DK+ is asked.
+Customers are listed whole (no ``include``): an update writes the whole record back (DK's
+PUT may replace it), so what was learned must be all DK+ holds. The learned customers also
+answer which DK+ customers hold a kennitala (by ``SSNumber`` or by a kennitala-shaped
+number, with or without the dash) before a customer is created.
+
+Memory stays flat in the data size: a learned object is kept as its compact JSON text (a
+fraction of a dict's size), and what this run writes is not kept at all: the key is only
+marked held, and a later lookup of it (rare: the state answers records dksync wrote) asks
+DK+. A window keeps only the references the state does not hold (those it holds are decided
+from the state first), windows never overlap, and lists are read outside the lock: a lookup
+of a kind or window being read waits for it, the others go on.
 """
 
 from __future__ import annotations
@@ -35,61 +41,32 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from dksync import jsonio
 from dksync.dkplus.api import DkPlusApi
 from dksync.dkplus.lists import DkPlusLists
 from dksync.errors import ListProblem, ListUnavailable
 from dksync.kinds import ObjectKind
+from dksync.mapping.kennitala import normalise
 
 log = logging.getLogger("dksync.learned")
 
 MIN_LOOKUPS = 3
 WINDOW = timedelta(days=45)
-CUSTOMER_FIELDS = (
-    "Number",
-    "Name",
-    "Address1",
-    "Address2",
-    "Address3",
-    "ZipCode",
-    "CountryCode",
-    "Phone",
-    "Email",
-    "Blocked",
-    "PaymentTerm",
-)
 PROJECT_FIELDS = ("Number", "Name", "CustomerToBill", "CustomerNameToBill")
-PRODUCT_FIELDS = ("ItemCode",)
+PRODUCT_FIELDS = ("ItemCode", "TaxPercent")
 INVOICE_FIELDS = ("Number", "Reference", "InvoiceDate", "CNumber", "TotalAmount")
-FIELDS = {
-    ObjectKind.CUSTOMERS: CUSTOMER_FIELDS,
-    ObjectKind.PROJECTS: PROJECT_FIELDS,
-    ObjectKind.PRODUCTS: PRODUCT_FIELDS,
-    ObjectKind.INVOICES: INVOICE_FIELDS,
-}
 
-Values = tuple[Any, ...]
-Objects = dict[str, Values | None]
-"""Learned objects by key: their compared values in the fields' order, or None for a key
-this run wrote (held in DK+, its fields asked from DK+ when needed)."""
-_ABSENT = object()
-"""A field the list left out (kept apart from a null it sent)."""
-
-
-def _pack(item: Mapping[str, Any], fields: tuple[str, ...]) -> Values:
-    return tuple(item.get(name, _ABSENT) for name in fields)
-
-
-def _unpack(values: Values, fields: tuple[str, ...]) -> dict[str, Any]:
-    return {name: value for name, value in zip(fields, values, strict=True) if value is not _ABSENT}
+Objects = dict[str, str | None]
+"""Learned objects by key as compact JSON text, or None for a key this run wrote (held in
+DK+; its fields are asked from DK+ when needed)."""
 
 
 class _Kind:
     """One kind's learning: lookups so far, and once learned the objects by key (or None
     with the reason the list could not be read)."""
 
-    def __init__(self, threshold: int, fields: tuple[str, ...]) -> None:
+    def __init__(self, threshold: int) -> None:
         self.threshold = threshold
-        self.fields = fields
         self.lookups = 0
         self.objects: Objects | None = None
         self.unavailable: str | None = None
@@ -109,20 +86,21 @@ class ListedDkPlus:
         known: Callable[[str], bool] = lambda reference: False,
     ) -> None:
         """``written``: records per kind dksync's state says it wrote; ``known``: whether
-        the state already holds an invoice with this reference (it is then never asked
-        here, so a learned window does not keep it)."""
+        the state already holds an invoice with this reference (a window does not keep
+        it: it is never asked here)."""
         self._client = client
         self._known = known
         self._lists = lists
         self._lock = threading.RLock()
         page = lists.page_size
         self._kinds = {
-            kind: _Kind(max(MIN_LOOKUPS, 1 + math.ceil(written.get(kind, 0) / page)), FIELDS[kind])
+            kind: _Kind(max(MIN_LOOKUPS, 1 + math.ceil(written.get(kind, 0) / page)))
             for kind in ObjectKind
         }
+        self._kennitala: dict[str, set[str]] = {}
         self._windows: list[tuple[date, date]] = []
         self._pending: list[tuple[date, date, threading.Event]] = []
-        self._references: dict[str, list[Values]] = {}
+        self._references: dict[str, list[str]] = {}
 
     # --- lookups ------------------------------------------------------------------------
 
@@ -140,6 +118,18 @@ class ListedDkPlus:
     def sales_person_exists(self, number: str) -> bool:
         return self._client.sales_person_exists(number)
 
+    def payment_terms(self) -> list[str] | None:
+        return self._client.payment_terms()
+
+    def kennitala_holders(self, digits: str) -> list[str]:
+        """DK+ customers holding this kennitala: from the learned list (any number, by
+        ``SSNumber`` too) once it pays, like any customer lookup; else by number."""
+        state = self._kinds[ObjectKind.CUSTOMERS]
+        if self._learned(ObjectKind.CUSTOMERS, state, self._customers):
+            with self._lock:
+                return sorted(self._kennitala.get(digits, ()))
+        return self._client.kennitala_holders(digits)
+
     def invoices_by_reference(self, reference: str) -> list[dict[str, Any]]:
         """Always asked one by one: after a POST, only DK+ itself can say."""
         return self._client.invoices_by_reference(reference)
@@ -153,7 +143,7 @@ class ListedDkPlus:
             with self._lock:
                 if self._covered(on):
                     held = self._references.get(reference, [])
-                    return [_unpack(values, INVOICE_FIELDS) for values in held]
+                    return [jsonio.loads(text) for text in held]
                 if state.unavailable is not None:
                     break
                 pending = next((e for first, last, e in self._pending if first <= on <= last), None)
@@ -222,9 +212,10 @@ class ListedDkPlus:
                 if state.objects is not None and key not in state.direct:
                     if key not in state.objects:
                         return None
-                    values = state.objects[key]
-                    if values is not None:
-                        return _unpack(values, state.fields)
+                    text = state.objects[key]
+                    if text is not None:
+                        found: dict[str, Any] = jsonio.loads(text)
+                        return found
         return one(key)
 
     def _learned(
@@ -283,7 +274,9 @@ class ListedDkPlus:
                         kind.value, ListProblem.NOT_A_LIST, f"an object without {key}"
                     )
                 name = str(value).strip().upper() if key == "ItemCode" else str(value)
-                objects[name] = _pack(item, state.fields)
+                objects[name] = jsonio.dumps(item)
+                if kind is ObjectKind.CUSTOMERS:
+                    self._index_kennitala(name, item)
         except ListUnavailable as exc:
             with self._lock:
                 state.unavailable = str(exc)
@@ -291,8 +284,15 @@ class ListedDkPlus:
             return None
         return objects
 
+    def _index_kennitala(self, number: str, item: Mapping[str, Any]) -> None:
+        """Index a DK+ customer by its ``SSNumber`` and by a kennitala-shaped number."""
+        for text in (item.get("SSNumber"), number):
+            digits = normalise(str(text or "").strip())
+            if len(digits) == 10 and digits.isdigit():
+                self._kennitala.setdefault(digits, set()).add(number)
+
     def _customers(self) -> Iterable[dict[str, Any]]:
-        return self._lists.customers(include=CUSTOMER_FIELDS)
+        return self._lists.customers()
 
     def _projects(self) -> Iterable[dict[str, Any]]:
         return self._lists.projects(include=PROJECT_FIELDS)
@@ -324,8 +324,8 @@ class ListedDkPlus:
                     return
                 for reference, items in found.items():
                     held = self._references.setdefault(reference, [])
-                    numbers = {values[0] for values in held}  # the bounds are widened by a
-                    held.extend(v for v in items if v[0] not in numbers)  # day: no twice
+                    known = set(held)  # the bounds are widened by a day: a neighbour's
+                    held.extend(text for text in items if text not in known)  # not twice
                 self._windows.append((first, last))
             log.info("invoices: learned %d references dated %s..%s", len(found), first, last)
         finally:
@@ -333,8 +333,8 @@ class ListedDkPlus:
                 self._pending = [p for p in self._pending if p[2] is not done]
             done.set()
 
-    def _read_window(self, first: date, last: date) -> dict[str, list[Values]] | None:
-        found: dict[str, list[Values]] = {}
+    def _read_window(self, first: date, last: date) -> dict[str, list[str]] | None:
+        found: dict[str, list[str]] = {}
         try:
             for item in self._lists.sales_invoices(
                 created_after=first - timedelta(days=1),
@@ -348,7 +348,7 @@ class ListedDkPlus:
                         "sales invoices", ListProblem.NOT_A_LIST, "an invoice without Number"
                     )
                 if reference and not self._known(reference):
-                    found.setdefault(reference, []).append(_pack(item, INVOICE_FIELDS))
+                    found.setdefault(reference, []).append(jsonio.dumps(item))
         except ListUnavailable as exc:
             with self._lock:
                 self._kinds[ObjectKind.INVOICES].unavailable = str(exc)

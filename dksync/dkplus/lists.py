@@ -19,9 +19,10 @@ from datetime import date, datetime
 from typing import Any
 
 from dksync.dkplus import client as dkplus
+from dksync.dkplus.access import Guarded
 from dksync.dkplus.client import classify as classify_single
 from dksync.errors import ListProblem, ListUnavailable, NotFound, RecordRejected
-from dksync.transport.http import Kind, Pacer, RetryPolicy, Transport, Verdict, describe
+from dksync.transport.http import Endpoint, Kind, Transport, Verdict, describe
 
 API = "/api/v1"
 PAGE_SIZE = 1000
@@ -58,24 +59,13 @@ class DkPlusLists:
     """Generators over DK+'s lists; each yields the listed objects as plain dicts."""
 
     def __init__(self, transport: Transport, page_size: int = PAGE_SIZE) -> None:
-        self._t = transport
+        self._t = Guarded(transport)
         self.page_size = page_size
 
     @classmethod
-    def connect(
-        cls,
-        base_url: str,
-        token: str,
-        *,
-        timeout: float = 30.0,
-        policy: RetryPolicy | None = None,
-        rate_limit: float | None = None,
-        pacer: Pacer | None = None,
-        page_size: int = PAGE_SIZE,
-    ) -> DkPlusLists:
-        """``pacer``: pass the DK+ client's, so both keep to one rate limit together."""
-        pace = pacer or Pacer(rate_limit)
-        return cls(dkplus.transport(base_url, token, classify, timeout, policy, pace), page_size)
+    def connect(cls, endpoint: Endpoint, token: str, page_size: int = PAGE_SIZE) -> DkPlusLists:
+        """Pass the DK+ client's ``endpoint``, so both keep to one rate limit together."""
+        return cls(dkplus.transport(endpoint, token, classify), page_size)
 
     @property
     def requests_sent(self) -> int:

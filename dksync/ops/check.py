@@ -6,14 +6,14 @@ is partly assumed: this is how a user finds out, with ready-to-paste ``field_nam
 for what is missing). Any of those wrong fails the check. Then it scans recent invoices
 for data that would be rejected (a line whose financial account lacks its code, a customer
 without a valid kennitala): those are warnings, for a person to fix in Moment, and fail
-the check only with ``--strict``.
+the check only with ``--strict``. The DK+ company's own answers (permissions, payment
+terms, kennitölur it holds under another number) are in ``check_dkplus``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
@@ -22,39 +22,16 @@ from dksync.clients import Clients
 from dksync.config import Config
 from dksync.dkplus.client import DkPlusClient
 from dksync.errors import DksyncError
+from dksync.kinds import SYNCED_KINDS, ObjectKind
 from dksync.mapping import kennitala
 from dksync.mapping.invoices import item_code, skip_reason
 from dksync.moment import MomentClient
 from dksync.moment.shape import inspect, value_kind
+from dksync.ops import check_dkplus
+from dksync.ops.check_item import CheckItem, Readiness
 from dksync.records import Customer, Invoice
 
-KINDS = ("customers", "projects", "invoices", "accounts", "products")
-
-
-@dataclass
-class CheckItem:
-    """One check. ``ok`` False fails the check; ``warning`` marks a data problem that
-    fails it only under ``--strict``."""
-
-    name: str
-    ok: bool
-    detail: str
-    items: list[str] = field(default_factory=list)
-    warning: bool = False
-
-
-@dataclass
-class Readiness:
-    checks: list[CheckItem] = field(default_factory=list)
-    strict: bool = False
-
-    @property
-    def warnings(self) -> int:
-        return sum(1 for c in self.checks if c.warning)
-
-    @property
-    def ready(self) -> bool:
-        return all(c.ok for c in self.checks) and not (self.strict and self.warnings)
+KINDS = (*SYNCED_KINDS, ObjectKind.ACCOUNTS, ObjectKind.PRODUCTS)  # what check samples
 
 
 def _attempt(result: Readiness, name: str, probe: Callable[[], CheckItem]) -> bool:
@@ -84,6 +61,14 @@ def check(
     )
     if dkplus_up:
         _attempt(result, "sales person", lambda: _sales_person(d, config.dkplus.sales_person))
+        _attempt(result, "DK+ permissions", lambda: check_dkplus.permissions(d))
+        _attempt(result, "payment terms", lambda: check_dkplus.payment_terms(config, d))
+    if dkplus_up and moment_up:
+        _attempt(
+            result,
+            "kennitala in DK+",
+            lambda: check_dkplus.kennitala_pairs(config, m, clients.lists, 10 * scan_limit),
+        )
     if moment_up:
         for kind in KINDS:
             _attempt(result, f"Moment {kind}", _shape_of(m, kind))

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from dksync.kinds import InvoiceState, ObjectKind
 from dksync.state.access import open_read_only
-from dksync.state.store import RejectedRow, State
+from dksync.state.rows import RejectedRow
+from dksync.state.store import State
 
 NEVER_SENT = "never sent"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dksync.mapping import kennitala
 from dksync.sandbox.dkplus_server import DkPlusServer
 from dksync.sandbox.generator import Dataset, generate
 from dksync.sandbox.httpd import Knobs
@@ -38,6 +39,19 @@ class Sandbox:
         )
         self.moment.load(self.dataset)
 
+    def kennitala_numbered(self, every: int = 5, dash: bool = True) -> dict[str, str]:
+        """The knob "customers numbered by kennitala": DK+ already holds every ``every``-th
+        Moment customer with a usable kennitala, typed in by hand under its kennitala (with
+        the dash, or without) and carrying it in ``SSNumber``. {Moment number: DK+ number}."""
+        held: dict[str, str] = {}
+        usable = [c for c in self.dataset.customers if kennitala.check(c.kennitala).digits]
+        for customer in usable[::every]:
+            digits = kennitala.check(customer.kennitala).digits or ""
+            number = f"{digits[:6]}-{digits[6:]}" if dash else digits
+            self.dkplus.add_customer({"Number": number, "Name": customer.name, "SSNumber": digits})
+            held[customer.number] = number
+        return held
+
     def start(self) -> Sandbox:
         self.moment.start()
         self.dkplus.start()
@@ -64,6 +78,7 @@ class Sandbox:
             f"  base_url: {self.dkplus.url}\n"
             f"  token: {self.dkplus.token}\n"
             f"  sales_person: {self.sales_person}\n"
+            "  settle: 1  # the sandbox books a POST before it answers: no need to wait long\n"
             "sync:\n"
             "  start_from: '2026-01-01T00:00:00Z'\n"
             "state:\n"

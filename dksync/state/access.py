@@ -18,65 +18,18 @@ migrated in memory: nothing is created or written on disk either way.
 
 from __future__ import annotations
 
-import errno
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from dksync.errors import StateError
-from dksync.state.store import MIGRATIONS, State, explain
+from dksync.state.store import State
 
 
 def open_read_only(path: Path) -> State:
     """The state at ``path`` for reading only; any write through it fails (exit 5)."""
-    try:
-        _could_hold(path)
-        if not path.exists():
-            return _in_memory(path, None)
-        wal = path.with_name(path.name + "-wal").exists()
-        uri = path.absolute().as_uri() + ("?mode=ro" if wal else "?immutable=1")
-        connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-    except (sqlite3.Error, OSError) as exc:
-        raise StateError(explain(path, exc)) from exc
-    state = State(connection, path)
-    try:
-        current = state.schema_version == len(MIGRATIONS)
-    except StateError:
-        connection.close()
-        raise
-    if current:
-        return state
-    try:
-        return _in_memory(path, connection)
-    finally:
-        connection.close()
-
-
-def _in_memory(path: Path, source: sqlite3.Connection | None) -> State:
-    """An empty state, or a copy of ``source``, migrated in memory (a newer schema than
-    this dksync reads is refused)."""
-    memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-    state = State(memory, path)
-    try:
-        with state.errors():
-            if source is not None:
-                source.backup(memory)
-        state.migrate()
-    except StateError:
-        memory.close()
-        raise
-    return state
-
-
-def _could_hold(path: Path) -> None:
-    """A state file that does not exist yet must be creatable: its nearest existing folder
-    must be a folder (a read-only look says so now, not the first real run)."""
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
+    return State.read_only(path)
 
 
 @contextmanager

@@ -104,7 +104,7 @@ def _context(
             state.written_counts(),
             known=lambda reference: state.invoice_with_reference(reference) is not None,
         )
-    settle = Settle(2 * config.dkplus.timeout)
+    settle = Settle(config.dkplus.settle_seconds)
     clients.moment.known_number = partial(_stored_number, state)
     moment_reads, direct_client = MomentReads(clients.moment), clients.dkplus
     return RunContext(
@@ -115,7 +115,8 @@ def _context(
 def _stored_number(state: State, kind: str, ident: int) -> str | None:
     """A project's number as dksync wrote it (its Moment number), so the Moment reader's
     bounded cache of numbers need not hold every project of a big run."""
-    return state.written_number(kind, ident) if kind == ObjectKind.PROJECTS else None
+    row = state.written(kind, ident) if kind == ObjectKind.PROJECTS else None
+    return None if row is None else row.number
 
 
 def resync(
@@ -136,13 +137,15 @@ def resync(
             ctx = _context(config, clients, state, report, dry_run)
             raw = _fetch_by_number(clients.moment, state, object_type, number)
             if raw is None:
-                raise RecordNotFound(f"Moment has no {object_type[:-1]} numbered {number}")
+                raise RecordNotFound(
+                    f"Moment has no {ObjectKind(object_type).singular} numbered {number}"
+                )
             report.fetched[object_type] += 1
             key = moment.record_key(raw)
             sync_raw(ctx, stream, raw, key[1] if key else 0)
             ctx.settle.drain(partial(resolve_lost, ctx), stop)
             if not dry_run:
-                with state.transaction():
+                with state.atomic():
                     state.add_event("resync", f"{object_type} {number}")
     return report
 

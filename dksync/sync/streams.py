@@ -15,9 +15,9 @@ from dksync.config import Config
 from dksync.errors import RecordRejected
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome
-from dksync.state.store import Cursor
+from dksync.state.rows import Cursor
 from dksync.sync.context import RunContext, RunOptions
-from dksync.sync.cursors import CursorTracker, RecentIds, read_from, safe_cursor
+from dksync.sync.cursors import CursorTracker, read_from, safe_cursor
 from dksync.sync.customers import sync_customer
 from dksync.sync.invoices import resolve_lost, sync_invoice
 from dksync.sync.projects import sync_project
@@ -62,7 +62,7 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
     """
     kind = stream.object_type
     start = read_from(
-        ctx.books.state.cursor(kind),
+        ctx.books.cursor(kind),
         ctx.config.sync.lookback,
         ctx.config.sync.start_from,
         options.since,
@@ -70,16 +70,15 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
     log.info(
         "%s: reading Moment changes since %s", kind, start.isoformat() if start else "the start"
     )
-    seen = RecentIds(2 * ctx.config.moment.page_size)  # repeats come from a neighbouring page
     tracker, worked, limited = CursorTracker(), 0, False
-    rejected = {row.moment_id for row in ctx.books.state.rejected(kind)}
+    rejected = {row.moment_id for row in ctx.books.waiting(kind)}
     workers = 1 if options.limit is not None else ctx.workers()
-    read = ctx.moment.client.changed_since(kind, start)
+    read = ctx.moment.changed_since(kind, start)
     with Writers(workers, tracker) as writers:
         for raw in read:
             if stop():
                 break
-            cursor = _accept(ctx, kind, raw, start, seen)
+            cursor = _accept(ctx, kind, raw, start)
             if cursor is None:
                 continue
             rejected.discard(cursor.record_id)
@@ -107,8 +106,7 @@ def _move_cursor(
     new = safe_cursor(tracker, read)
     if new is None or not moved or ctx.books.report.dry_run:
         return
-    with ctx.books.state.transaction():
-        ctx.books.state.move_cursor(kind, new)
+    ctx.books.move_cursor(kind, new)
     log.info(
         "%s: %d read; cursor now %s (id %d)",
         kind,
@@ -118,11 +116,10 @@ def _move_cursor(
     )
 
 
-def _accept(
-    ctx: RunContext, kind: str, raw: Any, start: datetime | None, seen: RecentIds
-) -> Cursor | None:
-    """The record's cursor key when it is one to sync now; None for a repeat, a record
-    outside the asked range (Moment's filter is not trusted), or one without a key."""
+def _accept(ctx: RunContext, kind: str, raw: Any, start: datetime | None) -> Cursor | None:
+    """The record's cursor key when it is one to sync now; None for a record outside the
+    asked range (Moment's filter is not trusted) or one without a key. Repeats never come
+    here: the read hands out each version of an object once."""
     key = moment.record_key(raw)
     if key is None:
         ctx.books.record(
@@ -137,7 +134,7 @@ def _accept(
         )
         return None
     cursor = Cursor(*key)
-    if (start is not None and cursor.modified < start) or not seen.add(cursor):
+    if start is not None and cursor.modified < start:
         return None
     ctx.books.report.fetched[kind] += 1
     return cursor
@@ -163,12 +160,12 @@ def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None
     never one GET per record per run."""
     rows = [
         row
-        for row in ctx.books.state.rejected(stream.object_type)
+        for row in ctx.books.waiting(stream.object_type)
         if row.moment_id in not_read and row.moment_id != 0
     ]
     if not rows:
         return
-    found = ctx.moment.client.by_ids(stream.object_type, [row.moment_id for row in rows])
+    found = ctx.moment.by_ids(stream.object_type, [row.moment_id for row in rows])
     if found is None:
         log.info(
             "%s: %d rejected records are tried again when they change in Moment",

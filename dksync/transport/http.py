@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import enum
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -28,6 +27,7 @@ from tenacity import (
 
 from dksync import jsonio, logs
 from dksync.errors import (
+    AccessDenied,
     BadAnswer,
     ConfigError,
     Conflict,
@@ -40,7 +40,14 @@ from dksync.errors import (
     Unreachable,
 )
 from dksync.kinds import ReasonCode
-from dksync.transport.reach import address, causes, credentials_in, unreachable_reason
+from dksync.transport.reach import (
+    address,
+    causes,
+    credentials_in,
+    failure_words,
+    unreachable_reason,
+)
+from dksync.transport.session import environment, new_session
 
 log = logging.getLogger("dksync.http")
 
@@ -60,6 +67,7 @@ class Kind(enum.Enum):
     REJECT = "reject"
     RETRY = "retry"
     FATAL = "fatal"
+    DENIED = "denied"  # 401/403: the credentials, or their permission for this path
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,44 +152,36 @@ class Pacer:
             self._rate = max(self.FLOOR, (self._rate or 20.0) / 2)
 
 
-def _environment(url: str) -> tuple[dict[str, str], bool | str]:
-    """The proxies (``HTTPS_PROXY``, ``NO_PROXY``...) and CA bundle (``REQUESTS_CA_BUNDLE``,
-    ``CURL_CA_BUNDLE``) the environment sets for ``url``, read once: ``requests`` would read
-    them twice per request, which costs more than the request's own work where the
-    environment is large (a Kubernetes pod). ``~/.netrc`` is not read: dksync sends its
-    own credentials."""
-    proxies = requests.utils.get_environ_proxies(url)
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    return dict(proxies), bundle or True
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a service is and how patiently it is asked: its address, the seconds one
+    request may take, the retry policy and the pace (shared by clients of one service)."""
+
+    base_url: str
+    timeout: float = 30.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    pacer: Pacer = field(default_factory=lambda: Pacer(None))
 
 
 class Transport:
     """JSON over HTTP for one API: base URL, auth, timeout, classifier and retries."""
 
     def __init__(
-        self,
-        *,
-        name: str,
-        base_url: str,
-        classify: Classifier,
-        headers: Mapping[str, str],
-        timeout: float = 30.0,
-        policy: RetryPolicy | None = None,
-        pacer: Pacer | None = None,
+        self, name: str, endpoint: Endpoint, classify: Classifier, headers: Mapping[str, str]
     ) -> None:
         self.name = name
-        self.base_url = base_url.rstrip("/")
+        self.base_url = endpoint.base_url.rstrip("/")
         self.address = address(self.base_url)
         self._classify = classify
         self._headers = {"Accept": "application/json", **headers}
         secrets = credentials_in(headers)
         logs.forget_secrets(secrets)
         self._secrets = sorted((s.encode() for s in secrets if len(s) >= 4), key=len)[::-1]
-        self._timeout = (min(5.0, timeout), timeout)
-        self._policy = policy or RetryPolicy()
-        self._pacer = pacer or Pacer(None)
+        self._timeout = (min(5.0, endpoint.timeout), endpoint.timeout)
+        self._policy = endpoint.policy
+        self._pacer = endpoint.pacer
         self._local = threading.local()
-        self._environment = _environment(self.base_url)
+        self._environment = environment(self.base_url)
         self.latency: float | None = None
         """How long an answer takes, averaged over the latest (seconds; None before one)."""
         self.requests_sent = 0
@@ -259,11 +259,7 @@ class Transport:
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
-            session.headers.update(self._headers)
-            session.trust_env = False  # read once per run instead (see ``_environment``)
-            session.proxies, session.verify = self._environment
-            self._local.session = session
+            session = self._local.session = new_session(self._headers, self._environment)
         return session
 
     def _once(
@@ -307,7 +303,7 @@ class Transport:
         if reason is not None:
             return Unreachable(f"cannot reach {at}: {reason}")
         if any(type(c).__name__ == "NewConnectionError" for c in causes(exc)):
-            return TransientError(f"cannot connect to {at} ({_describe(exc)})")
+            return TransientError(f"cannot connect to {at} ({failure_words(exc)})")
         if isinstance(exc, (rex.InvalidURL, rex.MissingSchema, rex.InvalidSchema, ValueError)):
             return ConfigError(
                 f"{self.name}: cannot send a request to {self.base_url} ({type(exc).__name__});"
@@ -316,8 +312,8 @@ class Transport:
         if isinstance(exc, rex.TooManyRedirects) and safe:
             return ServiceError(f"{at} redirects in a loop; check its base_url")
         if safe:
-            return TransientError(f"{self.name} failed: {_describe(exc)}")
-        return UncertainWrite(f"{at}: {_describe(exc)} after the request was sent")
+            return TransientError(f"{self.name} failed: {failure_words(exc)}")
+        return UncertainWrite(f"{at}: {failure_words(exc)} after the request was sent")
 
     def _interpret(
         self, response: requests.Response, method: str, path: str, safe: bool, expect: Expect
@@ -342,6 +338,8 @@ class Transport:
             raise RecordRejected(f"{self.name} refused it: {verdict.message}", ReasonCode.REFUSED)
         if verdict.kind is Kind.FATAL:
             raise ServiceError(f"{where}: {verdict.message}")
+        if verdict.kind is Kind.DENIED:
+            raise AccessDenied(f"{where}: {verdict.message}", path)
         if response.status_code == 429:
             self._pacer.slow_down()
         if safe or response.status_code == 429:
@@ -360,19 +358,6 @@ class Transport:
         for secret in self._secrets:
             content = content.replace(secret, b"***")
         return content
-
-
-def _describe(exc: BaseException) -> str:
-    """A short, secret-free account of a failure after the request may have left."""
-    if isinstance(exc, rex.Timeout):
-        return "no answer in time"
-    if isinstance(exc, rex.ChunkedEncodingError | rex.ContentDecodingError):
-        return "the answer broke off or could not be decoded"
-    if isinstance(exc, rex.TooManyRedirects):
-        return "too many redirects"
-    if isinstance(exc, rex.ConnectionError):
-        return "the connection dropped"
-    return f"the request failed ({type(exc).__name__})"
 
 
 def _log_retry(state: RetryCallState) -> None:

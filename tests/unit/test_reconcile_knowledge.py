@@ -10,7 +10,8 @@ import pytest
 
 from dksync.errors import StateError
 from dksync.reconcile.knowledge import NEVER_SENT, Knowledge
-from dksync.state.store import MIGRATIONS, State
+from dksync.state.migrations import MIGRATIONS
+from dksync.state.store import State
 
 
 def _digest(path: Path) -> str:
@@ -20,7 +21,7 @@ def _digest(path: Path) -> str:
 def test_each_state_of_an_invoice_has_its_why(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     state = State.open(path)
-    with state.transaction():
+    with state.atomic():
         state.mark_invoice(1, "1001", "posted", 90001)
         state.mark_invoice(2, "1002", "uncertain", detail="dropped")
         state.mark_invoice(3, "1003", "pending")
@@ -55,7 +56,9 @@ def test_no_state_file_means_never_sent_and_none_is_made(tmp_path: Path) -> None
 def test_an_older_state_is_read_migrated_in_memory_and_a_newer_refused(tmp_path: Path) -> None:
     old = tmp_path / "old.sqlite"
     connection = sqlite3.connect(old)
-    connection.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    for statement in MIGRATIONS[0]:
+        connection.execute(statement)
+    connection.execute("PRAGMA user_version = 1")
     connection.execute(
         "INSERT INTO invoices VALUES (1, '1001', 'posted', 90001, '', '2026-11-01T00:00:00')"
     )
