@@ -6,8 +6,8 @@ scenarios: the first full sync, a run with no changes, and a run after 1% of the
 changed. Each prints wall time, requests per API, records/s, peak RSS, and the ratio of
 wall time to the floor (the write floor: one DK+ request per write ÷ rate limit, or the
 latency-bound time where that is larger). Start-up is measured first: a bare interpreter,
-``dksync --version`` and ``--help``. Then the same with ``--sequential`` (concurrency 1, no pacing), memory at 1× and
-4× the size, and the mapping alone. Targets are printed as met / not met.
+``dksync --version`` and ``--help``. Then the same with ``--sequential`` (concurrency 1,
+no pacing), memory at 1× and 4× the size, and the mapping alone. Targets: met / not met.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -29,6 +29,8 @@ from dksync.moment.names import (
     INCLUDE_BASE,
     LINES,
     NUMBER_FIELDS,
+    PARAM_DATED_FROM,
+    PARAM_DATED_TO,
     PARAM_FROM,
     PARAM_IDS,
     PARAM_PAGE,
@@ -207,8 +209,30 @@ class MomentClient:
             clock=self._clock.now,
         )
 
-    def _page(self, kind: str, since: datetime | None, page: int, size: int) -> Page:
+    def invoices_dated(self, first: date, last: date) -> ListRead:
+        """Invoices dated ``first`` to ``last``, through Moment's invoice-date filter (not
+        trusted: the caller checks each invoice's date, and reads them all if one is
+        outside, which means Moment ignored the filter)."""
+        dated = {PARAM_DATED_FROM: first.isoformat(), PARAM_DATED_TO: last.isoformat()}
+        return ListRead(
+            "invoices",
+            None,
+            lambda bound, page, size: self._page("invoices", bound, page, size, dated),
+            PageBounds(self._page_size, self._max_pages),
+            prepare=lambda raw: self._resolve("invoices", raw),
+            clock=self._clock.now,
+        )
+
+    def _page(
+        self,
+        kind: str,
+        since: datetime | None,
+        page: int,
+        size: int,
+        extra: Mapping[str, str] | None = None,
+    ) -> Page:
         params: dict[str, Any] = {PARAM_SORT: SORT_ASCENDING, PARAM_SIZE: size, PARAM_PAGE: page}
+        params.update(extra or {})
         if since is not None:
             params[PARAM_FROM] = format_instant(since)
         answer = self._list(kind, self._path(kind), params)
@@ -277,11 +301,13 @@ class MomentClient:
         """Every object of a kind (used for the small reference lists such as accounts)."""
         return iter(self.changed_since(kind, None))
 
-    def accounts(self) -> dict[int, FinancialAccount]:
-        """Every readable financial account by id (account numbers are not unique); one
-        Moment lacks the fields of is left out, and a line naming it says so."""
+    def accounts(self, ids: Iterable[int] | None = None) -> dict[int, FinancialAccount]:
+        """Every readable financial account by id (account numbers are not unique), or only
+        those of ``ids`` when Moment's id filter allows; one Moment lacks the fields of is
+        left out, and a line naming it says so."""
         accounts: dict[int, FinancialAccount] = {}
-        for raw in self.all("accounts"):
+        chosen = None if ids is None else self.by_ids("accounts", ids)
+        for raw in self.all("accounts") if chosen is None else chosen.values():
             if not field_problems("accounts", raw):
                 account: FinancialAccount = parse("accounts", raw)
                 accounts[account.id] = account

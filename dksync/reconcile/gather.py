@@ -53,7 +53,8 @@ def run(config: Config, period: Period, sources: Clients, tick: Tick | None = No
     tick = tick or (lambda what: None)
     invoices = final_invoices(sources.moment, period, tick)
     customers = _customers(sources.moment, {i.customer_id for i in invoices}, tick)
-    accounts = sources.moment.accounts()
+    named = {line.account_id for i in invoices for line in i.lines if line.account_id}
+    accounts = sources.moment.accounts(named)
     knowledge = Knowledge.open(config.state_path)
     try:
         wanted = [_expected(config, i, customers, accounts, knowledge) for i in invoices]
@@ -65,9 +66,23 @@ def run(config: Config, period: Period, sources: Clients, tick: Tick | None = No
 
 def final_invoices(client: MomentClient, period: Period, tick: Tick) -> list[Invoice]:
     """Moment's invoices of the period that are to be in DK+ (final, not do-not-transfer),
-    each once (a list read may yield an invoice twice when it changes meanwhile)."""
+    each once (a list read may yield an invoice twice when it changes meanwhile). Read
+    through Moment's invoice-date filter, every date checked; when one is outside the
+    period Moment ignored the filter, and the whole list is read instead."""
+    found = _final(client.invoices_dated(period.start, period.end), period, tick, strict=True)
+    if found is None:
+        log.info("Moment ignores the invoice-date filter: reading every invoice")
+        found = _final(client.all("invoices"), period, tick, strict=False)
+    return sorted((found or {}).values(), key=lambda i: i.number)
+
+
+def _final(
+    read: Iterable[Any], period: Period, tick: Tick, *, strict: bool
+) -> dict[int, Invoice] | None:
+    """The final invoices of the period by id; None (when ``strict``) at the first
+    invoice dated outside it."""
     found: dict[int, Invoice] = {}
-    for raw in client.all("invoices"):
+    for raw in read:
         tick("Moment invoices")
         try:
             invoice: Invoice = moment.parse("invoices", raw)
@@ -75,19 +90,24 @@ def final_invoices(client: MomentClient, period: Period, tick: Tick) -> list[Inv
             label = moment.record_label("invoices", raw)
             log.warning("Moment invoice %s cannot be read, left out: %s", label, exc)
             continue
-        if skip_reason(invoice) is None and period.start <= invoice.invoice_date <= period.end:
+        inside = period.start <= invoice.invoice_date <= period.end
+        if strict and not inside:
+            return None
+        if inside and skip_reason(invoice) is None:
             kept = found.get(invoice.id)
             if kept is None or kept.modified <= invoice.modified:
                 found[invoice.id] = invoice
-    return sorted(found.values(), key=lambda i: i.number)
+    return found
 
 
 def _customers(client: MomentClient, wanted: set[int], tick: Tick) -> dict[int, Customer]:
-    """The invoices' customers, from Moment's customer list (one read, not one GET each)."""
+    """The invoices' customers: through Moment's id filter when it allows, else from the
+    customer list (one read, never one GET each)."""
     found: dict[int, Customer] = {}
     if not wanted:
         return found
-    for raw in client.all("customers"):
+    chosen = client.by_ids("customers", wanted)
+    for raw in client.all("customers") if chosen is None else chosen.values():
         tick("Moment customers")
         key = moment.record_key(raw)
         if key is not None and key[1] in wanted:

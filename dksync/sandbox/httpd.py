@@ -51,7 +51,8 @@ class Knobs:
     ``customer: {id, customerNumber}`` (and so for projects, products, accounts);
     ``renamed_fields`` spells fields as an account would (``{"customer.phone": "tel"}``);
     ``include_only`` lists fields sent only through ``/include/base``; ``ignore_ids`` makes
-    lists ignore the ``ids`` filter (the whole list is answered).
+    lists ignore the ``ids`` filter (the whole list is answered), ``ignore_invoice_date`` the
+    invoice-date filter.
     """
 
     latency_ms: float = 0.0
@@ -74,6 +75,7 @@ class Knobs:
     renamed_fields: dict[str, str] = field(default_factory=dict)
     include_only: list[str] = field(default_factory=list)
     ignore_ids: bool = False
+    ignore_invoice_date: bool = False
 
     def update(self, changes: Mapping[str, Any]) -> None:
         known = {f.name for f in fields(self)}

@@ -182,6 +182,9 @@ class MomentServer(SandboxServer):
         if ids and not self.knobs.ignore_ids:
             asked = {int(n) for n in ids.split(",") if n.strip().isdigit()}
             objects = [o for o in objects if int(o[m.ID]) in asked]
+        first, last = request.query.get(m.PARAM_DATED_FROM), request.query.get(m.PARAM_DATED_TO)
+        if (first or last) and not self.knobs.ignore_invoice_date:
+            objects = [o for o in objects if _dated(o, first, last)]
         low, high = _instant(request, m.PARAM_FROM), _instant(request, m.PARAM_TO)
         if low or high:
             objects = [o for o in objects if _within(o, low, high)]
@@ -251,6 +254,12 @@ def _instant(request: Request, name: str) -> datetime | None:
         return m.parse_instant(value)
     except ValueError as exc:
         raise BadRequest(400, f"{name} is not an ISO-8601 time") from exc
+
+
+def _dated(obj: dict[str, Any], first: str | None, last: str | None) -> bool:
+    """ISO dates compare as text: dated from ``first`` to ``last``, both included."""
+    day = str(obj.get(m.INVOICE_DATE) or "")
+    return bool(day) and (first is None or day >= first) and (last is None or day <= last)
 
 
 def _within(obj: dict[str, Any], low: datetime | None, high: datetime | None) -> bool:
