@@ -8,7 +8,7 @@ import pytest
 from dksync.errors import DksyncError
 from dksync.moment import MomentClient
 from dksync.sandbox.pair import Sandbox
-from dksync.transport.http import RetryPolicy
+from dksync.transport.http import Endpoint, RetryPolicy
 
 ONCE = RetryPolicy(attempts=1, max_total_seconds=1, initial_wait=0.01, max_wait=0.01)
 NOWHERE = "http://moment.invalid"
@@ -16,7 +16,7 @@ NOWHERE = "http://moment.invalid"
 
 def _client(sandbox: Sandbox) -> MomentClient:
     return MomentClient.connect(
-        NOWHERE, sandbox.moment.company, sandbox.moment.api_key, policy=ONCE
+        Endpoint(NOWHERE, policy=ONCE), sandbox.moment.company, sandbox.moment.api_key
     )
 
 
