@@ -10,6 +10,7 @@ its checks and its error messages stay the ones users see.
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ def light(value: Any, annotation: Any, info: Any) -> Any:
     """``value`` as Typer would give it, or ``_UNHANDLED`` for Typer to decide."""
     if annotation is str and isinstance(value, str):
         return value
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return _member(value, annotation)
     if annotation is Path and isinstance(value, str) and value and _plain_path(info):
         return Path(value)
     if annotation is int and not isinstance(value, bool):
@@ -28,6 +31,16 @@ def light(value: Any, annotation: Any, info: Any) -> Any:
     if listed and all(isinstance(item, str) for item in value):
         return list(value)
     return _UNHANDLED
+
+
+def _member(value: Any, annotation: type[enum.Enum]) -> Any:
+    """A choice given by its value (``--log-format json``); Typer says what is wrong."""
+    if isinstance(value, annotation):
+        return value
+    try:
+        return annotation(value)
+    except ValueError:
+        return _UNHANDLED
 
 
 def _plain_path(info: Any) -> bool:

@@ -1,13 +1,81 @@
 """Checks of single config values that must hold before anything is sent: a config file
-in UTF-8, secrets that fit in a header or an SMTP login, base URLs ``requests`` can use.
-Messages name what is wrong, never a secret's value. And where a relative path points."""
+in UTF-8 and of a bounded size (no alias bomb), secrets that fit in a header or an SMTP
+login, base URLs ``requests`` can use. Messages name what is wrong, never a secret's value,
+and echo a value only shortened (``shown``). And where a relative path points."""
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
+
 from dksync.errors import ConfigError
+
+MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_NODES = 10_000
+"""The most values a config may hold once its aliases are expanded (a real one: ~100)."""
+ECHO_CHARS = 60
+
+_echo = reprlib.Repr()
+_echo.maxlevel, _echo.maxdict, _echo.maxlist = 2, 4, 4
+_echo.maxstring = _echo.maxother = ECHO_CHARS
+
+
+def shown(value: Any) -> str:
+    """A config value as a message may echo it: at most ``ECHO_CHARS`` characters."""
+    return shortened(_echo.repr(value))
+
+
+def shortened(text: str) -> str:
+    """``text`` cut to ``ECHO_CHARS`` characters, an ellipsis saying so."""
+    return text if len(text) <= ECHO_CHARS else text[: ECHO_CHARS - 1] + "…"
+
+
+def parse_yaml(source: Path, text: str) -> Any:
+    """The config file's YAML, refused quickly with a short message when it is too large, so
+    nested that the parser would overflow, or holds aliases that expand past
+    ``MAX_CONFIG_NODES`` values (a "billion laughs" in ``sync.objects``)."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"the config file {source} is larger than {MAX_CONFIG_BYTES} bytes")
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None and _expanded(node, {}) > MAX_CONFIG_NODES:
+            raise ConfigError(
+                f"the config file {source} expands to more than {MAX_CONFIG_NODES} values "
+                "(aliases that repeat each other?)"
+            )
+        return None if node is None else loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"the config file {source} is not valid YAML{where}") from None
+    except (RecursionError, ValueError, OverflowError):
+        raise ConfigError(
+            f"the config file {source} holds a value YAML cannot build (nested too deep, or "
+            "a number too long)"
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def _expanded(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values ``node`` stands for once every alias is expanded (each node counted
+    once per place it appears; a node that contains itself counts as too many)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = MAX_CONFIG_NODES + 1  # while counting: a cycle is too many
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(_expanded(k, sizes) + _expanded(v, sizes) for k, v in node.value)
+    sizes[id(node)] = total = min(total, MAX_CONFIG_NODES + 1)
+    return total
 
 
 def decode_utf8(source: Path, data: bytes) -> str:
@@ -70,3 +138,11 @@ def beside(source: Path | None, path: Path) -> Path:
     if path.is_absolute() or source is None:
         return path
     return source.parent.absolute() / path
+
+
+def unknown_urls(urls: list[str]) -> list[int]:
+    """The 1-based positions of the URLs Apprise cannot use (Apprise is imported only
+    when ``notify.urls`` is set; it is an optional extra)."""
+    import apprise
+
+    return [i for i, url in enumerate(urls, 1) if apprise.Apprise.instantiate(url) is None]

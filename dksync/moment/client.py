@@ -52,21 +52,19 @@ from dksync.moment.parsing import (
     record_label,
 )
 from dksync.records import FinancialAccount
+from dksync.transport.body import describe
 from dksync.transport.http import (
     Endpoint,
     Kind,
     Transport,
     Verdict,
-    describe,
     retry_after_seconds,
 )
 
 log = logging.getLogger("dksync.moment")
-IDS_PER_REQUEST = 100
-"""Ids asked in one list request (keeps the address short)."""
+IDS_PER_REQUEST = 100  # ids asked in one list request (keeps the address short)
 CACHE_SIZE = 1_000
-"""Numbers remembered per kind: bounded, so memory stays flat; a forgotten project's number
-comes from the state (``known_number``), else one GET."""
+# Numbers remembered per kind, so memory stays flat: a forgotten one is asked again.
 # References whose number dksync needs: looked up by id when no read told it.
 LOOKED_UP = {"projects", "products"}
 
@@ -172,12 +170,20 @@ class MomentClient:
         *,
         page_size: int = 200,
         field_names: FieldNames | None = None,
+        max_pages: int = MAX_PAGES,
     ) -> MomentClient:
         token = base64.b64encode(f"{API_USER}:{api_key}".encode()).decode()
         clock = ServerClock()
         headers = {"Authorization": f"Basic {token}"}
         transport = Transport("Moment", endpoint, clock.classify, headers)
-        return cls(transport, company, page_size, field_names=field_names, clock=clock)
+        return cls(
+            transport,
+            company,
+            page_size,
+            field_names=field_names,
+            clock=clock,
+            max_pages=max_pages,
+        )
 
     def server_now(self) -> datetime:
         """Moment's own clock: the newest ``Date`` it answered with."""

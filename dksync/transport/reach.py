@@ -14,8 +14,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from requests import exceptions as rex
-
 
 def address(base_url: str) -> str:
     """``scheme://host:port`` of a base URL, the port spelled out, for messages."""
@@ -78,16 +76,3 @@ def unreachable_reason(exc: BaseException) -> str | None:
         if isinstance(cause, ssl.SSLError) and not isinstance(cause, _TLS_STREAM_ERRORS):
             return f"the TLS handshake failed ({cause.reason or type(cause).__name__})"
     return None
-
-
-def failure_words(exc: BaseException) -> str:
-    """A short, secret-free account of a failure after the request may have left."""
-    if isinstance(exc, rex.Timeout):
-        return "no answer in time"
-    if isinstance(exc, rex.ChunkedEncodingError | rex.ContentDecodingError):
-        return "the answer broke off or could not be decoded"
-    if isinstance(exc, rex.TooManyRedirects):
-        return "too many redirects"
-    if isinstance(exc, rex.ConnectionError):
-        return "the connection dropped"
-    return f"the request failed ({type(exc).__name__})"
