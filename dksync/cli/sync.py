@@ -196,13 +196,13 @@ def finish(
 ) -> None:
     """Show a run's report, end the log with its outcome line, and leave with its exit
     code. ``-q`` prints nothing on stdout (cron mails whatever is printed)."""
-    from rich.console import Console
-
     from dksync.cli.report import as_json, outcome_line, render
 
     if json_output:
         print_json(as_json(report))
     elif not chosen.quiet:
+        from rich.console import Console  # a -q run draws nothing
+
         render(report, Console(), chosen.verbosity > 0, since, listed, command)
     if report.fatal is not None:
         say_error(str(report.fatal))
