@@ -1,8 +1,9 @@
 """Exact JSON for money: parse numbers with a fraction into ``Decimal``, write ``Decimal`` as-is.
 
 The standard ``json`` encoder cannot write a ``Decimal`` as a JSON number without going
-through ``float``, which would break "money is Decimal from the parse on". This small
-writer covers the JSON types dksync sends; everything else is a programming error.
+through ``float``, which would break "money is Decimal from the parse on"; ``dumps`` lets
+it write a marker and puts the exact number in its place. Types other than JSON's,
+``Decimal`` and ``Literal`` are a programming error.
 
 Every number read is bounded both ways before anything computes with it: ``1E+999999999``
 would spin ``int()`` for minutes and ``1E-999999999`` be written as a gigabyte of zeros.
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -59,9 +62,14 @@ def _integer(text: str) -> int | OutOfBounds:
     return int(text)
 
 
-class Literal(str):
+class Literal:
     """JSON text written as it is: the sandbox's way to send numbers no encoder would write
     (``1E+999999999``)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 def loads(text: str | bytes) -> JsonValue:
@@ -71,40 +79,47 @@ def loads(text: str | bytes) -> JsonValue:
 
 
 def dumps(value: JsonValue, *, sort_keys: bool = False) -> str:
-    """Serialise ``value`` to compact JSON; ``Decimal`` becomes a plain JSON number."""
-    parts: list[str] = []
-    _write(value, parts, sort_keys)
-    return "".join(parts)
+    """Serialise ``value`` to compact JSON; ``Decimal`` becomes a plain JSON number.
+
+    The standard (C) encoder does the work: each ``Decimal`` (or ``Literal``) is written as
+    a marker string unique to this call (a random token no data holds), and the markers are
+    then replaced by the exact text. Several times faster than walking the value here."""
+    token = secrets.token_hex(8)
+    numbers: list[str] = []
+
+    def number(item: Any) -> str:
+        if isinstance(item, Literal):
+            numbers.append(item.text)
+        elif not isinstance(item, Decimal):
+            raise TypeError(f"cannot write {type(item).__name__} as JSON")
+        elif not item.is_finite():
+            raise ValueError(f"cannot write {item} as JSON")
+        else:
+            numbers.append(format(item, "f"))
+        return f"{_OPEN}{token}{len(numbers) - 1}{_CLOSE}"
+
+    text = json.dumps(
+        value, default=number, sort_keys=sort_keys, ensure_ascii=False, separators=(",", ":")
+    )
+    if not numbers:
+        return text
+    placed: list[int] = []
+
+    def put(found: re.Match[str]) -> str:
+        if found.group(1) != token:
+            return found.group(0)  # text that only looks like a marker: left as it is
+        placed.append(int(found.group(2)))
+        return numbers[placed[-1]]
+
+    written = _MARKER.sub(put, text)
+    if sorted(placed) != list(range(len(numbers))):
+        raise ValueError("a Decimal's place in the JSON was lost")
+    return written
 
 
-def _write(value: JsonValue, out: list[str], sort_keys: bool) -> None:
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"cannot write {value} as JSON")
-        out.append(format(value, "f"))
-    elif isinstance(value, Literal):
-        out.append(value)
-    elif value is None or isinstance(value, bool | int | float | str):
-        out.append(json.dumps(value, ensure_ascii=False))
-    elif isinstance(value, dict):
-        items = sorted(value.items()) if sort_keys else value.items()
-        out.append("{")
-        for index, (key, item) in enumerate(items):
-            if index:
-                out.append(",")
-            out.append(json.dumps(str(key), ensure_ascii=False))
-            out.append(":")
-            _write(item, out, sort_keys)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _write(item, out, sort_keys)
-        out.append("]")
-    else:
-        raise TypeError(f"cannot write {type(value).__name__} as JSON")
+_OPEN, _CLOSE = "\ue000", "\ue001"
+"""Private-use characters around a Decimal's marker (written as they are: ensure_ascii off)."""
+_MARKER = re.compile(f'"{_OPEN}([0-9a-f]{{16}})(\\d+){_CLOSE}"')
 
 
 def fingerprint(value: JsonValue) -> str:

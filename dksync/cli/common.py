@@ -9,20 +9,23 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
-from dksync import config as config_module
 from dksync import jsonio, logformat, logs
-from dksync.config import Config
+from dksync.cli import params
 from dksync.errors import DksyncError, FatalError
 from dksync.kinds import SYNCED_KINDS, ObjectKind
 from dksync.logformat import LogFormat
+
+if TYPE_CHECKING:
+    from dksync.config import Config
+
+# Each command imports what it uses inside its body, so that ``--version`` and ``--help``
+# load Typer and nothing else (no requests, engine, config, rich); a test keeps it so.
 
 log = logging.getLogger("dksync.cli")
 
@@ -77,7 +80,12 @@ def plain_help(text: str) -> str:
 
 
 class DksyncCommand(TyperCommand):
-    """A command whose help shows no Python type names."""
+    """A command whose help shows no Python type names, and whose options are read without
+    Typer's Pydantic adapters (see ``cli.params``)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        params.install(self.get_params(ctx))
+        return super().parse_args(ctx, args)
 
     def get_help(self, ctx: Any) -> str:
         return plain_help(super().get_help(ctx))
@@ -91,6 +99,7 @@ class DksyncGroup(TyperGroup):
     shows no Python type names."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        params.install(self.get_params(ctx))
         if ctx.parent is None:
             ctx.meta[ARGS_KEY] = list(args)
         return super().parse_args(ctx, hoist_globals(args))
@@ -127,7 +136,9 @@ class Globals:
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"dksync {metadata.version('dksync')}\n")
+        from dksync import __version__
+
+        sys.stdout.write(f"dksync {__version__}\n")
         raise typer.Exit(0)
 
 
@@ -195,6 +206,10 @@ def main(
     ctx.obj = Globals(config, verbose, quiet, company)
     with errors():
         logs.setup(verbose, quiet, log_file, log_format)
+        if "--help" in ctx.meta.get(ARGS_KEY, []):
+            return  # help reads no config (nor imports its reader)
+        from dksync import config as config_module
+
         folder = config_module.find_config(config, os.environ)
         if company is None and ctx.invoked_subcommand is not None and folder.is_dir():
             from dksync.cli import companies  # only a folder of companies needs it
@@ -238,6 +253,8 @@ def errors() -> Iterator[None]:
 
 def say_error(message: str) -> None:
     """One error line on stderr (with journald's error level when stderr is the journal)."""
+    from rich.console import Console
+
     level = "<3>" if logformat.to_journal(os.environ) else ""
     Console(stderr=True).print(f"{level}dksync: {message}", markup=False, highlight=False)
 
@@ -245,6 +262,8 @@ def say_error(message: str) -> None:
 def load(ctx: typer.Context) -> Config:
     """The validated config named by ``-c`` (wherever it was written); its secrets are
     registered so no log line can show them."""
+    from dksync import config as config_module
+
     with errors():
         chosen = globals_of(ctx)
         settings = config_module.load(chosen.config, company=chosen.company)

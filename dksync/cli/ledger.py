@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
-from dksync.ops import ledger as trail
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
 
 ExcelOption = Annotated[
     bool,
@@ -56,6 +57,10 @@ def ledger(
     """The audit trail: every invoice dksync posted or adopted in the period, with its
     Moment and DK+ numbers, customer, date, currency, total without VAT, when and by
     which run. Reads the state only."""
+    from rich.console import Console
+
+    from dksync.ops import ledger as trail
+
     span = trail.Span(_day(start, "--from"), _day(end, "--to") or datetime.now(UTC).date())
     if span.first is not None and span.first > span.last:
         raise typer.BadParameter(
@@ -82,6 +87,10 @@ def ledger(
 
 
 def _table(rows: list[dict[str, object]], first: str | None, last: str) -> Table:
+    from rich.table import Table
+
+    from dksync.ops import ledger as trail
+
     table = Table(title=f"Invoices posted or adopted, {first or 'the first'} to {last} (UTC)")
     for heading in ("Moment", "DK+", "customer", "date", "currency", "total w/o VAT"):
         table.add_column(heading, justify="right" if heading.startswith("total") else "left")

@@ -7,24 +7,17 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import yaml
-from rich.console import Console
-from rich.text import Text
 
 from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
-from dksync.cli.report import readiness_table
-from dksync.cli.tables import history_table, status_tables
-from dksync.clients import connect
-from dksync.config import Config, from_mapping
 from dksync.errors import ConfigError
 from dksync.kinds import ObjectKind
-from dksync.ops import check as readiness
-from dksync.ops import init as init_module
-from dksync.ops import notify
-from dksync.ops import queries as commands
+
+if TYPE_CHECKING:
+    from dksync.config import Config
+
 
 NOT_READY = 1
 SANDBOX_MARK = "# dksync sandbox config, written by 'dksync sandbox --write-config'"
@@ -32,6 +25,9 @@ SANDBOX_MARK = "# dksync sandbox config, written by 'dksync sandbox --write-conf
 
 def _show(ctx: typer.Context, *shown: object) -> None:
     """Print tables or sentences on stdout, unless -q asked for nothing there."""
+    from rich.console import Console
+    from rich.text import Text
+
     if not globals_of(ctx).quiet:
         console = Console()
         for item in shown:
@@ -78,6 +74,12 @@ def check(
     """Go-live readiness: config, services, credentials, sales person and Moment's field
     names. Exit 0 when the setup is right (data problems are listed as warnings), 1 when
     not; with --strict warnings fail too."""
+    from rich.console import Console
+
+    from dksync.cli.report import readiness_table
+    from dksync.clients import connect
+    from dksync.ops import check as readiness
+
     kind = _sample_kind(show_sample)
     settings = load(ctx)
     if test_notify:
@@ -108,6 +110,8 @@ def check(
 
 def _test_channels(ctx: typer.Context, settings: Config, json_output: bool) -> None:
     """``check --notify``: one test message per channel, each result on its own line."""
+    from dksync.ops import notify
+
     results = notify.test_all(settings)
     if json_output:
         print_json(
@@ -123,6 +127,9 @@ def _test_channels(ctx: typer.Context, settings: Config, json_output: bool) -> N
 def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Cursors, the last run, rejected records, uncertain invoices, and whether a run is
     going now."""
+    from dksync.cli.tables import status_tables
+    from dksync.ops import queries as commands
+
     settings = load(ctx)
     with errors():
         found = commands.status(settings)
@@ -140,6 +147,9 @@ def history(
     json_output: JsonOption = False,
 ) -> None:
     """Past runs, newest first, with their counts and outcome."""
+    from dksync.cli.tables import history_table
+    from dksync.ops import queries as commands
+
     settings = load(ctx)
     with errors():
         runs = commands.history(settings, limit)
@@ -173,6 +183,12 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Write a commented config file from answers (on a terminal) or from these options."""
+    import yaml
+    from rich.text import Text
+
+    from dksync.config import from_mapping
+    from dksync.ops import init as init_module
+
     given = {
         "moment.company": company,
         "dkplus.sales_person": sales_person,
@@ -201,6 +217,8 @@ def init(
 
 
 def _answers(given: dict[str, str | None]) -> dict[str, str]:
+    from dksync.ops import init as init_module
+
     defaults = init_module.defaults()
     interactive = sys.stdin.isatty()
     values: dict[str, str] = {}

@@ -10,11 +10,12 @@ import sys
 import time
 from collections import Counter
 from types import TracebackType
-
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING
 
 from dksync.outcome import Action, Outcome, RunReport
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 log = logging.getLogger("dksync.progress")
 WRITES = (Action.CREATE, Action.UPDATE, Action.ADOPT)
@@ -38,6 +39,9 @@ class RunProgress:
     def __enter__(self) -> RunProgress:
         self.report.listeners.append(self.advance)
         if self.terminal:
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
             self._bar = Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}"),

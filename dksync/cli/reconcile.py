@@ -7,20 +7,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from dksync.cli.common import JsonOption, errors, load, print_json
 from dksync.cli.ledger import ExcelOption
-from dksync.clients import connect
-from dksync.config import Config
-from dksync.reconcile import gather
-from dksync.reconcile.gather import Period, Tick
-from dksync.reconcile.render import document, problems_table, summary_table, write_csv
-from dksync.state.files import refuse_as_output
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dksync.config import Config
+    from dksync.reconcile.gather import Period, Tick
+
 
 PROBLEMS = 1
 
@@ -37,6 +36,8 @@ def _day(value: str | None, flag: str) -> date | None:
 
 
 def _period(config: Config, start: str | None, end: str | None) -> Period:
+    from dksync.reconcile.gather import Period
+
     first, last = _day(start, "--from"), _day(end, "--to") or date.today()
     if first is None and config.sync.start_from is not None:
         first = config.sync.start_from.date()
@@ -51,6 +52,9 @@ def _period(config: Config, start: str | None, end: str | None) -> Period:
 def progress(console: Console | None = None) -> Iterator[Tick]:
     """A spinner with what has been read so far, on ``console`` or, when stderr is a
     terminal, on stderr; nothing otherwise (stdout stays one clean document)."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     if console is None and sys.stderr.isatty():
         console = Console(stderr=True)
     if console is None:
@@ -98,6 +102,13 @@ def reconcile(
     """Check that DK+ holds every final Moment invoice of the period exactly once, with the
     customer, date, currency and total dksync would send. Writes nothing. Exit 0 when they
     agree, 1 when there is any problem."""
+    from rich.console import Console
+
+    from dksync.clients import connect
+    from dksync.reconcile import gather
+    from dksync.reconcile.render import document, problems_table, summary_table, write_csv
+    from dksync.state.files import refuse_as_output
+
     settings = load(ctx)
     period = _period(settings, start, end)
     if csv_path is not None:

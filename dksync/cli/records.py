@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from dksync.cli.common import (
     GLOBAL_HELP,
@@ -19,9 +18,6 @@ from dksync.cli.common import (
     print_json,
 )
 from dksync.cli.sync import finish
-from dksync.cli.tables import failure_json, failures_table, record_tables, singular
-from dksync.ops import queries as commands
-from dksync.sync import run as engine
 
 failures_app = typer.Typer(
     cls=DksyncGroup,
@@ -51,6 +47,11 @@ def failures(
     """List rejected records with their reasons, attempts, and first and last time seen."""
     if ctx.invoked_subcommand is not None:
         return
+    from rich.console import Console
+
+    from dksync.cli.tables import failure_json, failures_table
+    from dksync.ops import queries as commands
+
     settings = load(ctx)
     with errors():
         rows = commands.rejected_records(settings, include_dropped)
@@ -70,6 +71,9 @@ def failures_drop(
     ] = "dropped by hand",
 ) -> None:
     """Give up one rejected record on purpose: it is no longer retried, and the drop is kept."""
+    from dksync.cli.tables import singular
+    from dksync.ops import queries as commands
+
     settings = load(ctx)
     with errors():
         row = commands.drop_rejected(settings, record_id, note)
@@ -84,6 +88,9 @@ def failures_drop(
 @failures_app.command("undrop", cls=DksyncCommand, epilog=GLOBAL_HELP)
 def failures_undrop(ctx: typer.Context, record_id: IdArgument) -> None:
     """Take back a drop: the record is retried again from the next run."""
+    from dksync.cli.tables import singular
+    from dksync.ops import queries as commands
+
     settings = load(ctx)
     with errors():
         row = commands.undrop_rejected(settings, record_id)
@@ -92,6 +99,8 @@ def failures_undrop(ctx: typer.Context, record_id: IdArgument) -> None:
 
 
 def _say(ctx: typer.Context, message: str) -> None:
+    from rich.console import Console
+
     if not globals_of(ctx).quiet:
         Console().print(message, markup=False, highlight=False, soft_wrap=True)
 
@@ -107,6 +116,8 @@ def resync(
 ) -> None:
     """Fetch one record from Moment by its number and sync it now (an invoice only if it is
     not in DK+ yet). Cursors do not move."""
+    from dksync.sync import run as engine
+
     kind = object_type(kind)
     settings = load(ctx)
     with errors():
@@ -122,6 +133,11 @@ def show(
 ) -> None:
     """What dksync knows of one record: its Moment id, what was written to DK+ and when, the
     DK+ number, and its rejections. Reads the state only. Exit 1 if dksync never saw it."""
+    from rich.console import Console
+
+    from dksync.cli.tables import record_tables
+    from dksync.ops import queries as commands
+
     kind = object_type(kind)
     settings = load(ctx)
     with errors():

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import json
 import textwrap
-from typing import Any
-
-from rich import box
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from dksync.cli.tables import COUNT_WORDS, READ, brief, count_words, kind_order, singular
-from dksync.ops.check_item import Readiness
 from dksync.outcome import Action, Outcome, RunReport
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from dksync.ops.check_item import Readiness
+
+# rich is imported by the functions that draw: a ``-q`` cron run draws nothing.
 
 STYLE = {
     Action.CREATE: "green",
@@ -38,6 +39,9 @@ def action_words(action: Action, dry_run: bool) -> str:
 def summary_table(report: RunReport, command: str = "run") -> Table:
     """Counts per object type; only the columns with something in them, so it fits 80
     columns."""
+    from rich import box
+    from rich.table import Table
+
     title = f"dksync {command}" + (" --dry-run: nothing was written" if report.dry_run else "")
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, min_width=len(title))
     table.add_column("object")
@@ -61,6 +65,8 @@ def print_outcomes(
 ) -> None:
     """One line per record, sorted by object and number: object, number, what happens, and
     the detail wrapped under itself; with ``verbose`` the payload indented below."""
+    from rich.text import Text
+
     rows = sorted(outcomes, key=lambda o: (kind_order(o.object_type), _number_key(o.label)))
     number_width = min(max(len(o.label) for o in rows), 14)
     action_width = max(len(action_words(o.action, dry_run)) for o in rows)
@@ -138,6 +144,8 @@ def render(
 
 
 def _warnings(console: Console, report: RunReport) -> None:
+    from rich.markup import escape
+
     for warning in report.warnings:
         console.print("[yellow]warning:[/] " + escape(warning), highlight=False)
 
@@ -196,6 +204,9 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
 
 def readiness_table(readiness: Readiness) -> Table:
     """``dksync check``: one row per check, with what is wrong listed under it."""
+    from rich.markup import escape
+    from rich.table import Table
+
     verdict = "ready for go-live" if readiness.ready else "NOT ready for go-live"
     if readiness.warnings:
         verdict += f" ({readiness.warnings} warning{'s' if readiness.warnings > 1 else ''})"

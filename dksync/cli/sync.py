@@ -7,10 +7,9 @@ import re
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from dksync import logs
 from dksync.cli.common import (
@@ -23,18 +22,14 @@ from dksync.cli.common import (
     print_json,
     say_error,
 )
-from dksync.cli.progress import RunProgress
-from dksync.cli.report import as_json, nothing_changed, outcome_line, render
-from dksync.config import Config
 from dksync.errors import LockedError
 from dksync.kinds import SYNCED_KINDS
-from dksync.moment import parse_instant
-from dksync.ops import metrics, notify
-from dksync.ops import queries as commands
-from dksync.ops.heartbeat import Heartbeat
-from dksync.outcome import RunReport
-from dksync.sync import run as engine
-from dksync.sync.context import RunOptions
+
+if TYPE_CHECKING:
+    from dksync.config import Config
+    from dksync.outcome import RunReport
+    from dksync.sync.context import RunOptions
+
 
 log = logging.getLogger("dksync.run")
 
@@ -59,6 +54,8 @@ def _seconds(value: str | None) -> float:
 
 
 def _instant(value: str | None) -> datetime | None:
+    from dksync.moment import parse_instant
+
     if value is None:
         return None
     try:
@@ -115,6 +112,11 @@ def run(
     """Sync what changed in Moment since the stored cursor to DK+, then print a summary.
     With -v every record is listed (with --dry-run also the payloads); with -q nothing is
     printed on stdout."""
+    from dksync.cli.report import nothing_changed
+    from dksync.ops import queries as commands
+    from dksync.outcome import RunReport
+    from dksync.sync.context import RunOptions
+
     chosen = globals_of(ctx)
     verbose = chosen.verbosity > 0
     options = RunOptions(
@@ -141,6 +143,12 @@ def run(
 def _watched_run(settings: Config, options: RunOptions, report: RunReport) -> RunReport:
     """The run with what watches it: the heartbeat around it (a real run only, ``/start``
     once it holds the lock), then the notices and the metrics file."""
+    from dksync.cli.progress import RunProgress
+    from dksync.cli.report import outcome_line
+    from dksync.ops import notify
+    from dksync.ops.heartbeat import Heartbeat
+    from dksync.sync import run as engine
+
     beat = None if options.dry_run or settings.monitor is None else Heartbeat(settings.monitor)
     if beat is not None:
         options = replace(options, on_locked=beat.start)
@@ -156,6 +164,8 @@ def _watched_run(settings: Config, options: RunOptions, report: RunReport) -> Ru
 def _write_metrics(settings: Config, report: RunReport, duration: float) -> None:
     """The metrics file after a real run (a dry run writes nothing anywhere, and a run the
     lock refused did not run)."""
+    from dksync.ops import metrics
+
     if settings.metrics_file is None or report.dry_run or isinstance(report.fatal, LockedError):
         return
     facts = metrics.RunFacts(settings.label, report.exit_code, time.time(), duration)
@@ -185,9 +195,13 @@ def finish(
 ) -> None:
     """Show a run's report, end the log with its outcome line, and leave with its exit
     code. ``-q`` prints nothing on stdout (cron mails whatever is printed)."""
+    from dksync.cli.report import as_json, outcome_line, render
+
     if json_output:
         print_json(as_json(report))
     elif not chosen.quiet:
+        from rich.console import Console  # a -q run draws nothing
+
         render(report, Console(), chosen.verbosity > 0, since, listed, command)
     if report.fatal is not None:
         say_error(str(report.fatal))

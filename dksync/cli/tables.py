@@ -7,16 +7,17 @@ from __future__ import annotations
 import textwrap
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
-
-from rich import box
-from rich.console import Group, RenderableType
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from dksync.kinds import ObjectKind
 from dksync.outcome import Action
 from dksync.state.rows import RejectedRow
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.table import Table
+    from rich.text import Text
+
 
 COUNT_WORDS = {
     Action.CREATE: "created",
@@ -80,6 +81,9 @@ def short_time(text: str | None) -> str:
 
 
 def _compact(title: str) -> Table:
+    from rich import box
+    from rich.table import Table
+
     return Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
 
 
@@ -89,6 +93,9 @@ def failures_table(
     """Rejected records, for ``dksync failures``: one line per record (ID, record, tries,
     first and last seen) with its reason wrapped under it, so it reads at 80 columns;
     dropped ones (``--all``) are marked DROPPED with when and why."""
+    from rich.console import Group
+    from rich.text import Text
+
     if not rows:
         return "No rejected records." + ("" if include_dropped else " ('--all' adds dropped ones)")
     names = [f"{singular(r.object_type)} {r.number}" for r in rows]
@@ -117,6 +124,9 @@ def failures_table(
 
 def status_tables(status: dict[str, Any]) -> list[Table]:
     """``dksync status``: cursors and the last run, then what needs attention."""
+    from rich import box
+    from rich.table import Table
+
     cursors = _compact(f"dksync status ({status['state_file']})")
     for column in ("object", "cursor (Moment lastModifiedDate)", "id"):
         cursors.add_column(column)
@@ -208,6 +218,9 @@ def history_table(runs: list[dict[str, Any]]) -> Table | str:
 
 def record_tables(known: dict[str, Any], width: int = 80) -> list[RenderableType]:
     """``dksync show``: what the state holds about one record."""
+    from rich import box
+    from rich.table import Table
+
     name = f"{singular(known['object'])} {known['number']}"
     if known["moment_id"] is None:
         return [f"dksync has no record of {name}: never written, rejected or resynced."]

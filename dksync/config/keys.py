@@ -115,7 +115,12 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("dkplus.rate_limit", _.NUMBER, "requests/s (default: no pacing)", None, maximum=10_000),
     Key(
-        "dkplus.concurrency", _.INTEGER, "records written to DK+ at once", 4, minimum=1, maximum=64
+        "dkplus.concurrency",
+        _.INTEGER,
+        "records written to DK+ at once: auto (from rate_limit and DK+'s answer time) or 1-64",
+        "auto",
+        minimum=1,
+        maximum=64,
     ),
     Key("dkplus.use_lists", _.FLAG, "learn what DK+ holds from its list endpoints", True),
     Key(
@@ -170,6 +175,21 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("customers.link", _.STRUCTURE, "Moment customer number to an existing DK+ customer"),
     Key("state.path", _.PATH, "the SQLite state file", prompt="State file"),
+    Key(
+        "state.keep_history",
+        _.DURATION,
+        "how long run history is kept (the last state.keep_runs always)",
+        timedelta(days=365),
+        longest=timedelta(days=36500),
+    ),
+    Key(
+        "state.keep_runs",
+        _.INTEGER,
+        "latest runs always kept",
+        1000,
+        minimum=1,
+        maximum=10_000_000,
+    ),
     Key("email.to", _.STRUCTURE, "notification recipients"),
     Key("email.from", _.TEXT, "sender", required="the sender address"),
     Key("email.host", _.TEXT, "SMTP server", required="the SMTP server"),

@@ -57,7 +57,8 @@ class DkPlusConfig:
     sales_person: str
     timeout: float = 30.0
     rate_limit: float | None = None
-    concurrency: int = 4
+    concurrency: int | None = None
+    """Records written to DK+ at once; None is ``auto`` (see ``sync.writers.auto``)."""
     use_lists: bool = True
     list_max_pages: int = 200
     settle: float | None = None
@@ -74,6 +75,15 @@ class SyncConfig:
     start_from: datetime | None = None
     lookback: timedelta = timedelta(minutes=10)
     retry_for: timedelta = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class HistoryLimits:
+    """How much run history the state keeps: runs older than ``keep_for`` are forgotten,
+    except always the last ``keep_runs``."""
+
+    keep_for: timedelta = timedelta(days=365)
+    keep_runs: int = 1000
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,7 @@ class Config:
     metrics_file: Path | None = None
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     name: str = ""
+    history: HistoryLimits = field(default_factory=HistoryLimits)
 
     @property
     def label(self) -> str:

@@ -21,12 +21,13 @@ from dksync.config.model import (
     Config,
     DkPlusConfig,
     EmailConfig,
+    HistoryLimits,
     MomentConfig,
     Secret,
     SyncConfig,
     default_state_path,
 )
-from dksync.config.values import Hidden, shortened, shown, url_flaw
+from dksync.config.values import Hidden, beside, shortened, shown, url_flaw
 from dksync.kinds import ObjectKind
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
@@ -42,15 +43,6 @@ def _kind_word(item: object) -> object:
     """ "invoice" or "Invoices" as "invoices"; anything else as it is (then refused)."""
     kind = ObjectKind.named(item) if isinstance(item, str) else None
     return item if kind is None else kind.value
-
-
-def _beside(source: Path | None, path: Path) -> Path:
-    """A relative ``state.path`` is taken from the config file's folder, not the current
-    one, so a run from another folder finds the same state."""
-    path = path.expanduser()
-    if path.is_absolute() or source is None:
-        return path
-    return source.parent.absolute() / path
 
 
 class Reader:
@@ -138,8 +130,8 @@ class Reader:
         fallback = spec.default if default is None else default
         integer = spec.shape is Shape.INTEGER
         value = self.value(name)
-        if value is None:
-            return fallback
+        if value is None or str(value).strip().lower() == "auto" == spec.default:
+            return None if spec.default == "auto" else fallback  # auto: the code decides
         try:
             if isinstance(value, bool) or (
                 integer and isinstance(value, float) and not value.is_integer()
@@ -245,17 +237,20 @@ class Reader:
             ),
             create_missing_products=self.flag("invoices.create_missing_products"),
             update_projects=self.flag("projects.update"),
-            state_path=_beside(source, Path(self.text("state.path") or default_state_path())),
+            state_path=beside(source, Path(self.text("state.path") or default_state_path())),
             source=source,
             email=self._email(),
             monitor=alerts.monitor(self),
             metrics_file=self._path("metrics.textfile", source),
             notify=alerts.notify(self),
+            history=HistoryLimits(
+                self.duration("state.keep_history"), self.number("state.keep_runs")
+            ),
         )
 
     def _path(self, name: str, source: Path | None) -> Path | None:
         value = self.text(name)
-        return None if value is None else _beside(source, Path(value))
+        return None if value is None else beside(source, Path(value))
 
     def _moment(self) -> MomentConfig:
         return MomentConfig(

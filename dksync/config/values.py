@@ -1,7 +1,7 @@
 """Checks of single config values that must hold before anything is sent: a config file
 in UTF-8 and of a bounded size (no alias bomb), secrets that fit in a header or an SMTP
 login, base URLs ``requests`` can use. Messages name what is wrong, never a secret's value,
-and echo a value only shortened (``shown``)."""
+and echo a value only shortened (``shown``). And where a relative path points."""
 
 from __future__ import annotations
 
@@ -158,6 +158,15 @@ class Hidden:
                 text = text.replace(value, "***")
             told.append(text)
         return told
+
+
+def beside(source: Path | None, path: Path) -> Path:
+    """A relative ``state.path`` is taken from the config file's folder, not the current
+    one, so a run from another folder finds the same state."""
+    path = path.expanduser()
+    if path.is_absolute() or source is None:
+        return path
+    return source.parent.absolute() / path
 
 
 def unknown_urls(urls: list[str]) -> list[int]:

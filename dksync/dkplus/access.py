@@ -53,6 +53,10 @@ class Guarded:
     def requests_sent(self) -> int:
         return self._t.requests_sent
 
+    @property
+    def latency(self) -> float | None:
+        return self._t.latency
+
     def get(
         self, path: str, params: Mapping[str, Any] | None = None, expect: Expect = anything
     ) -> Any:

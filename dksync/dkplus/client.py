@@ -116,6 +116,11 @@ class DkPlusClient:
     def requests_sent(self) -> int:
         return self._t.requests_sent
 
+    @property
+    def latency(self) -> float | None:
+        """How long DK+ takes to answer, averaged over the latest requests (None before)."""
+        return self._t.latency
+
     def _get_or_none(
         self, path: str, expect: Expect, params: Mapping[str, Any] | None = None
     ) -> Any:

@@ -23,6 +23,13 @@ Customers are listed whole (no ``include``): an update writes the whole record b
 PUT may replace it), so what was learned must be all DK+ holds. The learned customers also
 answer which DK+ customers hold a kennitala (by ``SSNumber`` or by a kennitala-shaped
 number, with or without the dash) before a customer is created.
+
+Memory stays flat in the data size: a learned object is kept as its compact JSON text (a
+fraction of a dict's size), and what this run writes is not kept at all: the key is only
+marked held, and a later lookup of it (rare: the state answers records dksync wrote) asks
+DK+. A window keeps only the references the state does not hold (those it holds are decided
+from the state first), windows never overlap, and lists are read outside the lock: a lookup
+of a kind or window being read waits for it, the others go on.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from dksync import jsonio
 from dksync.dkplus.api import DkPlusApi
 from dksync.dkplus.lists import DkPlusLists
 from dksync.errors import ListProblem, ListUnavailable
@@ -48,7 +56,9 @@ PROJECT_FIELDS = ("Number", "Name", "CustomerToBill", "CustomerNameToBill")
 PRODUCT_FIELDS = ("ItemCode", "TaxPercent")
 INVOICE_FIELDS = ("Number", "Reference", "InvoiceDate", "CNumber", "TotalAmount")
 
-Objects = dict[str, dict[str, Any]]
+Objects = dict[str, str | None]
+"""Learned objects by key as compact JSON text, or None for a key this run wrote (held in
+DK+; its fields are asked from DK+ when needed)."""
 
 
 class _Kind:
@@ -61,6 +71,8 @@ class _Kind:
         self.objects: Objects | None = None
         self.unavailable: str | None = None
         self.direct: set[str] = set()
+        self.reading: threading.Event | None = None
+        self.held_meanwhile: set[str] = set()
 
 
 class ListedDkPlus:
@@ -71,8 +83,13 @@ class ListedDkPlus:
         client: DkPlusApi,
         lists: DkPlusLists,
         written: Mapping[str, int],
+        known: Callable[[str], bool] = lambda reference: False,
     ) -> None:
+        """``written``: records per kind dksync's state says it wrote; ``known``: whether
+        the state already holds an invoice with this reference (a window does not keep
+        it: it is never asked here)."""
         self._client = client
+        self._known = known
         self._lists = lists
         self._lock = threading.RLock()
         page = lists.page_size
@@ -82,7 +99,8 @@ class ListedDkPlus:
         }
         self._kennitala: dict[str, set[str]] = {}
         self._windows: list[tuple[date, date]] = []
-        self._references: dict[str, list[dict[str, Any]]] = {}
+        self._pending: list[tuple[date, date, threading.Event]] = []
+        self._references: dict[str, list[str]] = {}
 
     # --- lookups ------------------------------------------------------------------------
 
@@ -107,12 +125,8 @@ class ListedDkPlus:
         """DK+ customers holding this kennitala: from the learned list (any number, by
         ``SSNumber`` too) once it pays, like any customer lookup; else by number."""
         state = self._kinds[ObjectKind.CUSTOMERS]
-        with self._lock:
-            if state.objects is None and state.unavailable is None:
-                state.lookups += 1
-                if state.lookups > state.threshold:
-                    self._learn(ObjectKind.CUSTOMERS, state, self._customers)
-            if state.objects is not None:
+        if self._learned(ObjectKind.CUSTOMERS, state, self._customers):
+            with self._lock:
                 return sorted(self._kennitala.get(digits, ()))
         return self._client.kennitala_holders(digits)
 
@@ -122,42 +136,56 @@ class ListedDkPlus:
 
     def held_invoices(self, reference: str, on: date) -> list[dict[str, Any]]:
         """DK+'s invoices with this reference, before a first POST: from the learned window
-        of invoice dates holding ``on`` once lists pay, else one by one."""
+        of invoice dates holding ``on`` once lists pay, else one by one. A window is read
+        outside the lock (other lookups go on); a lookup in a window being read waits."""
         state = self._kinds[ObjectKind.INVOICES]
-        with self._lock:
-            if state.unavailable is None and not self._covered(on):
-                state.lookups += 1
-                if state.lookups > state.threshold:
-                    self._learn_window(on)
-            if self._covered(on):
-                return list(self._references.get(reference, []))
+        while True:
+            with self._lock:
+                if self._covered(on):
+                    held = self._references.get(reference, [])
+                    return [jsonio.loads(text) for text in held]
+                if state.unavailable is not None:
+                    break
+                pending = next((e for first, last, e in self._pending if first <= on <= last), None)
+                mine = pending is None
+                if pending is None:
+                    state.lookups += 1
+                    if state.lookups <= state.threshold:
+                        break
+                    first, last = self._gap(on)
+                    pending = threading.Event()
+                    self._pending.append((first, last, pending))
+            if mine:
+                self._learn_window(first, last, pending)
+            else:
+                pending.wait()
         return self._client.invoices_by_reference(reference)
 
     # --- writes: passed on, and what they wrote is now known to be held ---------------------
 
     def create_customer(self, body: Mapping[str, Any]) -> Any:
         answer = self._client.create_customer(body)
-        self._held(ObjectKind.CUSTOMERS, str(body["Number"]), body)
+        self._held(ObjectKind.CUSTOMERS, str(body["Number"]))
         return answer
 
     def update_customer(self, number: str, body: Mapping[str, Any]) -> Any:
         answer = self._client.update_customer(number, body)
-        self._held(ObjectKind.CUSTOMERS, number, body)
+        self._held(ObjectKind.CUSTOMERS, number)
         return answer
 
     def create_project(self, body: Mapping[str, Any]) -> Any:
         answer = self._client.create_project(body)
-        self._held(ObjectKind.PROJECTS, str(body["Number"]), body)
+        self._held(ObjectKind.PROJECTS, str(body["Number"]))
         return answer
 
     def update_project(self, number: str, body: Mapping[str, Any]) -> Any:
         answer = self._client.update_project(number, body)
-        self._held(ObjectKind.PROJECTS, number, body)
+        self._held(ObjectKind.PROJECTS, number)
         return answer
 
     def create_product(self, body: Mapping[str, Any]) -> Any:
         answer = self._client.create_product(body)
-        self._held(ObjectKind.PRODUCTS, str(body["ItemCode"]).upper(), body)
+        self._held(ObjectKind.PRODUCTS, str(body["ItemCode"]).upper())
         return answer
 
     def post_invoice(self, body: Mapping[str, Any]) -> str | None:
@@ -179,37 +207,82 @@ class ListedDkPlus:
         learn: Callable[[], Iterable[dict[str, Any]]],
     ) -> dict[str, Any] | None:
         state = self._kinds[kind]
-        with self._lock:
-            if state.objects is None and state.unavailable is None:
-                state.lookups += 1
-                if state.lookups > state.threshold:
-                    self._learn(kind, state, learn)
-            if state.objects is not None and key not in state.direct:
-                return state.objects.get(key)
+        if self._learned(kind, state, learn):
+            with self._lock:
+                if state.objects is not None and key not in state.direct:
+                    if key not in state.objects:
+                        return None
+                    text = state.objects[key]
+                    if text is not None:
+                        found: dict[str, Any] = jsonio.loads(text)
+                        return found
         return one(key)
 
-    def _learn(
+    def _learned(
         self, kind: ObjectKind, state: _Kind, learn: Callable[[], Iterable[dict[str, Any]]]
+    ) -> bool:
+        """Whether the kind's list is learned, reading it now when that pays. The list is
+        read outside the lock; a lookup of the kind meanwhile waits for it."""
+        with self._lock:
+            if state.objects is not None or state.unavailable is not None:
+                return state.objects is not None
+            reading, mine = state.reading, state.reading is None
+            if reading is None:
+                state.lookups += 1
+                if state.lookups <= state.threshold:
+                    return False
+                reading = state.reading = threading.Event()
+        if mine:
+            self._learn(kind, state, learn, reading)
+        else:
+            reading.wait()
+        with self._lock:
+            return state.objects is not None
+
+    def _learn(
+        self,
+        kind: ObjectKind,
+        state: _Kind,
+        learn: Callable[[], Iterable[dict[str, Any]]],
+        done: threading.Event,
     ) -> None:
-        key = "ItemCode" if kind is ObjectKind.PRODUCTS else "Number"
+        """Read the kind's list; whatever happens, lookups waiting for it go on after."""
         try:
-            objects: Objects = {}
+            objects = self._read(kind, state, learn)
+            with self._lock:
+                if objects is None:
+                    return
+                for held in state.held_meanwhile:
+                    objects[held] = None
+                state.objects, state.held_meanwhile = objects, set()
+            log.info("%s: learned %d from the DK+ list", kind.value, len(objects))
+        finally:
+            with self._lock:
+                state.reading = None if state.objects is None else state.reading
+            done.set()
+
+    def _read(
+        self, kind: ObjectKind, state: _Kind, learn: Callable[[], Iterable[dict[str, Any]]]
+    ) -> Objects | None:
+        key = "ItemCode" if kind is ObjectKind.PRODUCTS else "Number"
+        objects: Objects = {}
+        try:
             for item in learn():
                 value = item.get(key)
                 if value in (None, ""):
                     raise ListUnavailable(
                         kind.value, ListProblem.NOT_A_LIST, f"an object without {key}"
                     )
-                objects[str(value).strip().upper() if key == "ItemCode" else str(value)] = item
+                name = str(value).strip().upper() if key == "ItemCode" else str(value)
+                objects[name] = jsonio.dumps(item)
+                if kind is ObjectKind.CUSTOMERS:
+                    self._index_kennitala(name, item)
         except ListUnavailable as exc:
-            state.unavailable = str(exc)
+            with self._lock:
+                state.unavailable = str(exc)
             log.info("%s: %s; one GET per record instead", kind.value, exc)
-            return
-        state.objects = objects
-        if kind is ObjectKind.CUSTOMERS:
-            for number, item in objects.items():
-                self._index_kennitala(number, item)
-        log.info("%s: learned %d from the DK+ list", kind.value, len(objects))
+            return None
+        return objects
 
     def _index_kennitala(self, number: str, item: Mapping[str, Any]) -> None:
         """Index a DK+ customer by its ``SSNumber`` and by a kennitala-shaped number."""
@@ -230,9 +303,38 @@ class ListedDkPlus:
     def _covered(self, on: date) -> bool:
         return any(first <= on <= last for first, last in self._windows)
 
-    def _learn_window(self, on: date) -> None:
+    def _gap(self, on: date) -> tuple[date, date]:
+        """±``WINDOW`` around ``on``, cut where a learned or pending window begins: windows
+        never overlap, so no invoice is read twice (callers hold the lock)."""
         first, last = on - WINDOW, on + WINDOW
-        found: dict[str, list[dict[str, Any]]] = {}
+        taken = [(f, t) for f, t in self._windows] + [(f, t) for f, t, _ in self._pending]
+        for begins, ends in taken:
+            if ends < on:
+                first = max(first, ends + timedelta(days=1))
+            elif begins > on:
+                last = min(last, begins - timedelta(days=1))
+        return first, last
+
+    def _learn_window(self, first: date, last: date, done: threading.Event) -> None:
+        """Read one window of invoice dates; whatever happens, lookups waiting go on after."""
+        try:
+            found = self._read_window(first, last)
+            with self._lock:
+                if found is None:
+                    return
+                for reference, items in found.items():
+                    held = self._references.setdefault(reference, [])
+                    known = set(held)  # the bounds are widened by a day: a neighbour's
+                    held.extend(text for text in items if text not in known)  # not twice
+                self._windows.append((first, last))
+            log.info("invoices: learned %d references dated %s..%s", len(found), first, last)
+        finally:
+            with self._lock:
+                self._pending = [p for p in self._pending if p[2] is not done]
+            done.set()
+
+    def _read_window(self, first: date, last: date) -> dict[str, list[str]] | None:
+        found: dict[str, list[str]] = {}
         try:
             for item in self._lists.sales_invoices(
                 created_after=first - timedelta(days=1),
@@ -245,19 +347,21 @@ class ListedDkPlus:
                     raise ListUnavailable(
                         "sales invoices", ListProblem.NOT_A_LIST, "an invoice without Number"
                     )
-                if reference:
-                    found.setdefault(reference, []).append(item)
+                if reference and not self._known(reference):
+                    found.setdefault(reference, []).append(jsonio.dumps(item))
         except ListUnavailable as exc:
-            self._kinds[ObjectKind.INVOICES].unavailable = str(exc)
+            with self._lock:
+                self._kinds[ObjectKind.INVOICES].unavailable = str(exc)
             log.info("invoices: %s; one lookup per reference instead", exc)
-            return
-        for reference, items in found.items():
-            self._references.setdefault(reference, []).extend(items)
-        self._windows.append((first, last))
-        log.info("invoices: learned %d references dated %s..%s", len(found), first, last)
+            return None
+        return found
 
-    def _held(self, kind: ObjectKind, key: str, body: Mapping[str, Any]) -> None:
+    def _held(self, kind: ObjectKind, key: str) -> None:
+        """This run wrote ``key``: DK+ holds it. Its body is not kept (the state keeps what
+        dksync wrote); a later lookup asks DK+ for it."""
         with self._lock:
-            objects = self._kinds[kind].objects
-            if objects is not None:
-                objects[key] = {**objects.get(key, {}), **body}
+            state = self._kinds[kind]
+            if state.objects is not None:
+                state.objects[key] = None
+            elif state.reading is not None:
+                state.held_meanwhile.add(key)

@@ -12,8 +12,8 @@ import base64
 import logging
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -29,7 +29,10 @@ from dksync.moment.names import (
     INCLUDE_BASE,
     LINES,
     NUMBER_FIELDS,
+    PARAM_DATED_FROM,
+    PARAM_DATED_TO,
     PARAM_FROM,
+    PARAM_IDS,
     PARAM_PAGE,
     PARAM_SIZE,
     PARAM_SORT,
@@ -41,7 +44,13 @@ from dksync.moment.names import (
     TOTAL_PAGES,
 )
 from dksync.moment.paging import MAX_PAGES, ListRead, Page, PageBounds
-from dksync.moment.parsing import field_problems, format_instant, parse, record_label
+from dksync.moment.parsing import (
+    field_problems,
+    format_instant,
+    parse,
+    record_key,
+    record_label,
+)
 from dksync.records import FinancialAccount
 from dksync.transport.body import describe
 from dksync.transport.http import (
@@ -53,7 +62,9 @@ from dksync.transport.http import (
 )
 
 log = logging.getLogger("dksync.moment")
-CACHE_SIZE = 10_000
+IDS_PER_REQUEST = 100  # ids asked in one list request (keeps the address short)
+CACHE_SIZE = 1_000
+# Numbers remembered per kind, so memory stays flat: a forgotten one is asked again.
 # References whose number dksync needs: looked up by id when no read told it.
 LOOKED_UP = {"projects", "products"}
 
@@ -138,6 +149,9 @@ class MomentClient:
     ) -> None:
         self._transport = transport
         self._company = company
+        self.known_number: Callable[[str, int], str | None] = lambda kind, ident: None
+        """Where the number of a referenced object the cache has forgotten may be known
+        (the engine points it at the state) before Moment is asked for the object."""
         self._prefix = API_PREFIX.format(company=company)
         self._page_size = page_size
         self.names = field_names or FieldNames()
@@ -201,8 +215,30 @@ class MomentClient:
             clock=self._clock.now,
         )
 
-    def _page(self, kind: str, since: datetime | None, page: int, size: int) -> Page:
+    def invoices_dated(self, first: date, last: date) -> ListRead:
+        """Invoices dated ``first`` to ``last``, through Moment's invoice-date filter (not
+        trusted: the caller checks each invoice's date, and reads them all if one is
+        outside, which means Moment ignored the filter)."""
+        dated = {PARAM_DATED_FROM: first.isoformat(), PARAM_DATED_TO: last.isoformat()}
+        return ListRead(
+            "invoices",
+            None,
+            lambda bound, page, size: self._page("invoices", bound, page, size, dated),
+            PageBounds(self._page_size, self._max_pages),
+            prepare=lambda raw: self._resolve("invoices", raw),
+            clock=self._clock.now,
+        )
+
+    def _page(
+        self,
+        kind: str,
+        since: datetime | None,
+        page: int,
+        size: int,
+        extra: Mapping[str, str] | None = None,
+    ) -> Page:
         params: dict[str, Any] = {PARAM_SORT: SORT_ASCENDING, PARAM_SIZE: size, PARAM_PAGE: page}
+        params.update(extra or {})
         if since is not None:
             params[PARAM_FROM] = format_instant(since)
         answer = self._list(kind, self._path(kind), params)
@@ -210,6 +246,39 @@ class MomentClient:
             return answer
         renamed = [self.names.apply(kind, raw) for raw in answer.content]
         return Page(renamed, answer.total_pages, answer.total_elements)
+
+    def by_ids(self, kind: str, ids: Iterable[int]) -> dict[int, Any] | None:
+        """The objects of ``kind`` with these ids, by id, read through the list's ``ids``
+        filter (a list request per ``IDS_PER_REQUEST`` ids, not a GET each); an id Moment
+        does not answer is not there. None when Moment ignores the filter (it answered an
+        object that was not asked for): the caller does without."""
+        wanted = sorted(set(ids))
+        found: dict[int, Any] = {}
+        for start in range(0, len(wanted), IDS_PER_REQUEST):
+            chunk = wanted[start : start + IDS_PER_REQUEST]
+            got = self._ids_chunk(kind, chunk)
+            if got is None:
+                log.info("%s: Moment ignores the 'ids' filter", kind)
+                return None
+            found.update(got)
+        return found
+
+    def _ids_chunk(self, kind: str, chunk: list[int]) -> dict[int, Any] | None:
+        asked, found = set(chunk), {}
+        params = {PARAM_IDS: ",".join(map(str, chunk)), PARAM_SIZE: len(chunk)}
+        for page in range(self._max_pages):
+            answer = self._list(kind, self._path(kind), {**params, PARAM_PAGE: page})
+            fresh = 0
+            for raw in answer.content:
+                key = record_key(self.names.apply(kind, raw))
+                if key is None or key[1] not in asked:
+                    return None
+                fresh += key[1] not in found
+                found[key[1]] = self._resolve(kind, self.names.apply(kind, raw))
+            last = answer.total_pages is not None and page + 1 >= answer.total_pages
+            if not fresh or last or len(found) == len(asked):
+                break
+        return found
 
     def sample(self, kind: str, count: int = 1, *, include_base: bool = False) -> list[Any]:
         """The first few objects of a kind exactly as Moment sends them (``dksync check``);
@@ -238,11 +307,13 @@ class MomentClient:
         """Every object of a kind (used for the small reference lists such as accounts)."""
         return iter(self.changed_since(kind, None))
 
-    def accounts(self) -> dict[int, FinancialAccount]:
-        """Every readable financial account by id (account numbers are not unique); one
-        Moment lacks the fields of is left out, and a line naming it says so."""
+    def accounts(self, ids: Iterable[int] | None = None) -> dict[int, FinancialAccount]:
+        """Every readable financial account by id (account numbers are not unique), or only
+        those of ``ids`` when Moment's id filter allows; one Moment lacks the fields of is
+        left out, and a line naming it says so."""
         accounts: dict[int, FinancialAccount] = {}
-        for raw in self.all("accounts"):
+        chosen = None if ids is None else self.by_ids("accounts", ids)
+        for raw in self.all("accounts") if chosen is None else chosen.values():
             if not field_problems("accounts", raw):
                 account: FinancialAccount = parse("accounts", raw)
                 accounts[account.id] = account
@@ -286,6 +357,10 @@ class MomentClient:
         kinds whose number dksync needs (cached, counted in ``lookups``); None if unknown."""
         known, number = self._numbers.get(kind, ident)
         if known or kind not in LOOKED_UP:
+            return number
+        number = self.known_number(kind, ident)
+        if number is not None:
+            self._numbers.learn(kind, ident, number)
             return number
         with self._count_lock:
             self.lookups[kind] += 1

@@ -42,7 +42,7 @@ def entries(config: Config, span: Span) -> list[dict[str, Any]]:
     """Every invoice posted or adopted in ``span``, oldest first, in the words of COLUMNS."""
     start = span.first.isoformat() if span.first else ""
     end = (span.last + timedelta(days=1)).isoformat()
-    state = State.snapshot(config.state_path)
+    state = State.read_only(config.state_path)
     try:
         rows = state.ledger(start, end)
     finally:

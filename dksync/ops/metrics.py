@@ -94,9 +94,9 @@ def _read_others(path: Path, company: str) -> tuple[Samples, float | None]:
 
 
 def _queues(state_path: Path) -> tuple[int, int] | None:
-    """Rejected records and uncertain invoices after the run, from a read-only copy."""
+    """Rejected records and uncertain invoices after the run, read in place, read-only."""
     try:
-        state = State.snapshot(state_path)
+        state = State.read_only(state_path)
     except DksyncError:
         return None
     try:

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from typing import Any
 
 from dksync.cli.tables import count_words, failure_json
 from dksync.config import OBJECT_TYPES, Config
 from dksync.errors import RecordNotFound
+from dksync.state import access
 from dksync.state.lock import RunLock, holder
 from dksync.state.rows import RejectedRow
 from dksync.state.store import State
 
 
-@contextmanager
-def _reading(config: Config) -> Iterator[State]:
-    """The state for a command that only reads it: an in-memory copy, so that looking never
-    creates, migrates or writes the file (nor SQLite's side files)."""
-    state = State.snapshot(config.state_path)
-    try:
-        yield state
-    finally:
-        state.close()
+def _reading(config: Config) -> AbstractContextManager[State]:
+    """The state for a command that only reads it, read in place: looking never creates,
+    migrates or writes the file, nor copies it (see ``state.access``)."""
+    return access.reading(config.state_path)
 
 
 def rejected_records(config: Config, include_dropped: bool = False) -> list[RejectedRow]:
@@ -95,7 +90,7 @@ def show_record(config: Config, object_type: str, number: str) -> dict[str, Any]
 
 def changes_since(config: Config, objects: tuple[str, ...]) -> str | None:
     """Where the oldest stored cursor of ``objects`` stands, as "2026-11-22 08:14 UTC", for
-    "nothing changed since ..."; read from a copy, so it writes nothing."""
+    "nothing changed since ..."; read in place, writing nothing."""
     with _reading(config) as state:
         cursors = [c for kind in objects if (c := state.cursor(kind)) is not None]
     if not cursors:

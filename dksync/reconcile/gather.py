@@ -55,7 +55,8 @@ def run(config: Config, period: Period, sources: Clients, tick: Tick | None = No
     tick = tick or (lambda what: None)
     invoices, unreadable = final_invoices(sources.moment, period, tick)
     customers = _customers(sources.moment, {i.customer_id for i in invoices}, tick)
-    accounts = sources.moment.accounts()
+    named = {line.account_id for i in invoices for line in i.lines if line.account_id}
+    accounts = sources.moment.accounts(named)
     knowledge = Knowledge.open(config.state_path)
     try:
         wanted = [_expected(config, i, customers, accounts, knowledge) for i in invoices]
@@ -70,10 +71,25 @@ def final_invoices(
 ) -> tuple[list[Invoice], list[Problem]]:
     """Moment's invoices of the period that are to be in DK+ (final, not do-not-transfer),
     each once (a list read may yield an invoice twice when it changes meanwhile); and, as
-    problems, those that cannot be read unless what can be read rules them out."""
+    problems, those that cannot be read unless what can be read rules them out. Read
+    through Moment's invoice-date filter, every date checked; when one is outside the
+    period Moment ignored the filter, and the whole list is read instead."""
+    read = _final(client.invoices_dated(period.start, period.end), period, tick, strict=True)
+    if read is None:
+        log.info("Moment ignores the invoice-date filter: reading every invoice")
+        read = _final(client.all("invoices"), period, tick, strict=False)
+    found, unreadable = read or ({}, {})
+    return sorted(found.values(), key=lambda i: i.number), list(unreadable.values())
+
+
+def _final(
+    read: Iterable[Any], period: Period, tick: Tick, *, strict: bool
+) -> tuple[dict[int, Invoice], dict[str, Problem]] | None:
+    """The final invoices of the period by id, and the unreadable ones that may be due;
+    None (when ``strict``) at the first invoice dated outside the period."""
     found: dict[int, Invoice] = {}
     unreadable: dict[str, Problem] = {}
-    for raw in client.all("invoices"):
+    for raw in read:
         tick("Moment invoices")
         try:
             invoice: Invoice = moment.parse("invoices", raw)
@@ -83,19 +99,24 @@ def final_invoices(
                 detail = f"Moment sent it in a shape dksync cannot read, so not compared: {exc}"
                 unreadable[label] = Problem(ProblemKind.UNREADABLE, label, (), detail)
             continue
-        if skip_reason(invoice) is None and period.start <= invoice.invoice_date <= period.end:
+        inside = period.start <= invoice.invoice_date <= period.end
+        if strict and not inside:
+            return None
+        if inside and skip_reason(invoice) is None:
             kept = found.get(invoice.id)
             if kept is None or kept.modified <= invoice.modified:
                 found[invoice.id] = invoice
-    return sorted(found.values(), key=lambda i: i.number), list(unreadable.values())
+    return found, unreadable
 
 
 def _customers(client: MomentClient, wanted: set[int], tick: Tick) -> dict[int, Customer]:
-    """The invoices' customers, from Moment's customer list (one read, not one GET each)."""
+    """The invoices' customers: through Moment's id filter when it allows, else from the
+    customer list (one read, never one GET each)."""
     found: dict[int, Customer] = {}
     if not wanted:
         return found
-    for raw in client.all("customers"):
+    chosen = client.by_ids("customers", wanted)
+    for raw in client.all("customers") if chosen is None else chosen.values():
         tick("Moment customers")
         key = moment.record_key(raw)
         if key is not None and key[1] in wanted:

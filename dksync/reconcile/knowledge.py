@@ -1,19 +1,17 @@
 """What dksync's state says about an invoice, read without writing a byte.
 
 Reconciliation must never change the state: no migration, no journal-mode switch, no
-lock file. So the file is opened read-only through SQLite's URI (``mode=ro``), and only
-when it exists; a missing file just means dksync has sent nothing from here.
+lock file. So the file is opened with the state's one read-only opener
+(``state.access.open_read_only``), and only when it exists; a missing file just means
+dksync has sent nothing from here.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from dksync.errors import StateError
 from dksync.kinds import InvoiceState, ObjectKind
-from dksync.state.files import explain
-from dksync.state.migrations import MIGRATIONS
+from dksync.state.access import open_read_only
 from dksync.state.rows import RejectedRow
 from dksync.state.store import State
 
@@ -32,24 +30,7 @@ class Knowledge:
 
     @classmethod
     def open(cls, path: Path) -> Knowledge:
-        if not path.exists():
-            return cls(None)
-        try:
-            connection = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-            )
-            state = State(connection, path)
-            version = state.schema_version
-        except sqlite3.DatabaseError as exc:
-            raise StateError(explain(path, exc)) from exc
-        if version != len(MIGRATIONS):
-            state.close()
-            raise StateError(
-                f"the state file {path} has schema {version}, this dksync reads "
-                f"{len(MIGRATIONS)}: run 'dksync status' once to migrate it (reconcile "
-                "never writes to it)"
-            )
-        return cls(state)
+        return cls(open_read_only(path) if path.exists() else None)
 
     def close(self) -> None:
         if self._state is not None:

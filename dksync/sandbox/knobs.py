@@ -38,7 +38,9 @@ class Knobs:
     ``renamed_fields`` spells fields as an account would (``{"customer.phone": "tel"}``);
     ``include_only`` lists fields sent only through ``/include/base``; ``endless_list``
     names a kind whose list never ends (see ``moment_server``); ``clock_offset_s`` moves
-    the server's ``Date`` header (negative: a stale clock).
+    the server's ``Date`` header (negative: a stale clock); ``ignore_ids`` makes lists
+    ignore the ``ids`` filter (the whole list is answered), ``ignore_invoice_date`` the
+    invoice-date filter.
     """
 
     latency_ms: float = 0.0
@@ -65,6 +67,8 @@ class Knobs:
     include_only: list[str] = field(default_factory=list)
     endless_list: str = ""
     clock_offset_s: float = 0.0
+    ignore_ids: bool = False
+    ignore_invoice_date: bool = False
 
     def update(self, changes: Mapping[str, Any]) -> None:
         known = {f.name for f in fields(self)}

@@ -38,6 +38,7 @@ class LogEntry:
     status: int
     fault: str | None
     body: Any = None
+    query: dict[str, str] = field(default_factory=dict)
 
 
 class BadRequest(Exception):

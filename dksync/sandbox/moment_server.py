@@ -210,6 +210,13 @@ class MomentServer(SandboxServer):
         objects: Iterable[dict[str, Any]] = self.objects[kind].values()
         if self.knobs.unreliable_order:
             return sorted(objects, key=lambda o: -int(o[m.ID]))
+        ids = request.query.get(m.PARAM_IDS)
+        if ids and not self.knobs.ignore_ids:
+            asked = {int(n) for n in ids.split(",") if n.strip().isdigit()}
+            objects = [o for o in objects if int(o[m.ID]) in asked]
+        first, last = request.query.get(m.PARAM_DATED_FROM), request.query.get(m.PARAM_DATED_TO)
+        if (first or last) and not self.knobs.ignore_invoice_date:
+            objects = [o for o in objects if _dated(o, first, last)]
         low, high = _instant(request, m.PARAM_FROM), _instant(request, m.PARAM_TO)
         if low or high:
             objects = [o for o in objects if _within(o, low, high)]
@@ -287,6 +294,12 @@ def _instant_of(obj: dict[str, Any]) -> datetime:
         return m.parse_instant(obj[m.MODIFIED])
     except (TypeError, ValueError, AttributeError):
         return datetime.min.replace(tzinfo=UTC)
+
+
+def _dated(obj: dict[str, Any], first: str | None, last: str | None) -> bool:
+    """ISO dates compare as text: dated from ``first`` to ``last``, both included."""
+    day = str(obj.get(m.INVOICE_DATE) or "")
+    return bool(day) and (first is None or day >= first) and (last is None or day <= last)
 
 
 def _within(obj: dict[str, Any], low: datetime | None, high: datetime | None) -> bool:

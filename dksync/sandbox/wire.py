@@ -81,7 +81,8 @@ class _Handler(BaseHTTPRequestHandler):
         reply, fault = self.sandbox.handle_api(request)
         with self.sandbox.lock:
             logged = body if self.command in WRITE_METHODS else None
-            self.sandbox.log.append(LogEntry(self.command, split.path, reply.status, fault, logged))
+            entry = LogEntry(self.command, split.path, reply.status, fault, logged, query)
+            self.sandbox.log.append(entry)
         if fault == "drop" or fault in TRANSPORT_FAULTS:
             self._send_broken(reply, fault)
             return

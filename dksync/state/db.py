@@ -51,6 +51,9 @@ class Database:
             with state._errors():
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("PRAGMA synchronous=FULL")
+                # 1 MB of pages (SQLite's default is 2): the OS caches the file anyway, and
+                # a run's memory stays the same whatever the size of the state.
+                connection.execute("PRAGMA cache_size=-1024")
                 state._migrate()
         except StateError:
             connection.close()
@@ -58,27 +61,48 @@ class Database:
         return state
 
     @classmethod
-    def snapshot(cls, path: Path) -> Self:
-        """An in-memory copy of the state file, for a dry run: nothing is created or
-        written on disk, not even SQLite's side files. Without a ``-wal`` file the main
-        file is complete and is read as immutable; with one (a run is going, or one was
-        killed) it is read through SQLite's read-only mode, which uses the existing files."""
-        memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    def read_only(cls, path: Path) -> Self:
+        """The state at ``path`` for reading only, in place (see ``state.access``); a write
+        through it fails. A file not there yet reads as empty, one of an older schema as a
+        copy migrated in memory: nothing is created or written on disk either way."""
         try:
             could_hold(path)
-            if path.exists():
-                wal = path.with_name(path.name + "-wal").exists()
-                uri = path.absolute().as_uri() + ("?mode=ro" if wal else "?immutable=1")
-                source = sqlite3.connect(uri, uri=True)
-                try:
-                    source.backup(memory)
-                finally:
-                    source.close()
-            state = cls(memory, path)
-            state._migrate()
+            if not path.exists():
+                return cls._in_memory(path, None)
+            wal = path.with_name(path.name + "-wal").exists()
+            uri = path.absolute().as_uri() + ("?mode=ro" if wal else "?immutable=1")
+            connection = sqlite3.connect(
+                uri, uri=True, isolation_level=None, check_same_thread=False
+            )
         except (sqlite3.Error, OSError) as exc:
-            memory.close()
             raise StateError(explain(path, exc)) from exc
+        state = cls(connection, path)
+        try:
+            current = state.schema_version == len(MIGRATIONS)
+        except StateError:
+            connection.close()
+            raise
+        if current:
+            return state
+        try:
+            return cls._in_memory(path, connection)
+        finally:
+            connection.close()
+
+    @classmethod
+    def _in_memory(cls, path: Path, source: sqlite3.Connection | None) -> Self:
+        """An empty state, or a copy of ``source``, migrated in memory (a newer schema than
+        this dksync reads is refused)."""
+        memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        state = cls(memory, path)
+        try:
+            with state._errors():
+                if source is not None:
+                    source.backup(memory)
+            state._migrate()
+        except StateError:
+            memory.close()
+            raise
         return state
 
     def close(self) -> None:

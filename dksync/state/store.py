@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import astuple, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dksync import jsonio
@@ -380,6 +380,21 @@ class State(Database):
                 "UPDATE runs SET finished_at = ?, outcome = ?, counts = ? WHERE id = ?",
                 (now_text(), outcome, json.dumps(counts), run_id),
             )
+
+    def prune_history(self, keep_for: timedelta, keep_runs: int) -> int:
+        """Forget runs (and events) older than ``keep_for`` beyond the last ``keep_runs``,
+        so the file stops growing with every cron run; SQLite reuses the freed pages.
+        Answers how many runs were forgotten."""
+        horizon = (datetime.now(UTC) - keep_for).isoformat(timespec="milliseconds")
+        with self.atomic():
+            before = int(self._one("SELECT COUNT(*) FROM runs")[0])
+            for table, when in (("runs", "started_at"), ("events", "at")):
+                self._sql(
+                    f"DELETE FROM {table} WHERE {when} < ? AND id < (SELECT MIN(id) FROM "
+                    f"(SELECT id FROM {table} ORDER BY id DESC LIMIT ?))",
+                    (horizon, keep_runs),
+                )
+            return before - int(self._one("SELECT COUNT(*) FROM runs")[0])
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self._all(

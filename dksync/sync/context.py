@@ -22,6 +22,7 @@ from dksync.errors import ConfigError, NotFound, PermissionDenied, RecordRejecte
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.moment import MomentClient
 from dksync.records import Customer, FinancialAccount, Project
+from dksync.sync import writers
 from dksync.sync.books import Books
 from dksync.sync.settle import Settle
 
@@ -75,6 +76,10 @@ class MomentReads:
     def changed_since(self, kind: str, since: datetime | None) -> moment.ListRead:
         """The stream's read: raw objects changed at or after ``since``."""
         return self.client.changed_since(kind, since)
+
+    def by_ids(self, kind: str, ids: list[int]) -> dict[int, Any] | None:
+        """Raw objects by id in a list request per hundred (None: Moment ignores ids)."""
+        return self.client.by_ids(kind, ids)
 
     def raw(self, kind: str, ident: int) -> Any:
         """One raw object by id, as a stream would have read it; ``NotFound`` when gone."""
@@ -137,6 +142,8 @@ class RunContext:
     """Whether a stale Moment clock was told already (once per run, not per stream)."""
     read_all_invoices: bool = False
     """Whether this run read the invoices stream whole from the start of Moment's history."""
+    latency: Callable[[], float | None] = lambda: None
+    """DK+'s measured latency, for ``dkplus.concurrency: auto``."""
     _sales_person_ok: bool = False
     _once: threading.Lock = field(default_factory=threading.Lock)
     _terms: tuple[frozenset[str] | None] | None = None
@@ -155,6 +162,15 @@ class RunContext:
                     codes = None
                 self._terms = (None if codes is None else frozenset(codes),)
             return self._terms[0]
+
+    def workers(self) -> int | Callable[[], int]:
+        """The configured number of writer threads, or with ``auto`` how many records may
+        be in flight now."""
+        fixed = self.config.dkplus.concurrency
+        if fixed is not None:
+            return fixed
+        rate = self.config.dkplus.rate_limit
+        return lambda: writers.auto(rate, self.latency())
 
     def require_sales_person(self) -> None:
         """Checked once, before the first invoice is sent; ``ConfigError`` stops the run."""

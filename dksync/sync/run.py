@@ -33,6 +33,7 @@ from dksync.kinds import ObjectKind
 from dksync.moment import MomentClient
 from dksync.outcome import RunReport
 from dksync.state import lineage
+from dksync.state.access import open_read_only
 from dksync.state.lock import RunLock
 from dksync.state.store import State
 from dksync.sync.books import Books, DryBooks
@@ -91,6 +92,7 @@ def _sync_all(
     finally:
         if run_id is not None:
             state.finish_run(run_id, report.outcome_word, report.counts())
+            state.prune_history(config.history.keep_for, config.history.keep_runs)
             if ctx is not None:
                 lineage.finish(state, trusted=ctx.window_trusted or ctx.read_all_invoices)
 
@@ -133,7 +135,12 @@ def _context(
     direct = DryDkPlus(clients.dkplus) if dry_run else clients.dkplus
     dkplus: DkPlusApi = direct
     if config.dkplus.use_lists:
-        dkplus = ListedDkPlus(direct, clients.lists, state.written_counts())
+        dkplus = ListedDkPlus(
+            direct,
+            clients.lists,
+            state.written_counts(),
+            known=lambda reference: state.reference_holder(reference, 0) is not None,
+        )
     settle = Settle(config.dkplus.settle_seconds)
     trusted = lineage.window_trusted(state, dry_run=dry_run)
     if not trusted:
@@ -141,9 +148,24 @@ def _context(
             "invoices: this state file is new, restored or copied; first POSTs are "
             "looked up one by one in DK+"
         )
+    clients.moment.known_number = partial(_stored_number, state)
+    moment_reads, direct_client = MomentReads(clients.moment), clients.dkplus
     return RunContext(
-        config, MomentReads(clients.moment), dkplus, books, settle, window_trusted=trusted
+        config,
+        moment_reads,
+        dkplus,
+        books,
+        settle,
+        window_trusted=trusted,
+        latency=lambda: direct_client.latency,
     )
+
+
+def _stored_number(state: State, kind: str, ident: int) -> str | None:
+    """A project's number as dksync wrote it (its Moment number), so the Moment reader's
+    bounded cache of numbers need not hold every project of a big run."""
+    row = state.written(kind, ident) if kind == ObjectKind.PROJECTS else None
+    return None if row is None else row.number
 
 
 def resync(
@@ -171,8 +193,9 @@ def resync(
             key = moment.record_key(raw)
             sync_raw(ctx, stream, raw, key[1] if key else 0)
             ctx.settle.drain(partial(resolve_lost, ctx), stop)
-            with state.atomic():
-                state.add_event("resync", f"{object_type} {number}")
+            if not dry_run:
+                with state.atomic():
+                    state.add_event("resync", f"{object_type} {number}")
     return report
 
 
@@ -202,8 +225,8 @@ def _locked(options: RunOptions) -> Iterator[None]:
 
 @contextmanager
 def _open_state(config: Config, dry_run: bool = False) -> Iterator[State]:
-    """The state file, or for a dry run an in-memory copy of it that is thrown away."""
-    state = State.snapshot(config.state_path) if dry_run else State.open(config.state_path)
+    """The state file; for a dry run opened read-only in place (a write through it fails)."""
+    state = open_read_only(config.state_path) if dry_run else State.open(config.state_path)
     try:
         yield state
     finally:

@@ -13,7 +13,7 @@ from typing import Any
 
 from dksync import moment
 from dksync.config import Config
-from dksync.errors import FatalError, NotFound, RecordRejected
+from dksync.errors import FatalError, RecordRejected
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome
 from dksync.state.rows import Cursor
@@ -57,7 +57,8 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
     cursor past what is done.
 
     Moment is read in this thread, page by page; records are synced on up to
-    ``dkplus.concurrency`` threads (one with ``--limit``), at most twice that in flight.
+    ``dkplus.concurrency`` threads (one with ``--limit``), at most twice that in flight; with
+    ``auto`` as many in flight as DK+'s rate and measured latency call for.
     A stop signal ends the read; the writes in flight finish; the cursor does not move.
     """
     kind = stream.object_type
@@ -73,7 +74,7 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
     )
     tracker, worked, limited = CursorTracker(), 0, False
     rejected = {row.moment_id for row in ctx.books.waiting(kind)}
-    workers = 1 if options.limit is not None else ctx.config.dkplus.concurrency
+    workers = 1 if options.limit is not None else ctx.workers()
     read = ctx.moment.changed_since(kind, start)
     with Writers(workers, tracker) as writers:
         for raw in read:
@@ -180,15 +181,28 @@ def sync_raw(ctx: RunContext, stream: Stream, raw: Any, ident: int) -> Outcome:
 
 def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None:
     """Try again every rejected record of this kind that the read did not bring back:
-    someone may have fixed it in Moment or in DK+ since."""
-    for row in ctx.books.waiting(stream.object_type):
-        if row.moment_id not in not_read or row.moment_id <= 0:  # no id to fetch it by
-            continue
-        try:
-            raw = ctx.moment.raw(stream.object_type, row.moment_id)
-        except FatalError:
-            raise
-        except NotFound:
+    someone may have fixed it in DK+ since (a change in Moment brings it back in the read).
+    They are read in one list request per hundred, through Moment's id filter; when Moment
+    ignores that filter they wait for their next change in Moment (or 'dksync resync'):
+    never one GET per record per run."""
+    rows = [
+        row
+        for row in ctx.books.waiting(stream.object_type)
+        if row.moment_id in not_read and row.moment_id > 0  # no id to fetch it by
+    ]
+    if not rows:
+        return
+    found = ctx.moment.by_ids(stream.object_type, [row.moment_id for row in rows])
+    if found is None:
+        log.info(
+            "%s: %d rejected records are tried again when they change in Moment",
+            stream.object_type,
+            len(rows),
+        )
+        return
+    for row in rows:
+        raw = found.get(row.moment_id)
+        if raw is None:
             ctx.books.report.add(
                 Outcome(
                     stream.object_type,
@@ -199,8 +213,5 @@ def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None
                     code=ReasonCode.GONE,
                 )
             )
-            continue
-        except Exception as exc:  # this record only: it stays in the queue
-            ctx.books.report.add(ctx.books.failed(stream.kind, row.moment_id, row.number, exc))
             continue
         sync_raw(ctx, stream, raw, row.moment_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
@@ -9,6 +10,20 @@ from types import TracebackType
 from dksync.outcome import Action, Outcome
 from dksync.state.rows import Cursor
 from dksync.sync.cursors import CursorTracker
+
+MOST = 32
+"""The most records in flight at once, whatever ``auto`` says."""
+GUESS = 0.1
+"""The latency (seconds) assumed before DK+ has answered once."""
+
+
+def auto(rate: float | None, latency: float | None) -> int:
+    """Records in flight that keep up with DK+'s rate: as many as one latency holds at
+    that rate (Little's law), with room for the slower answers; 8 with no rate set."""
+    if not rate:
+        return 8
+    wanted = rate * (latency if latency is not None else GUESS) * 1.5
+    return max(2, min(MOST, math.ceil(wanted) + 1))
 
 
 class Writers:
@@ -19,9 +34,16 @@ class Writers:
     books, an invoice POST included) and then the first error is raised.
     """
 
-    def __init__(self, workers: int, tracker: CursorTracker) -> None:
-        self._pool = ThreadPoolExecutor(workers, "dksync-writer") if workers > 1 else None
-        self._window = 2 * workers
+    def __init__(self, workers: int | Callable[[], int], tracker: CursorTracker) -> None:
+        """``workers``: a number of threads (twice that in flight), or how many records may
+        be in flight now (asked at every record, as the measured latency changes; a thread
+        is started only when one is needed)."""
+        if callable(workers):
+            most, self._window = MOST, workers
+        else:
+            fixed = 2 * workers
+            most, self._window = workers, lambda: fixed
+        self._pool = ThreadPoolExecutor(most, "dksync-writer") if most > 1 else None
         self._tracker = tracker
         self._inflight: dict[Future[Outcome], Cursor] = {}
         self._waiting: dict[int, Cursor] = {}
@@ -36,7 +58,7 @@ class Writers:
             self._done(cursor, outcome)
             return outcome
         self._inflight[self._pool.submit(task)] = cursor
-        if len(self._inflight) >= self._window:
+        if len(self._inflight) >= self._window():
             self._collect(FIRST_COMPLETED)
         return None
 

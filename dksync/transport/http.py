@@ -50,6 +50,7 @@ from dksync.transport import trail
 from dksync.transport.deadline import HALT, Watch, WatchedAdapter, watched
 from dksync.transport.failures import BROKE_OFF, Service, broken, failure, late
 from dksync.transport.reach import address, credentials_in
+from dksync.transport.session import environment, new_session
 
 log = logging.getLogger("dksync.http")
 # A cut answer is one of dksync's errors already; urllib3 would also log it, with a traceback.
@@ -187,6 +188,8 @@ class Transport:
         self._policy = endpoint.policy
         self._pacer = endpoint.pacer
         self._local = threading.local()
+        self._environment = environment(self.base_url)
+        self.latency: float | None = None  # seconds an answer takes, averaged; None before
         self.requests_sent = 0
         self._count_lock = threading.Lock()
         self._unreachable: tuple[str, float] | None = None  # what failed, and until when
@@ -264,10 +267,9 @@ class Transport:
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
+            session = new_session(self._headers, self._environment)
             session.mount("http://", WatchedAdapter())
             session.mount("https://", WatchedAdapter())
-            session.headers.update(self._headers)
             session.headers["Accept-Encoding"] = answer.ACCEPT_ENCODING
             self._local.session = session
         return session
@@ -287,6 +289,7 @@ class Transport:
             self.requests_sent += 1
         url = trail.note(f"{self.name} {method} {path}", f"{self.base_url}{path}")
         data, headers = jsonio.request_body(body)
+        started = time.monotonic()
         with watched(self._deadline) as watch:
             try:
                 response = self._session().request(
@@ -304,6 +307,8 @@ class Transport:
             content = self._content(response, watch, f"{self.name} {method} {path}", safe)
             if watch.expired:  # a cut answer can look whole (headers end at EOF)
                 raise late(self._service, self._deadline, safe)
+        took = time.monotonic() - started
+        self.latency = took if self.latency is None else 0.8 * self.latency + 0.2 * took
         return self._interpret(response, content, method, path, safe, expect)
 
     def _content(self, response: requests.Response, watch: Watch, where: str, safe: bool) -> bytes:

@@ -10,6 +10,7 @@ import pytest
 
 from dksync.errors import StateError
 from dksync.reconcile.knowledge import NEVER_SENT, Knowledge
+from dksync.state.migrations import MIGRATIONS
 from dksync.state.store import State
 
 
@@ -52,12 +53,29 @@ def test_no_state_file_means_never_sent_and_none_is_made(tmp_path: Path) -> None
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_state_of_another_schema_is_refused_not_migrated(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite"
-    connection = sqlite3.connect(path)
+def test_an_older_state_is_read_migrated_in_memory_and_a_newer_refused(tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite"
+    connection = sqlite3.connect(old)
+    for statement in MIGRATIONS[0]:
+        connection.execute(statement)
     connection.execute("PRAGMA user_version = 1")
+    connection.execute(
+        "INSERT INTO invoices VALUES (1, '1001', 'posted', 90001, '', '2026-11-01T00:00:00')"
+    )
+    connection.commit()
     connection.close()
-    before = _digest(path)
-    with pytest.raises(StateError, match="run 'dksync status' once"):
-        Knowledge.open(path)
-    assert _digest(path) == before
+    before = _digest(old)
+    known = Knowledge.open(old)
+    try:
+        assert known.why_missing(1).startswith("dksync posted it as DK+ 90001 (")
+    finally:
+        known.close()
+    assert _digest(old) == before
+    newer = tmp_path / "newer.sqlite"
+    connection = sqlite3.connect(newer)
+    connection.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    connection.close()
+    before = _digest(newer)
+    with pytest.raises(StateError, match="newer dksync"):
+        Knowledge.open(newer)
+    assert _digest(newer) == before
