@@ -94,16 +94,21 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
     if not stop():
         _retry_rejected(ctx, stream, rejected)
     writers.settled(ctx.settle.drain(partial(resolve_lost, ctx), stop))
-    clock = read.clock_note
-    for warning in [*read.warnings, *([clock] if clock and not ctx.clock_warned else [])]:
-        log.warning("%s", warning)
-        ctx.books.report.warn(warning)
-    ctx.clock_warned = ctx.clock_warned or clock is not None
+    _tell(ctx, read)
     whole = read.complete and not (stop() or limited or options.since is not None)
     if stream.kind is ObjectKind.INVOICES and start is None and whole:
         ctx.read_all_invoices = True
     ctx.books.end_stream(stream.kind, read_whole=whole)
     _move_cursor(ctx, kind, tracker, read, moved=not stop() and _covers(stored, options.since))
+
+
+def _tell(ctx: RunContext, read: moment.ListRead) -> None:
+    """What the read says a person should know; a stale Moment clock once per run."""
+    clock = read.clock_note
+    for warning in [*read.warnings, *([clock] if clock and not ctx.clock_warned else [])]:
+        log.warning("%s", warning)
+        ctx.books.report.warn(warning)
+    ctx.clock_warned = ctx.clock_warned or clock is not None
 
 
 def _covers(stored: Cursor | None, since: datetime | None) -> bool:
