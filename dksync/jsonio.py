@@ -110,3 +110,13 @@ def _write(value: JsonValue, out: list[str], sort_keys: bool) -> None:
 def fingerprint(value: JsonValue) -> str:
     """A stable hash of a payload: same content, same hash, whatever the key order."""
     return hashlib.sha256(dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+def request_body(body: JsonValue) -> tuple[bytes | None, dict[str, str] | None]:
+    """A request's body and its type: ``bytes`` go as plain text (a monitor's log), any
+    other value as JSON."""
+    if body is None:
+        return None, None
+    if isinstance(body, bytes):
+        return body, {"Content-Type": "text/plain; charset=utf-8"}
+    return dumps(body).encode(), {"Content-Type": "application/json"}

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from dksync.cli.common import JsonOption, errors, load, print_json
+from dksync.cli.ledger import ExcelOption
 from dksync.clients import connect
 from dksync.config import Config
 from dksync.reconcile import gather
@@ -91,6 +92,7 @@ def reconcile(
         Path | None,
         typer.Option("--csv", metavar="PATH", help="Also write the problems to this CSV file."),
     ] = None,
+    excel: ExcelOption = False,
 ) -> None:
     """Check that DK+ holds every final Moment invoice of the period exactly once, with the
     customer, date, currency and total dksync would send. Writes nothing. Exit 0 when they
@@ -101,7 +103,7 @@ def reconcile(
         result = gather.run(settings, period, connect(settings), tick)
     if csv_path is not None:
         try:
-            write_csv(csv_path, result)
+            write_csv(csv_path, result, excel)
         except OSError as exc:
             message = f"cannot write {csv_path}: {exc.strerror or exc}"
             raise typer.BadParameter(message, param_hint="--csv") from None

@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from dksync.config import folder
 from dksync.config.model import (
     OBJECT_TYPES,
     Config,
     DkPlusConfig,
     EmailConfig,
     MomentConfig,
+    MonitorConfig,
+    NotifyConfig,
     Secret,
     SyncConfig,
     default_state_path,
 )
 from dksync.config.reader import Reader
-from dksync.config.values import decode_utf8, parse_yaml
-from dksync.errors import ConfigError
+from dksync.errors import ConfigError, UsageError
 
 __all__ = [
     "DEFAULT_FILE",
@@ -33,6 +36,8 @@ __all__ = [
     "DkPlusConfig",
     "EmailConfig",
     "MomentConfig",
+    "MonitorConfig",
+    "NotifyConfig",
     "Secret",
     "SyncConfig",
     "default_state_path",
@@ -50,21 +55,26 @@ def find_config(path: str | Path | None, env: Mapping[str, str]) -> Path:
     return Path(chosen).expanduser()
 
 
-def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Read, expand and validate the config; ``ConfigError`` says which key is wrong."""
+def load(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    company: str | None = None,
+) -> Config:
+    """Read, expand and validate the config; ``ConfigError`` says which key is wrong. A
+    folder of companies needs ``company`` (see ``config.folder``)."""
     env = os.environ if env is None else env
     source = find_config(path, env)
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the config file {source}: {exc.strerror}; "
-            "pass --config PATH or set DKSYNC_CONFIG"
-        ) from None
-    raw = parse_yaml(source, decode_utf8(source, data)) or {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"the config file {source} must hold a mapping of sections")
-    return from_mapping(raw, env, source)
+    if source.is_dir():
+        if company is None:
+            raise UsageError(
+                f"{source} is a folder of companies; name one with --company NAME "
+                f"(one of {', '.join(folder.companies(source))})"
+            )
+        raw = folder.merged(source, company, default_state_path().parent)
+        return replace(from_mapping(raw, env, folder.pick(source, company)), name=company)
+    if company is not None:
+        raise UsageError(f"--company {company}: {source} is one company's file, not a folder")
+    return from_mapping(folder.read_mapping(source), env, source)
 
 
 def from_mapping(

@@ -71,6 +71,7 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("moment.api_key", _.SECRET, "API key", env="MOMENT_API_KEY", required="the Moment API key"),
     Key("moment.api_key_file", _.PATH, "a file holding the API key"),
+    Key("moment.api_key_command", _.STRUCTURE, "a command that prints the API key"),
     Key("moment.timeout", _.NUMBER, "seconds per request", 30.0, minimum=0.1, maximum=600),
     Key(
         "moment.rate_limit",
@@ -95,6 +96,7 @@ KEYS: tuple[Key, ...] = (
         "dkplus.token", _.SECRET, "API token", env="DKPLUS_API_TOKEN", required="the DK+ API token"
     ),
     Key("dkplus.token_file", _.PATH, "a file holding the API token"),
+    Key("dkplus.token_command", _.STRUCTURE, "a command that prints the API token"),
     Key(
         "dkplus.sales_person",
         _.TEXT,
@@ -195,7 +197,18 @@ KEYS: tuple[Key, ...] = (
         required="the SMTP password for email.user",
     ),
     Key("email.password_file", _.PATH, "a file holding the SMTP password"),
+    Key("email.password_command", _.STRUCTURE, "a command that prints the SMTP password"),
     Key("email.timeout", _.NUMBER, "seconds per SMTP step", 30.0, minimum=1, maximum=600),
+    Key("monitor.ping_url", _.TEXT, "a Healthchecks-style heartbeat URL (a secret of sorts)"),
+    Key("monitor.rejected_is_failure", _.FLAG, "exit 1 pings a failure", True),
+    Key("metrics.textfile", _.PATH, "a Prometheus text file written after every run"),
+    Key("notify.urls", _.STRUCTURE, "alert channels as Apprise URLs (secrets)"),
+    Key(
+        "notify.remind_after",
+        _.DURATION,
+        "say a problem that lasts again after this long (default: never)",
+        longest=timedelta(days=366),
+    ),
 )
 del _
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dksync.config import tables
+from dksync.config import alerts, secrets, tables
 from dksync.config.keys import BY_NAME, SECTIONS, Key, Shape
 from dksync.config.model import (
     OBJECT_TYPES,
@@ -26,7 +26,7 @@ from dksync.config.model import (
     SyncConfig,
     default_state_path,
 )
-from dksync.config.values import one_line, secret_flaw, shortened, shown, url_flaw
+from dksync.config.values import shortened, shown, url_flaw
 from dksync.kinds import ObjectKind
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
@@ -76,15 +76,19 @@ class Reader:
         hint = f" (did you mean '{guess[0]}'?)" if guess else ""
         self.problems.append(f"{shortened(key)}: unknown key{hint}")
 
+    def _wrong(self, name: str, wanted: str, value: Any) -> None:
+        """A value that is not what ``name`` takes, echoed shortened (``shown``)."""
+        self.problems.append(f"{name}: must be {wanted}, got {shown(value)}")
+
     def value(self, key: str) -> Any:
         section, name = key.split(".")
         block = self.raw.get(section)
         value = block.get(name) if isinstance(block, Mapping) else None
         if isinstance(value, str):
-            value = self._expand(key, value)
+            value = self.expand(key, value)
         return value
 
-    def _expand(self, key: str, text: str) -> str | None:
+    def expand(self, key: str, text: str) -> str | None:
         """``${VAR}`` from the environment, else from the file ``$VAR_FILE`` names (the way
         containers and cron jobs pass secrets)."""
         values: dict[str, str] = {}
@@ -139,12 +143,10 @@ class Reader:
             number = int(value) if integer else float(value)
         except (TypeError, ValueError, OverflowError):
             kind = "a whole number" if integer else "a number"
-            self.problems.append(f"{name}: must be {kind}, got {shown(value)}")
+            self._wrong(name, kind, value)
             return fallback
         if not math.isfinite(number) or not spec.minimum <= number <= spec.maximum:
-            self.problems.append(
-                f"{name}: must be from {spec.minimum:g} to {spec.maximum:g}, got {shown(value)}"
-            )
+            self._wrong(name, f"from {spec.minimum:g} to {spec.maximum:g}", value)
             return fallback
         return number
 
@@ -154,7 +156,7 @@ class Reader:
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.problems.append(f"{name}: must be true or false, got {shown(value)}")
+            self._wrong(name, "true or false", value)
             return default
         return value
 
@@ -163,39 +165,13 @@ class Reader:
         default = str(spec.default)
         value = self.text(name) or default
         if value not in spec.options:
-            self.problems.append(
-                f"{name}: must be one of {', '.join(spec.options)}, got {shown(value)}"
-            )
+            self._wrong(name, f"one of {', '.join(spec.options)}", value)
             return default
         return value
 
     def secret(self, name: str) -> Secret:
-        """From the config value, else ``$ENV``, else the file ``$ENV_FILE`` or
-        ``<key>_file`` names (one trailing line break dropped). The value itself never
-        appears in a message."""
-        spec = BY_NAME[name]
-        value, origin = self.text(name, may_be_missing=True), name
-        file_key = f"{name}_file"
-        file_name = self.text(file_key) or self.env.get(f"{spec.env}_FILE")
-        if value is None and self.env.get(spec.env):
-            value, origin = self.env[spec.env], f"${spec.env}"
-        if value is None and file_name:
-            try:
-                data = Path(file_name).expanduser().read_bytes()
-            except OSError as exc:
-                self.problems.append(f"{file_key}: cannot read {file_name}: {exc.strerror}")
-                return Secret("")
-            value, origin = one_line(data) or None, f"the file {file_name}"
-        if value is None:
-            self.problems.append(
-                f"{name}: missing ({spec.required}; or set {spec.env} or {spec.env}_FILE)"
-            )
-            return Secret("")
-        flaw = secret_flaw(value)
-        if flaw:
-            self.problems.append(f"{name}: the value from {origin} {flaw}")
-            return Secret("")
-        return Secret(value)
+        """The secret ``name``, from wherever it is given (see ``secrets.read``)."""
+        return secrets.read(self, name)
 
     def url(self, name: str) -> str:
         spec = BY_NAME[name]
@@ -220,9 +196,7 @@ class Reader:
         try:
             return parse_instant(str(value))
         except ValueError:
-            self.problems.append(
-                f"{name}: must be an ISO-8601 time such as 2026-01-01T00:00:00Z, got {shown(value)}"
-            )
+            self._wrong(name, "an ISO-8601 time such as 2026-01-01T00:00:00Z", value)
             return None
 
     def duration(self, name: str) -> timedelta:
@@ -234,9 +208,7 @@ class Reader:
             return default
         match = _DURATION.match(str(value).strip())
         if not match:
-            self.problems.append(
-                f"{name}: must be a duration such as 10m, 2h or 30s, got {shown(value)}"
-            )
+            self._wrong(name, "a duration such as 10m, 2h or 30s", value)
             return default
         seconds = int(match.group(1)) * _SECONDS[match.group(2)]
         if seconds > spec.longest.total_seconds():
@@ -271,7 +243,14 @@ class Reader:
             state_path=_beside(source, Path(self.text("state.path") or default_state_path())),
             source=source,
             email=self._email(),
+            monitor=alerts.monitor(self),
+            metrics_file=self._path("metrics.textfile", source),
+            notify=alerts.notify(self),
         )
+
+    def _path(self, name: str, source: Path | None) -> Path | None:
+        value = self.text(name)
+        return None if value is None else _beside(source, Path(value))
 
     def _moment(self) -> MomentConfig:
         return MomentConfig(
@@ -356,8 +335,7 @@ class Reader:
         if isinstance(items, list):  # singular or plural, as everywhere else
             items = [_kind_word(o) for o in items]
         if not isinstance(items, list) or not items or any(o not in OBJECT_TYPES for o in items):
-            self.problems.append(
-                f"sync.objects: must list some of {', '.join(OBJECT_TYPES)}, got {shown(objects)}"
-            )
+            kinds = ", ".join(OBJECT_TYPES)
+            self.problems.append(f"sync.objects: must list some of {kinds}, got {shown(objects)}")
             return OBJECT_TYPES
         return tuple(o for o in OBJECT_TYPES if o in items)

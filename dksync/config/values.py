@@ -129,3 +129,11 @@ def url_flaw(value: str) -> str | None:
     if parts.query or parts.fragment:
         return "it must not hold ? or #"
     return None
+
+
+def unknown_urls(urls: list[str]) -> list[int]:
+    """The 1-based positions of the URLs Apprise cannot use (Apprise is imported only
+    when ``notify.urls`` is set; it is an optional extra)."""
+    import apprise
+
+    return [i for i, url in enumerate(urls, 1) if apprise.Apprise.instantiate(url) is None]

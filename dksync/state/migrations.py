@@ -50,4 +50,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX invoices_by_reference ON invoices (reference)",
     ),
     ("ALTER TABLE written ADD COLUMN payload TEXT",),
+    (
+        (
+            "CREATE TABLE ledger (id INTEGER PRIMARY KEY AUTOINCREMENT, moment_id INTEGER NOT "
+            "NULL, number TEXT NOT NULL, dk_number TEXT NOT NULL, customer TEXT NOT NULL, "
+            "invoice_date TEXT NOT NULL, currency TEXT NOT NULL, total TEXT NOT NULL, action "
+            "TEXT NOT NULL, at TEXT NOT NULL, run_id INTEGER)"
+        ),
+        "CREATE INDEX ledger_by_time ON ledger (at)",
+    ),
 )

@@ -5,7 +5,7 @@ second (status line, headers or body) keeps a request alive for ever. Here every
 runs under a ``Watch``: a timer that, at the deadline, shuts the sockets of the connections
 the request used, which ends any read blocked on them at once. The connections are found
 through urllib3 pool classes whose connections register with the current thread's watch
-(``POOLS``, installed by ``http.py`` on its sessions).
+(``POOLS``, which ``WatchedAdapter`` puts under every session ``http.py`` makes).
 
 ``HALT`` is set by the run's signal handler: no request starts after it, no retry waits
 longer, so a signal's wait for the writes in flight is bounded by one request's deadline.
@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -143,3 +144,19 @@ class _WatchedHTTPSPool(HTTPSConnectionPool):
 
 
 POOLS: dict[str, type[HTTPConnectionPool]] = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class WatchedAdapter(HTTPAdapter):
+    """Connections that a request's deadline can end (mounted on every session)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        """The same through an HTTP proxy (``HTTPS_PROXY``; a SOCKS proxy keeps its own
+        connections, bounded per read only)."""
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = POOLS
+        return manager

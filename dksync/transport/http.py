@@ -1,4 +1,5 @@
-"""The HTTP boundary: the only module that imports ``requests``.
+"""The HTTP boundary: with ``failures`` (what a failed request means) and ``deadline`` (a
+request's total deadline), the only modules that import ``requests`` and urllib3.
 
 Every ``requests`` error and every HTTP status is translated here into dksync's own
 errors (see ``errors.py``), so nothing above this module ever sees a ``Response``.
@@ -24,7 +25,6 @@ from typing import Any
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -46,7 +46,7 @@ from dksync.errors import (
 )
 from dksync.kinds import ReasonCode
 from dksync.transport import body as answer
-from dksync.transport.deadline import HALT, POOLS, Watch, watched
+from dksync.transport.deadline import HALT, Watch, WatchedAdapter, watched
 from dksync.transport.failures import BROKE_OFF, Service, broken, failure, late
 from dksync.transport.reach import address, credentials_in
 
@@ -264,8 +264,8 @@ class Transport:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            session.mount("http://", _WatchedAdapter())
-            session.mount("https://", _WatchedAdapter())
+            session.mount("http://", WatchedAdapter())
+            session.mount("https://", WatchedAdapter())
             session.headers.update(self._headers)
             session.headers["Accept-Encoding"] = answer.ACCEPT_ENCODING
             self._local.session = session
@@ -285,8 +285,7 @@ class Transport:
         with self._count_lock:
             self.requests_sent += 1
         url = f"{self.base_url}{path}"
-        data = None if body is None else jsonio.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if data is not None else None
+        data, headers = jsonio.request_body(body)
         with watched(self._deadline) as watch:
             try:
                 response = self._session().request(
@@ -386,11 +385,3 @@ def _log_retry(state: RetryCallState) -> None:
         wait,
         state.attempt_number + 1,
     )
-
-
-class _WatchedAdapter(HTTPAdapter):
-    """Connections that a request's deadline can end (see ``deadline``)."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = POOLS

@@ -70,7 +70,10 @@ def test_a_file_of_every_earlier_schema_migrates_in_place(tmp_path: Path, versio
             db.execute(statement)
     db.execute(f"PRAGMA user_version = {version}")
     db.execute("INSERT INTO cursors VALUES ('invoices', '2026-05-01T00:00:00+00:00', 7, 'x')")
-    db.execute("INSERT INTO written VALUES ('customers', 3, '10004', 'h', 'at')")
+    db.execute(
+        "INSERT INTO written (object_type, moment_id, number, payload_hash, updated_at) "
+        "VALUES ('customers', 3, '10004', 'h', 'at')"
+    )
     db.execute("INSERT INTO invoices VALUES (9, '1001', 'posted', 90001, '', 'at')")
     db.commit()
     db.close()
