@@ -100,8 +100,12 @@ class State(Database):
         )
 
     def written_counts(self) -> dict[str, int]:
-        """How many records of each kind dksync wrote to DK+ (a lower bound on what it holds)."""
-        rows = self._all("SELECT object_type, COUNT(*) FROM written GROUP BY object_type")
+        """How many customers, projects and products dksync wrote to DK+ (a lower bound on
+        what it holds); invoices keep there only what was posted of them, for drift."""
+        rows = self._all(
+            "SELECT object_type, COUNT(*) FROM written WHERE object_type != 'invoices' "
+            "GROUP BY object_type"
+        )
         return {str(kind): int(count) for kind, count in rows}
 
     def wrote_number(self, object_type: str, number: str) -> bool:
@@ -162,14 +166,62 @@ class State(Database):
             (moment_id, reference, status, dk_number, detail, now_text()),
         )
 
-    def invoice_with_reference(self, reference: str) -> InvoiceRow | None:
-        """The Moment invoice dksync posted (or is posting) under this DK+ reference."""
+    def reference_holder(self, reference: str, moment_id: int) -> InvoiceRow | None:
+        """Another Moment invoice that holds this DK+ reference (its POST pending, uncertain
+        or posted): one DK+ invoice per Moment invoice number."""
         row = self._one(
-            f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE reference = ? "
-            "ORDER BY moment_id LIMIT 1",
-            (reference,),
+            f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE reference = ? AND moment_id != ? "
+            "AND status IN ('pending', 'uncertain', 'posted') ORDER BY moment_id LIMIT 1",
+            (reference, moment_id),
         )
         return _invoice(row)
+
+    def claim_number(self, object_type: str, number: str, moment_id: int) -> int | None:
+        """Claim a DK+ number for one Moment record before anything is written under it
+        (so a run killed after the write still holds it); the other Moment id when another
+        record holds it (claimed, or written before claims existed). A record that claims a
+        new number gives up its old one."""
+        with self.atomic():
+            row = self._one(
+                "SELECT moment_id FROM claims WHERE object_type = ? AND number = ?",
+                (object_type, number),
+            )
+            if row is not None and int(row[0]) != moment_id:
+                return int(row[0])
+            other = self.number_holder(object_type, number, moment_id)
+            if other is not None:
+                return other
+            self._sql(
+                "DELETE FROM claims WHERE object_type = ? AND moment_id = ?",
+                (object_type, moment_id),
+            )
+            self._sql(
+                "INSERT INTO claims (object_type, number, moment_id) VALUES (?, ?, ?)",
+                (object_type, number, moment_id),
+            )
+            return None
+
+    def number_holder(self, object_type: str, number: str, moment_id: int) -> int | None:
+        """Another Moment record written to DK+ under this DK+ number, or None."""
+        row = self._one(
+            "SELECT moment_id FROM written WHERE object_type = ? AND number = ? "
+            "AND moment_id != ? ORDER BY moment_id LIMIT 1",
+            (object_type, number, moment_id),
+        )
+        return None if row is None else int(row[0])
+
+    # --- facts about the state file itself (its lineage) -------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._sql(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def invoices_with_status(self, status: str) -> list[InvoiceRow]:
         rows = self._all(
