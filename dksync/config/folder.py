@@ -51,11 +51,40 @@ def pick(folder: Path, name: str) -> Path:
 
 def merged(folder: Path, name: str, data_dir: Path) -> dict[str, Any]:
     """The company's mapping with ``_defaults.yaml`` merged under it, and its state path
-    made its own (``data_dir/<company>.sqlite`` when no file names one)."""
+    made its own (``data_dir/<company>.sqlite`` when no file names one). Two companies
+    whose files name one state file are refused: the second would read with the first's
+    cursors and never send what lies before them (exit 0, nothing posted)."""
     path = pick(folder, name)
     defaults_file = folder / DEFAULTS
     defaults = read_mapping(defaults_file) if defaults_file.is_file() else {}
-    own = read_mapping(path)
+    raw = _with_state(defaults_file, defaults, read_mapping(path), name, data_dir)
+    mine = _resolved(folder, raw)
+    for other, other_path in companies(folder).items():
+        if other == name:
+            continue
+        try:
+            theirs = _resolved(
+                folder,
+                _with_state(defaults_file, defaults, read_mapping(other_path), other, data_dir),
+            )
+        except ConfigError:
+            continue  # that company's own run reports its file
+        if mine is not None and mine == theirs:
+            raise ConfigError(
+                f"{path}: state.path {mine} is also the state file of the company {other}; "
+                "each company needs its own (it holds the company's cursors and postings)"
+            )
+    return raw
+
+
+def _with_state(
+    defaults_file: Path,
+    defaults: Mapping[str, Any],
+    own: Mapping[str, Any],
+    name: str,
+    data_dir: Path,
+) -> dict[str, Any]:
+    """``own`` over ``defaults``, with the company's own state path."""
     raw = _merge(defaults, own)
     state = raw.get("state")
     own_state = own.get("state")
@@ -71,6 +100,17 @@ def merged(folder: Path, name: str, data_dir: Path) -> dict[str, Any]:
     elif own_path is None:
         raw["state"] = {**(state or {}), "path": str(data_dir / f"{name}.sqlite")}
     return raw
+
+
+def _resolved(folder: Path, raw: Mapping[str, Any]) -> Path | None:
+    """The state file a company's mapping names, as the reader takes it (a relative path
+    from the folder), or None when it names none that can be compared."""
+    state = raw.get("state")
+    text = state.get("path") if isinstance(state, Mapping) else None
+    if not isinstance(text, str) or not text.strip():
+        return None
+    path = Path(text).expanduser()
+    return (path if path.is_absolute() else folder / path).resolve()
 
 
 def _merge(under: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

@@ -220,11 +220,20 @@ def _header(invoice: Invoice, customer: Customer, number: str, rules: InvoiceRul
     }
     if invoice.due_date is not None:
         header["DueDate"] = invoice.due_date.isoformat()
-    if invoice.currency and invoice.currency != rules.default_currency:
-        header["Currency"] = invoice.currency
+    currency = currency_code(invoice.currency)
+    if currency and currency != currency_code(rules.default_currency):
+        header["Currency"] = currency
     if invoice.project_number:
         header["Project"] = invoice.project_number
     return header
+
+
+def currency_code(text: str | None) -> str | None:
+    """A currency as DK+ knows it: three letters A-Z (ISO 4217), whatever case Moment uses,
+    so ``isk`` is the company's ISK and not a foreign currency of that name; None for none
+    (the company's own) and for what is no code (``ÍSK``, ``kr.``): see ``map_invoice``."""
+    code = (text or "").strip().upper()
+    return code if len(code) == 3 and code.isascii() and code.isalpha() else None
 
 
 def map_invoice(
@@ -249,6 +258,9 @@ def map_invoice(
         reasons.append(f"invoice id {invoice.id} is final but has no invoice number")
     if not invoice.lines:
         reasons.append("the invoice has no lines")
+    given = (invoice.currency or "").strip()
+    if given and currency_code(given) is None:
+        reasons.append(f"its currency {given[:20]!r} is no ISO 4217 code: fix it in Moment")
     lines: list[dict[str, Any]] = []
     products: dict[str, tuple[int, Payload]] = {}
     for n, line in enumerate(invoice.lines, start=1):

@@ -12,6 +12,7 @@ DK+ invoices whose reference is no Moment invoice of the period are not looked a
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -215,9 +216,16 @@ def reconcile(
     by_reference: dict[str, list[Booked]] = {}
     for item in listed:
         by_reference.setdefault(item.reference, []).append(item)
-    matched, problems = 0, list(unreadable)
+    wanted = list(wanted)
+    sharing = Counter(want.invoice for want in wanted)
+    matched, problems, told = 0, list(unreadable), set()
     for want in wanted:
         found = sorted(by_reference.get(want.invoice, []), key=lambda b: _order(b.number))
+        if sharing[want.invoice] > 1:  # DK+ holds one invoice per number at most: told once
+            if want.invoice not in told:
+                problems.append(_shared_number(want.invoice, sharing[want.invoice], found))
+                told.add(want.invoice)
+            continue
         problem = judge(want, found)
         if problem is None:
             matched += 1
@@ -225,6 +233,16 @@ def reconcile(
             problems.append(problem)
     problems.sort(key=lambda p: _order(p.invoice))
     return Result(matched, tuple(problems))
+
+
+def _shared_number(number: str, moments: int, found: Sequence[Booked]) -> Problem:
+    """Moment invoices sharing one number: DK+ may hold one of them (``duplicate_number``
+    keeps the others out), so at least one final Moment invoice is not in DK+."""
+    detail = (
+        f"{moments} final Moment invoices share number {number}; DK+ holds {len(found)} "
+        "with that reference: give each its own number in Moment"
+    )
+    return Problem(ProblemKind.DUPLICATE, number, tuple(b.number for b in found), detail)
 
 
 def _order(number: str) -> tuple[int, int, str]:

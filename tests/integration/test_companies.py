@@ -190,3 +190,35 @@ def test_sigterm_reaches_the_running_company_and_starts_no_other(
     assert document["companies"]["alpha"]["exit_code"] == 143
     assert document["companies"]["gamma"]["error"].startswith("not started")
     assert not pairs[2].dkplus.snapshot()["customers"]
+
+
+def test_two_companies_naming_one_state_file_are_refused(tmp_path: Path) -> None:
+    """A company file copied with its ``state.path`` would run the second company on the
+    first's cursors: it read nothing before them and exited 0 with none of its invoices in
+    DK+. Both are refused (exit 4), nothing is written, and a third company runs."""
+    folder = tmp_path / "companies"
+    folder.mkdir()
+    shared = {"path": "../one.sqlite"}  # relative, and spelled otherwise below: one file
+    with ExitStack() as stack:
+        pairs = [
+            stack.enter_context(Sandbox(seed=s, dataset=generate(s, 4, 2, 5, plant=False)))
+            for s in (1, 2, 3)
+        ]
+        for name, sb, state in (
+            ("alpha", pairs[0], shared),
+            ("beta", pairs[1], {"path": str(tmp_path / "x" / ".." / "one.sqlite")}),
+            ("gamma", pairs[2], {"path": str(tmp_path / "gamma.sqlite")}),
+        ):
+            raw = {**_company(sb), "state": state}
+            raw["sync"] = {"start_from": "2026-01-01T00:00:00Z"}
+            (folder / f"{name}.yaml").write_text(yaml.safe_dump(raw))
+        result = runner.invoke(app, ["-c", str(folder), "run", "--json"])
+        document = json.loads(result.stdout)
+        assert result.exit_code == document["exit_code"] == 4
+        for name, other in (("alpha", "beta"), ("beta", "alpha")):
+            assert document["companies"][name]["exit_code"] == 4
+            assert f"also the state file of the company {other}" in result.stderr
+        assert document["companies"]["gamma"]["outcome"] == "ok"
+        assert not pairs[0].dkplus.snapshot()["invoices"]
+        assert not pairs[1].dkplus.snapshot()["invoices"]
+        assert pairs[2].dkplus.snapshot()["invoices"]

@@ -313,3 +313,27 @@ def test_reconcile_follows_customers_link(
     dates = [i.invoice_date for i in sb.dataset.invoices]
     result = gather.run(settings, Period(min(dates), max(dates)), connect(settings, FAST_RETRIES))
     assert [p for p in result.problems if p.kind is not ProblemKind.MISSING] == []
+
+
+def test_a_currency_is_booked_as_its_iso_code_or_rejected(tmp_path: Path) -> None:
+    """Moment's ``isk`` is the company's ISK, not a foreign currency of that name; a
+    currency that is no ISO 4217 code (``ÍSK``) is rejected, never posted as it is."""
+    data = generate(3, 12, 4, 24)
+    slots = iter(_eligible(data))
+    lower, odd = next(slots), next(slots)
+    data.invoices[lower] = replace(data.invoices[lower], currency="isk")
+    data.invoices[odd] = replace(data.invoices[odd], currency="ÍSK")
+    with Sandbox(seed=3, dataset=data) as sb:
+        report = _sync(sb, tmp_path)
+        assert report.fatal is None
+        booked = _dk(sb, str(data.invoices[lower].number))
+        assert booked["Currency"] == "ISK"
+        assert str(data.invoices[odd].number) not in {
+            i["Reference"] for i in sb.dkplus.snapshot()["invoices"]
+        }
+        label = str(data.invoices[odd].number)
+        [outcome] = [o for o in report.outcomes if o.object_type == "invoices" and o.label == label]
+        assert outcome.action is Action.REJECT and outcome.code == "invalid_data"
+        assert "ÍSK" in (outcome.detail or "")
+        result = _reconcile(sb, tmp_path)
+        assert str(data.invoices[lower].number) not in {p.invoice for p in result.problems}

@@ -236,6 +236,27 @@ def test_transient_faults_on_both_services_do_not_change_the_answer(
     assert dk_faults["5xx"] + dk_faults["429"] > 0 and sandbox.moment.faults.injected["5xx"] > 0
 
 
+def test_two_moment_invoices_sharing_a_number_never_agree(tmp_path: Path) -> None:
+    """DK+ holds one invoice per number at most (``duplicate_number`` keeps a second out),
+    so one of two final Moment invoices with one number is not in DK+: never "agree"."""
+    with Sandbox(dataset=generate(5, 12, 4, 20, plant=False)) as sb:
+        number = _final_numbers(sb)[0]
+        [original] = [
+            i for i in sb.moment.objects["invoices"].values() if str(i["invoiceNumber"]) == number
+        ]
+        twin = {**json.loads(json.dumps(original)), "id": int(original["id"]) + 999_999}
+        sb.moment.put_raw("invoices", twin)
+        config = config_file(sb, tmp_path)
+        runner.invoke(app, ["run", "-c", str(config)])
+        for extra in [i for i in sb.dkplus.snapshot()["invoices"] if i["Reference"] == number][1:]:
+            sb.dkplus.delete_invoice(int(extra["Number"]))  # DK+ holds the number once
+        document = _reconcile(config, "--from", "2026-01-01", "--to", "2026-12-31", expect=1)
+        [problem] = document["problems"]
+        assert problem["kind"] == "duplicate" and problem["invoice"] == number
+        assert "2 final Moment invoices share number" in problem["detail"]
+        assert document["matched"] == len(_final_numbers(sb)) - 1
+
+
 def test_an_invoice_that_cannot_be_read_or_mapped_is_a_problem_never_agreement(
     tmp_path: Path,
 ) -> None:
