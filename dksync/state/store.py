@@ -179,13 +179,7 @@ class State(History):
         record holds it (claimed, or written before claims existed). A record that claims a
         new number gives up its old one."""
         with self.atomic():
-            row = self._one(
-                "SELECT moment_id FROM claims WHERE object_type = ? AND number = ?",
-                (object_type, number),
-            )
-            if row is not None and int(row[0]) != moment_id:
-                return int(row[0])
-            other = self.number_holder(object_type, number, moment_id)
+            other = self.claim_holder(object_type, number, moment_id)
             if other is not None:
                 return other
             self._sql(
@@ -197,6 +191,17 @@ class State(History):
                 (object_type, number, moment_id),
             )
             return None
+
+    def claim_holder(self, object_type: str, number: str, moment_id: int) -> int | None:
+        """Another Moment record that claimed this DK+ number or was written under it (a
+        read only: the dry run claims in memory on top of it)."""
+        row = self._one(
+            "SELECT moment_id FROM claims WHERE object_type = ? AND number = ?",
+            (object_type, number),
+        )
+        if row is not None and int(row[0]) != moment_id:
+            return int(row[0])
+        return self.number_holder(object_type, number, moment_id)
 
     def number_holder(self, object_type: str, number: str, moment_id: int) -> int | None:
         """Another Moment record written to DK+ under this DK+ number, or None."""

@@ -217,14 +217,7 @@ class Books:
         refused (``duplicate_number``) when another Moment record holds it ("10001" and
         "10001 " are never merged silently, even by a run killed between write and books).
         A dry run claims in its in-memory copy of the state, the same way."""
-        other = self.state.claim_number(kind, number, moment_id)
-        if other is not None:
-            raise RecordRejected(
-                f"DK+ {kind.singular} number {number} belongs to Moment {kind.singular} id "
-                f"{other}; this is Moment id {moment_id}: two Moment {kind.value} map to one "
-                "DK+ number. Not written: give them distinct numbers in Moment",
-                ReasonCode.DUPLICATE_NUMBER,
-            )
+        _refuse_number(kind, number, moment_id, self.state.claim_number(kind, number, moment_id))
 
     def cursor(self, kind: str) -> Cursor | None:
         """Where this kind's last run left off in Moment's change stream."""
@@ -300,6 +293,7 @@ class DryBooks(Books):
         super().__init__(state, report)
         self._dry_facts: dict[int, Facts] = {}
         self._dry_claims: dict[str, int] = {}
+        self._dry_numbers: dict[tuple[ObjectKind, str], int] = {}
 
     def _facts(self, moment_id: int) -> Facts | None:
         return self._dry_facts.get(moment_id) or super()._facts(moment_id)
@@ -325,6 +319,16 @@ class DryBooks(Books):
         if other != moment_id:
             raise RecordRejected(_held_text(reference, other, None, moment_id), _DUPLICATE)
 
+    def claim_number(self, kind: ObjectKind, number: str, moment_id: int) -> None:
+        """The same claim as a run's, held in memory (the state is only read)."""
+        with self._lock:
+            other = self._dry_numbers.get((kind, number), moment_id)
+            if other == moment_id:
+                other = self.state.claim_holder(kind, number, moment_id) or moment_id
+            if other == moment_id:
+                self._dry_numbers[(kind, number)] = moment_id
+        _refuse_number(kind, number, moment_id, None if other == moment_id else other)
+
     def refuse_taken(self, moment_id: int, reference: str) -> None:
         super().refuse_taken(moment_id, reference)
         with self._lock:
@@ -334,6 +338,17 @@ class DryBooks(Books):
 
 
 _DUPLICATE = ReasonCode.DUPLICATE_NUMBER
+
+
+def _refuse_number(kind: ObjectKind, number: str, moment_id: int, other: int | None) -> None:
+    """Refuse a DK+ number another Moment record holds."""
+    if other is not None:
+        raise RecordRejected(
+            f"DK+ {kind.singular} number {number} belongs to Moment {kind.singular} id "
+            f"{other}; this is Moment id {moment_id}: two Moment {kind.value} map to one "
+            "DK+ number. Not written: give them distinct numbers in Moment",
+            ReasonCode.DUPLICATE_NUMBER,
+        )
 
 
 def _refuse_held(other: InvoiceRow | None, moment_id: int, reference: str) -> None:
