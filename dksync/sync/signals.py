@@ -17,6 +17,11 @@ from dksync.transport.deadline import HALT
 log = logging.getLogger("dksync.engine")
 
 
+def _after_stop(number: int, frame: FrameType | None) -> None:
+    """A signal after the run stopped: nothing more to stop. A Python handler, not
+    ``SIG_IGN``, so that a process started afterwards does not inherit the deafness."""
+
+
 class StopSignal:
     """Set by SIGINT or SIGTERM: stop reading, finish the writes in flight, then stop.
     Several Ctrl-C are one request to stop (no ``KeyboardInterrupt`` traceback).
@@ -51,7 +56,7 @@ class StopSignal:
             for number, handler in previous.items():
                 # once stopping, a later Ctrl-C (while the summary prints) is the same
                 # request: it must not turn into a KeyboardInterrupt or kill the process
-                signal.signal(number, signal.SIG_IGN if self() else handler)
+                signal.signal(number, _after_stop if self() else handler)
 
     def check(self) -> None:
         if self.signal_number is not None:
