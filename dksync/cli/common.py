@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -71,9 +71,54 @@ class DksyncCommand(TyperCommand):
         return plain_help(super().get_usage(ctx))
 
 
+class _Mode:
+    """Whether this invocation asked for ``--json``: then every exit path, a usage or
+    config error included, prints one JSON document on stdout."""
+
+    json = False
+
+
+def wants_json(args: list[str]) -> bool:
+    """``--json`` among the options (not after ``--``)."""
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
+
+
+def error_document(message: str, exit_code: int) -> dict[str, Any]:
+    return {"error": message, "exit_code": exit_code}
+
+
 class DksyncGroup(TyperGroup):
     """The top-level group: global options are accepted after the command too, and help
     shows no Python type names."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """As Click's, but with ``--json`` a usage error (exit 2) also prints its JSON
+        error document, so a program reading stdout always gets one."""
+        given = list(sys.argv[1:] if args is None else args)
+        _Mode.json = wants_json(given)
+        if not _Mode.json or not standalone_mode:
+            return super().main(given, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(given, prog_name, complete_var, False, **extra)
+        except typer.TyperException as exc:  # Click's own: usage errors, bad values
+            show = getattr(exc, "show", None)
+            if callable(show):
+                show()
+            else:
+                say_error(exc.format_message())
+            print_json(error_document(exc.format_message(), exc.exit_code))
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            print_json(error_document("aborted", 1))
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_globals(args))
@@ -181,11 +226,18 @@ def errors() -> Iterator[None]:
     try:
         yield
     except FatalError as exc:
-        say_error(str(exc))
-        raise typer.Exit(exc.exit_code) from None
+        fail(str(exc), exc.exit_code)
     except DksyncError as exc:
-        say_error(str(exc))
-        raise typer.Exit(3) from None
+        fail(str(exc), 3)
+
+
+def fail(message: str, exit_code: int) -> NoReturn:
+    """Stop with ``message`` on stderr and ``exit_code``; under ``--json`` also the error
+    document on stdout."""
+    say_error(message)
+    if _Mode.json:
+        print_json(error_document(message, exit_code))
+    raise typer.Exit(exit_code)
 
 
 def say_error(message: str) -> None:
@@ -202,6 +254,13 @@ def load(ctx: typer.Context) -> Config:
         secrets.append(settings.email.password.reveal())
     logs.forget_secrets(secrets)
     return settings
+
+
+def load_for_reading(ctx: typer.Context) -> Config:
+    """The config for a command that only reads the state: no secret is looked up, so it
+    works where the secrets live only in the crontab line."""
+    with errors():
+        return config_module.load_without_secrets(globals_of(ctx).config)
 
 
 def print_json(document: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -13,13 +14,22 @@ import yaml
 from rich.console import Console
 from rich.text import Text
 
-from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
+from dksync.cli.common import (
+    JsonOption,
+    errors,
+    globals_of,
+    load,
+    load_for_reading,
+    print_json,
+)
 from dksync.cli.report import readiness_table
 from dksync.cli.tables import history_table, status_tables
 from dksync.config import from_mapping
+from dksync.config.values import parse_duration
 from dksync.errors import ConfigError
 from dksync.ops import check as readiness
 from dksync.ops import init as init_module
+from dksync.ops import probe as monitor
 from dksync.ops import queries as commands
 from dksync.sync import run as engine
 
@@ -103,16 +113,55 @@ def check(
     raise typer.Exit(0 if result.ready else NOT_READY)
 
 
-def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
+def status(
+    ctx: typer.Context,
+    probe: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Monitoring probe (Nagios/Icinga): one line; exit 0 the last run ended ok, "
+            "1 records need attention, 2 the last run failed, is too old, or none ran.",
+        ),
+    ] = False,
+    max_age: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="With --check: the last finished run must be younger than this (30m, 2h, 1d).",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
     """Cursors, the last run, rejected records, uncertain invoices, and whether a run is
-    going now."""
-    settings = load(ctx)
+    going now. Reads the state only: no secret is needed."""
+    age = _max_age(max_age)
+    settings = load_for_reading(ctx)
     with errors():
         found = commands.status(settings)
+        runs = commands.history(settings, 10) if probe else []
+    if probe:
+        waiting = len(found["rejected"]) + len(found["uncertain_invoices"])
+        verdict = monitor.judge(runs, waiting, age)
+        if json_output:
+            print_json({**verdict.document, "status": found})
+        elif not globals_of(ctx).quiet:
+            sys.stdout.write(verdict.line + "\n")
+        raise typer.Exit(int(verdict.verdict))
     if json_output:
         print_json(found)
     else:
         _show(ctx, *status_tables(found))
+
+
+def _max_age(value: str | None) -> timedelta | None:
+    if value is None:
+        return None
+    found = parse_duration(value)
+    if found is None or not found:
+        raise typer.BadParameter(
+            f"{value!r} is not a duration such as 30m, 2h or 1d", param_hint="--max-age"
+        )
+    return found
 
 
 def history(
@@ -123,7 +172,7 @@ def history(
     json_output: JsonOption = False,
 ) -> None:
     """Past runs, newest first, with their counts and outcome."""
-    settings = load(ctx)
+    settings = load_for_reading(ctx)
     with errors():
         runs = commands.history(settings, limit)
     if json_output:

@@ -15,6 +15,7 @@ from dksync.cli.common import (
     errors,
     globals_of,
     load,
+    load_for_reading,
     object_type,
     print_json,
 )
@@ -51,7 +52,7 @@ def failures(
     """List rejected records with their reasons, attempts, and first and last time seen."""
     if ctx.invoked_subcommand is not None:
         return
-    settings = load(ctx)
+    settings = load_for_reading(ctx)
     with errors():
         rows = commands.rejected_records(settings, include_dropped)
     if json_output:
@@ -70,7 +71,7 @@ def failures_drop(
     ] = "dropped by hand",
 ) -> None:
     """Give up one rejected record on purpose: it is no longer retried, and the drop is kept."""
-    settings = load(ctx)
+    settings = load_for_reading(ctx)
     with errors():
         row = commands.drop_rejected(settings, record_id, note)
     name = f"{singular(row.object_type)} {row.number} (Moment id {row.moment_id})"
@@ -84,7 +85,7 @@ def failures_drop(
 @failures_app.command("undrop", cls=DksyncCommand, epilog=GLOBAL_HELP)
 def failures_undrop(ctx: typer.Context, record_id: IdArgument) -> None:
     """Take back a drop: the record is retried again from the next run."""
-    settings = load(ctx)
+    settings = load_for_reading(ctx)
     with errors():
         row = commands.undrop_rejected(settings, record_id)
     name = f"{singular(row.object_type)} {row.number} (Moment id {row.moment_id})"
@@ -123,7 +124,7 @@ def show(
     """What dksync knows of one record: its Moment id, what was written to DK+ and when, the
     DK+ number, and its rejections. Reads the state only. Exit 1 if dksync never saw it."""
     kind = object_type(kind)
-    settings = load(ctx)
+    settings = load_for_reading(ctx)
     with errors():
         known = commands.show_record(settings, kind, number)
     if json_output:

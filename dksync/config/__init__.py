@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from dksync.config.values import decode_utf8, one_line, secret_flaw, url_flaw
+from dksync.config.values import decode_utf8, one_line, parse_duration, secret_flaw, url_flaw
 from dksync.errors import ConfigError
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
@@ -29,8 +29,6 @@ from dksync.moment.fieldnames import problems as field_name_problems
 OBJECT_TYPES = ("customers", "projects", "invoices")
 DEFAULT_FILE = "dksync.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 KNOWN_KEYS: dict[str, frozenset[str]] = {
     "moment": frozenset(
@@ -161,6 +159,20 @@ def find_config(path: str | Path | None, env: Mapping[str, str]) -> Path:
 
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Read, expand and validate the config; ``ConfigError`` says which key is wrong."""
+    return _load(path, env, secrets=True)
+
+
+def load_without_secrets(
+    path: str | Path | None = None, env: Mapping[str, str] | None = None
+) -> Config:
+    """The config for a command that only reads the state (status, history, failures,
+    show): validated like ``load`` but its secrets are neither looked up nor checked, so
+    an operator can look on a box where the secrets live only in the crontab line. Every
+    secret in the answer is empty: it must never be used to connect."""
+    return _load(path, env, secrets=False)
+
+
+def _load(path: str | Path | None, env: Mapping[str, str] | None, *, secrets: bool) -> Config:
     env = os.environ if env is None else env
     source = find_config(path, env)
     try:
@@ -179,14 +191,19 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
         raise ConfigError(f"the config file {source} is not valid YAML{where}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"the config file {source} must hold a mapping of sections")
-    return from_mapping(raw, env, source)
+    return from_mapping(raw, env, source, secrets=secrets)
 
 
 def from_mapping(
-    raw: Mapping[str, Any], env: Mapping[str, str], source: Path | None = None
+    raw: Mapping[str, Any],
+    env: Mapping[str, str],
+    source: Path | None = None,
+    *,
+    secrets: bool = True,
 ) -> Config:
-    """Validate an already-parsed config mapping (YAML or built by ``dksync init``)."""
-    reader = _Reader(raw, env)
+    """Validate an already-parsed config mapping (YAML or built by ``dksync init``);
+    ``secrets=False`` leaves every secret empty and unchecked (see ``load_without_secrets``)."""
+    reader = _Reader(raw, env, secrets)
     reader.check_known()
     config = reader.build(source)
     if reader.problems:
@@ -207,8 +224,8 @@ def _beside(source: Path | None, path: Path) -> Path:
 class _Reader:
     """Pulls typed values out of the raw mapping, collecting every problem with its key."""
 
-    def __init__(self, raw: Mapping[str, Any], env: Mapping[str, str]) -> None:
-        self.raw, self.env = raw, env
+    def __init__(self, raw: Mapping[str, Any], env: Mapping[str, str], secrets: bool) -> None:
+        self.raw, self.env, self.secrets = raw, env, secrets
         self.problems: list[str] = []
 
     def check_known(self) -> None:
@@ -319,7 +336,9 @@ class _Reader:
     def secret(self, key: str, env_name: str, why: str) -> Secret:
         """From the config value, else ``$ENV_NAME``, else the file ``$ENV_NAME_FILE`` or
         ``<key>_file`` names (one trailing line break dropped). The value itself never
-        appears in a message."""
+        appears in a message. Not looked up at all when the reader skips secrets."""
+        if not self.secrets:
+            return Secret("")
         value, origin = self.text(key), key
         file_key = f"{key}_file"
         file_name = self.text(file_key) or self.env.get(f"{env_name}_FILE")
@@ -500,15 +519,14 @@ class _Reader:
         value = self.value(key)
         if value is None:
             return default
-        match = _DURATION.match(str(value).strip())
-        if not match:
+        found = parse_duration(str(value))
+        if found is None:
             self.problems.append(f"{key}: must be a duration such as 10m, 2h or 30s, got {value!r}")
             return default
-        seconds = int(match.group(1)) * _SECONDS[match.group(2)]
-        if seconds > longest.total_seconds():
+        if found > longest:
             self.problems.append(f"{key}: {value!r} is too long a duration (at most {longest})")
             return default
-        return timedelta(seconds=seconds)
+        return found
 
     def _payment_terms(self) -> dict[int, str]:
         value = self.value("customers.payment_terms")

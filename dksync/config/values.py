@@ -4,10 +4,28 @@ Messages name what is wrong, never a secret's value."""
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from dksync.errors import ConfigError
+
+_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+_LONGEST = timedelta(days=3650)
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """``10m``, ``2h``, ``30s``, ``1d`` as a duration, at most ten years (a longer one is
+    taken as ten years: no date arithmetic overflows); None when it is not one."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        return None
+    seconds = int(match.group(1)) * _SECONDS[match.group(2)]
+    return timedelta(seconds=min(seconds, int(_LONGEST.total_seconds())))
 
 
 def decode_utf8(source: Path, data: bytes) -> str:

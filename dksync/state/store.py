@@ -66,6 +66,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE written ADD COLUMN payload TEXT;
     """,
+    """
+    ALTER TABLE runs ADD COLUMN error TEXT;
+    CREATE TABLE skipped (
+        object_type TEXT NOT NULL, moment_id INTEGER NOT NULL, number TEXT NOT NULL,
+        reason TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (object_type, moment_id));
+    """,
 )
 
 
@@ -481,6 +487,10 @@ class State:
                 "SELECT moment_id FROM rejected WHERE object_type = ? AND number = ?",
                 (object_type, number),
             ),
+            (
+                "SELECT moment_id FROM skipped WHERE object_type = ? AND number = ?",
+                (object_type, number),
+            ),
         ]
         if object_type == "invoices":
             queries.insert(0, ("SELECT moment_id FROM invoices WHERE reference = ?", (number,)))
@@ -489,6 +499,24 @@ class State:
             if row is not None:
                 return int(row[0])
         return None
+
+    def record_skip(self, object_type: str, moment_id: int, number: str, reason: str) -> None:
+        """A record a run saw and left alone on purpose (a draft, "do not transfer"), so
+        ``show`` can say why it was not sent."""
+        self._sql(
+            "INSERT INTO skipped (object_type, moment_id, number, reason, at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(object_type, moment_id) DO UPDATE SET "
+            "number = excluded.number, reason = excluded.reason, at = excluded.at",
+            (object_type, moment_id, number, reason, now_text()),
+        )
+
+    def skip_of(self, object_type: str, moment_id: int) -> tuple[str, str] | None:
+        """(why, when) the last run that saw this record skipped it, or None."""
+        row = self._one(
+            "SELECT reason, at FROM skipped WHERE object_type = ? AND moment_id = ?",
+            (object_type, moment_id),
+        )
+        return None if row is None else (str(row[0]), str(row[1]))
 
     # --- notifications --------------------------------------------------------------------
 
@@ -523,16 +551,29 @@ class State:
         with self.transaction():
             return self._sql("INSERT INTO runs (started_at) VALUES (?)", (now_text(),))
 
-    def finish_run(self, run_id: int, outcome: str, counts: dict[str, Any]) -> None:
+    def finish_run(
+        self, run_id: int, outcome: str, counts: dict[str, Any], error: str | None = None
+    ) -> None:
+        """A run's end: its outcome, counts and, for a failed one, why (for status, history
+        and monitoring, long after its log is gone)."""
         with self.transaction():
             self._sql(
-                "UPDATE runs SET finished_at = ?, outcome = ?, counts = ? WHERE id = ?",
-                (now_text(), outcome, json.dumps(counts), run_id),
+                "UPDATE runs SET finished_at = ?, outcome = ?, counts = ?, error = ? WHERE id = ?",
+                (now_text(), outcome, json.dumps(counts), error, run_id),
+            )
+
+    def note_run_counts(self, run_id: int, counts: dict[str, Any]) -> None:
+        """The counts so far of a run still going, so ``status`` can tell them (and a run
+        killed outright leaves what it did)."""
+        with self.transaction():
+            self._sql(
+                "UPDATE runs SET counts = ? WHERE id = ? AND finished_at IS NULL",
+                (json.dumps(counts), run_id),
             )
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self._all(
-            "SELECT id, started_at, finished_at, outcome, counts FROM runs "
+            "SELECT id, started_at, finished_at, outcome, counts, error FROM runs "
             "ORDER BY id DESC LIMIT ?",
             (limit,),
         )
@@ -544,6 +585,7 @@ class State:
                     "finished_at": r[2],
                     "outcome": r[3],
                     "counts": json.loads(r[4]),
+                    "error": r[5],
                 }
                 for r in rows
             ]

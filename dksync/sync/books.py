@@ -174,6 +174,8 @@ class Books:
                     )
             elif outcome.action in IN_DKPLUS and kind is not ObjectKind.PRODUCTS:
                 self.state.clear_rejected(kind, outcome.moment_id)
+            elif outcome.action is Action.SKIP and outcome.moment_id:
+                self.state.record_skip(kind, outcome.moment_id, outcome.label, outcome.detail)
             if outcome.digest is not None and outcome.dk_number is not None:
                 self.state.record_written(
                     kind, outcome.moment_id, outcome.dk_number, outcome.digest, outcome.payload

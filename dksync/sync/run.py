@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -157,15 +158,37 @@ def run(
         clients = clients or connect(config)
         with _lock(config, options.dry_run), _open_state(config, options.dry_run) as state:
             run_id = None if options.dry_run else state.start_run()
+            notes = None if run_id is None else LiveCounts(state, run_id, report)
             try:
                 with _boundary(report, stop):
                     ctx = _context(config, clients, state, report, options.dry_run)
                     for stream in selected(config, options):
-                        sync_stream(ctx, stream, options, stop)
+                        sync_stream(ctx, stream, options, stop, notes)
             finally:
                 if run_id is not None:
-                    state.finish_run(run_id, report.outcome_word, report.counts())
+                    error = None if report.fatal is None else str(report.fatal)
+                    state.finish_run(run_id, report.outcome_word, report.counts(), error)
     return report
+
+
+class LiveCounts:
+    """Keeps a going run's counts in its history row, at most every ``every`` seconds and
+    at the end of each stream, so ``status`` tells a running run's progress and a run
+    killed outright leaves what it did."""
+
+    every = 2.0
+
+    def __init__(self, state: State, run_id: int, report: RunReport) -> None:
+        self._state, self._run_id, self._report = state, run_id, report
+        self._last = time.monotonic()
+
+    def maybe(self) -> None:
+        if time.monotonic() - self._last >= self.every:
+            self.now()
+
+    def now(self) -> None:
+        self._last = time.monotonic()
+        self._state.note_run_counts(self._run_id, self._report.counts())
 
 
 @contextmanager
@@ -257,7 +280,13 @@ def selected(config: Config, options: RunOptions) -> list[Stream]:
     return [s for s in STREAMS if s.object_type in wanted]
 
 
-def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: StopSignal) -> None:
+def sync_stream(
+    ctx: RunContext,
+    stream: Stream,
+    options: RunOptions,
+    stop: StopSignal,
+    notes: LiveCounts | None = None,
+) -> None:
     """Read one kind from its cursor, sync each record, settle lost answers, then move the
     cursor past what is done.
 
@@ -284,6 +313,8 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
             if stop():
                 break
             cursor = _accept(ctx, kind, raw, start, seen)
+            if notes is not None:
+                notes.maybe()
             if cursor is None:
                 continue
             rejected.discard(cursor.record_id)
@@ -302,6 +333,8 @@ def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: Stop
     whole = read.complete and not (stop() or limited or options.since is not None)
     ctx.books.end_stream(stream.kind, read_whole=whole)
     _move_cursor(ctx, kind, tracker, read, moved=not stop())
+    if notes is not None:
+        notes.now()
 
 
 def _move_cursor(

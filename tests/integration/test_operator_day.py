@@ -1,0 +1,181 @@
+"""An operator's day (issue 19): every question answered from the state, without the
+secrets; ``--json`` one document on every exit path; a failed run's reason kept; status as
+a monitoring probe. Real HTTP to the sandbox, the CLI as a user types it."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from dksync.cli import app
+from dksync.sandbox.generator import generate
+from dksync.sandbox.pair import Sandbox
+from dksync.state.lock import RunLock
+from dksync.state.store import State
+from tests.helpers import config_file
+
+runner = CliRunner(env={"COLUMNS": "250"})
+NO_SECRETS = {
+    "MOMENT_API_KEY": None,
+    "DKPLUS_API_TOKEN": None,
+    "MOMENT_API_KEY_FILE": None,
+    "DKPLUS_API_TOKEN_FILE": None,
+}
+
+
+def _invoke(*args: str, env: dict[str, str | None] | None = None) -> Any:
+    return runner.invoke(app, list(args), env={**NO_SECRETS, **(env or {})})
+
+
+def _flat(text: str) -> str:
+    """An output without its white space, whatever the table wrapped or folded."""
+    return "".join(text.split())
+
+
+def _referring_config(sb: Sandbox, folder: Path) -> tuple[str, dict[str, str | None]]:
+    """A config whose secrets are ``${...}`` references, as ``dksync init`` writes it, and
+    the environment that holds them (as only the crontab line would)."""
+    path = config_file(
+        sb,
+        folder,
+        moment={"api_key": "${MOMENT_API_KEY}"},
+        dkplus={"token": "${DKPLUS_API_TOKEN}"},
+    )
+    return str(path), {"MOMENT_API_KEY": sb.moment.api_key, "DKPLUS_API_TOKEN": sb.dkplus.token}
+
+
+def test_read_only_commands_work_without_the_secrets(sandbox: Sandbox, tmp_path: Path) -> None:
+    config, secrets = _referring_config(sandbox, tmp_path)
+    ran = _invoke("run", "-q", "-c", config, env=secrets)
+    assert ran.exit_code == 1, ran.output  # the sandbox plants rejections
+    without = _invoke("run", "-c", config)
+    assert without.exit_code == 4 and "MOMENT_API_KEY" in without.output
+
+    status = _invoke("status", "--json", "-c", config)
+    assert status.exit_code == 0, status.output
+    found = json.loads(status.stdout)
+    assert found["posted_invoices"] > 0 and found["rejected"]
+    history = _invoke("history", "--json", "-c", config)
+    assert history.exit_code == 0 and json.loads(history.stdout)[0]["outcome"] == "rejected"
+    failures = _invoke("failures", "--json", "-c", config)
+    assert failures.exit_code == 0 and len(json.loads(failures.stdout)) == len(found["rejected"])
+    invoice = next(str(i) for i in range(1001, 1100) if _shown(config, i))
+    shown = _invoke("show", "invoice", invoice, "-c", config)
+    assert shown.exit_code == 0 and "DK+ number" in shown.output
+    plain = _invoke("status", "-c", config)
+    assert plain.exit_code == 0 and "last run" in plain.output
+    first = found["rejected"][0]["id"]
+    dropped = _invoke("failures", "drop", str(first), "-c", config)
+    assert dropped.exit_code == 0 and "Dropped" in dropped.output
+    assert _invoke("failures", "undrop", str(first), "-c", config).exit_code == 0
+    assert "MOMENT_API_KEY" not in plain.output + shown.output + history.output
+
+
+def _shown(config: str, number: int) -> bool:
+    result = _invoke("show", "invoice", str(number), "--json", "-c", config)
+    return result.exit_code == 0 and json.loads(result.stdout)["invoice"] is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["status", "--json", "--max-age", "soon"], 2),
+        (["run", "--json", "--only", "orders"], 2),
+        (["history", "--json", "--bogus"], 2),
+        (["failures", "--json", "--limit", "3"], 2),
+        (["run", "--json"], 4),
+        (["check", "--json"], 4),
+        (["status", "--json"], 4),
+        (["resync", "invoice", "1001", "--json"], 4),
+        (["reconcile", "--json"], 4),
+    ],
+)
+def test_json_is_one_document_on_usage_and_config_errors(
+    args: list[str], code: int, tmp_path: Path
+) -> None:
+    result = _invoke(*args, "-c", str(tmp_path / "missing.yaml"))
+    assert result.exit_code == code, result.output
+    document = json.loads(result.stdout)
+    assert document["exit_code"] == code and document["error"]
+
+
+def test_json_error_document_for_an_unusable_state(sandbox: Sandbox, tmp_path: Path) -> None:
+    config, _ = _referring_config(sandbox, tmp_path)
+    (tmp_path / "state.sqlite").write_bytes(b"this is no database" * 100)
+    result = _invoke("history", "--json", "-c", config)
+    assert result.exit_code == 5
+    assert json.loads(result.stdout)["exit_code"] == 5
+
+
+def test_a_failed_run_keeps_its_error_and_status_check_says_so(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config, secrets = _referring_config(sandbox, tmp_path)
+    wrong = {**secrets, "DKPLUS_API_TOKEN": "wrong-token-123"}
+    failed = _invoke("run", "-c", config, env=wrong)
+    assert failed.exit_code == 3, failed.output
+
+    [run] = json.loads(_invoke("history", "--json", "-c", config).stdout)
+    assert run["outcome"] == "failed" and "refused the token" in run["error"]
+    assert "wrong-token-123" not in json.dumps(run)
+    status = _invoke("status", "-c", config)
+    assert re.search(r"failed\(.*DK\+refusedthetoken", _flat(status.output))
+    history = _invoke("history", "-c", config)
+    assert re.search(r"failed.*error:DK\+.*refusedthetoken", _flat(history.output))
+    probe = _invoke("status", "--check", "-c", config)
+    assert probe.exit_code == 2
+    assert probe.stdout.startswith("DKSYNC CRITICAL - run 1 failed at ")
+    assert "refused the token" in probe.stdout and probe.stdout.count("\n") == 1
+
+    assert _invoke("run", "-q", "-c", config, env=secrets).exit_code == 1
+    warned = _invoke("status", "--check", "--json", "-c", config)
+    assert warned.exit_code == 1
+    assert json.loads(warned.stdout)["verdict"] == "warning"
+
+
+def test_status_check_ok_too_old_and_none_yet(tmp_path: Path) -> None:
+    with Sandbox(dataset=generate(5, 10, 4, 20, plant=False)) as clean:
+        config, secrets = _referring_config(clean, tmp_path)
+        none_yet = _invoke("status", "--check", "-c", config)
+        assert none_yet.exit_code == 2 and "no run has finished yet" in none_yet.stdout
+        assert _invoke("run", "-q", "-c", config, env=secrets).exit_code == 0
+        ok = _invoke("status", "--check", "--max-age", "1h", "-c", config)
+        assert ok.exit_code == 0 and ok.stdout.startswith("DKSYNC OK - run 1 ended ok at ")
+        with sqlite3.connect(tmp_path / "state.sqlite") as db:
+            db.execute("UPDATE runs SET finished_at = '2026-01-01T00:00:00+00:00'")
+        old = _invoke("status", "--check", "--max-age", "1h", "-c", config)
+        assert old.exit_code == 2 and "longer ago than --max-age 1:00:00" in old.stdout
+        quiet = _invoke("status", "--check", "-q", "--max-age", "1h", "-c", config)
+        assert quiet.exit_code == 2 and quiet.stdout == ""
+
+
+def test_status_tells_a_going_run_with_its_counts_and_invoices_being_posted(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """What a run going now leaves in the state (its counts so far, an invoice marked
+    pending before its POST) while it holds the lock, read by another process."""
+    config, _ = _referring_config(sandbox, tmp_path)
+    path = tmp_path / "state.sqlite"
+    state = State.open(path)
+    run_id = state.start_run()
+    state.note_run_counts(run_id, {"customers": {"fetched": 40, "create": 40}})
+    with state.transaction():
+        state.mark_invoice(77, "1007", "pending")
+    state.close()
+    with RunLock(path, "run"):
+        going = _invoke("status", "-c", config)
+        probe = _invoke("status", "--check", "-c", config)
+    assert "running; customers 40 read, 40 created" in going.output, going.output
+    assert "being posted" in going.output and "1007" in going.output
+    assert re.search(r"uncertain invoices +none", going.output)
+    assert "in progress: run 1 so far 40 read, 40 created" in going.output
+    assert probe.exit_code == 2 and "a run is going now" in probe.stdout
+    after = _invoke("status", "-c", config)
+    assert "interrupted" in after.output and "1007 (pending since" in after.output
+    assert "not moved: run 1 (interrupted) 40 read, 40 created" in after.output
