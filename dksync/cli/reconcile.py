@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from dksync.cli.common import JsonOption, errors, load, print_json
+from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
 from dksync.config import Config
 from dksync.reconcile import gather
 from dksync.reconcile.gather import Period, Tick
@@ -106,7 +106,7 @@ def reconcile(
             raise typer.BadParameter(message, param_hint="--csv") from None
     if json_output:
         print_json(document(period, result))
-    else:
+    elif not globals_of(ctx).quiet:
         console = Console()
         console.print(summary_table(period, result))
         if result.problems:

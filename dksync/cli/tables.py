@@ -29,6 +29,7 @@ COUNT_WORDS = {
     Action.UNCERTAIN: "uncertain",
 }
 READ = "read"
+RETRIED = "retried"
 ORDER = ("customers", "projects", "products", "invoices")
 
 
@@ -187,7 +188,9 @@ def brief(counts: dict[str, dict[str, int]]) -> str:
     parts = []
     for kind in sorted(counts, key=kind_order):
         row = counts[kind]
-        done = [f"{v} {k}" for k, v in row.items() if v and k != READ]
+        done = [f"{v} {k}" for k, v in row.items() if v and k not in (READ, RETRIED)]
+        if row.get(RETRIED):
+            done.insert(0, f"{row[RETRIED]} {RETRIED}")
         if kind != ObjectKind.PRODUCTS:
             done.insert(0, f"{row.get(READ, 0)} read")
         if done:
@@ -241,8 +244,11 @@ def record_tables(known: dict[str, Any], width: int = 80) -> list[RenderableType
     if invoice is not None:
         facts.add_row("DK+ number", str(invoice["dk_number"] or "-"))
         facts.add_row("state", f"{invoice['status']} since {short_time(invoice['updated_at'])}")
+    skipped = known.get("skipped")
+    if skipped is not None:
+        facts.add_row("skipped", f"{short_time(skipped['at'])}: {skipped['reason']}")
     if written is None and invoice is None:
-        facts.add_row("written to DK+", "not yet")
+        facts.add_row("written to DK+", "not yet" if skipped is None else "no (skipped)")
     shown: list[RenderableType] = [facts]
     if known["rejections"]:
         rows = [failure_row(r) for r in known["rejections"]]

@@ -67,6 +67,7 @@ def show_record(config: Config, object_type: str, number: str) -> dict[str, Any]
             "moment_id": moment_id,
             "written": None,
             "invoice": None,
+            "skipped": None,
             "rejections": [],
             "events": [],
         }
@@ -78,6 +79,9 @@ def show_record(config: Config, object_type: str, number: str) -> dict[str, Any]
         invoice = state.invoice(moment_id) if object_type == "invoices" else None
         if invoice is not None:
             found["invoice"] = asdict(invoice)
+        skip = state.skip_of(object_type, moment_id)
+        if skip is not None:
+            found["skipped"] = {"reason": skip[0], "at": skip[1]}
         found["rejections"] = [
             failure_json(r)
             for r in state.rejected(object_type, include_dropped=True)

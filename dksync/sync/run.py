@@ -469,6 +469,7 @@ def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None
     for row in ctx.books.state.rejected(stream.object_type):
         if row.moment_id not in not_read or row.moment_id == 0:
             continue
+        ctx.books.report.retry(stream.object_type, row.moment_id)
         try:
             raw = ctx.moment.client.get(stream.object_type, row.moment_id)
         except NotFound:
