@@ -179,3 +179,70 @@ def test_status_tells_a_going_run_with_its_counts_and_invoices_being_posted(
     after = _invoke("status", "-c", config)
     assert "interrupted" in after.output and "1007 (pending since" in after.output
     assert "not moved: run 1 (interrupted) 40 read, 40 created" in after.output
+
+
+ACTIONS = ("created", "updated", "unchanged", "adopted", "skipped", "drift", "rejected")
+
+
+def test_counts_add_up_and_nothing_changed_while_the_queue_waits(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config = str(config_file(sandbox, tmp_path, sync={"lookback": "0s"}))
+    first = _invoke("run", "--json", "-c", config)
+    assert first.exit_code == 1
+    queue = json.loads(_invoke("failures", "--json", "-c", config).stdout)
+    again = _invoke("run", "-c", config)
+    assert again.exit_code == 1, "records still rejected"
+    assert again.stdout.startswith("Nothing changed in Moment since "), again.stdout
+    assert f"{len(queue)} rejected records tried again: {len(queue)} still rejected" in (
+        again.stdout
+    )
+    third = json.loads(_invoke("run", "--json", "-c", config).stdout)
+    for document in (json.loads(first.stdout), third):
+        for kind in ("customers", "projects", "invoices"):
+            row = document["counts"].get(kind, {})
+            assert row.get("read", 0) == sum(row.get(a, 0) for a in ACTIONS + ("uncertain",)), (
+                kind,
+                row,
+            )
+    retried = {k: r["retried"] for k, r in third["counts"].items() if r.get("retried")}
+    assert retried == {
+        kind: sum(1 for r in queue if r["object"] == kind) for kind in {r["object"] for r in queue}
+    }
+    [latest, *_] = json.loads(_invoke("history", "--json", "-c", config).stdout)
+    assert latest["counts"]["customers"]["retried"] == retried.get("customers")
+
+
+def test_show_says_why_an_invoice_was_skipped(sandbox: Sandbox, tmp_path: Path) -> None:
+    config = str(config_file(sandbox, tmp_path))
+    assert _invoke("run", "-q", "-c", config).exit_code == 1
+    skipped = sandbox.dataset.planted["invoice marked do not transfer"]
+    shown = _invoke("show", "invoice", skipped, "-c", config)
+    assert shown.exit_code == 0, shown.output
+    assert "skipped" in shown.stdout and "do not transfer" in shown.stdout
+    assert "no (skipped)" in shown.stdout
+    document = json.loads(_invoke("show", "invoice", skipped, "--json", "-c", config).stdout)
+    assert "do not transfer" in document["skipped"]["reason"] and document["invoice"] is None
+
+
+def test_no_table_before_an_error(sandbox: Sandbox, tmp_path: Path) -> None:
+    config = str(config_file(sandbox, tmp_path))
+    unknown = _invoke("resync", "invoice", "999999", "-c", config)
+    assert unknown.exit_code == 1 and unknown.stdout == ""
+    assert "Moment has no invoice numbered 999999" in unknown.stderr
+    with RunLock(tmp_path / "state.sqlite", "run"):
+        locked = _invoke("run", "-c", config)
+    assert locked.exit_code == 6 and locked.stdout == "", locked.stdout
+    down = str(config_file(sandbox, tmp_path, moment={"base_url": "http://127.0.0.1:9"}))
+    unreachable = _invoke("run", "-c", down)
+    assert unreachable.exit_code == 3 and unreachable.stdout == ""
+    assert "cannot reach Moment" in unreachable.stderr
+
+
+def test_reconcile_quiet_prints_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    config = str(config_file(sandbox, tmp_path))
+    assert _invoke("run", "-q", "-c", config).exit_code == 1
+    quiet = _invoke("reconcile", "-q", "-c", config)
+    assert quiet.exit_code in (0, 1) and quiet.stdout == ""
+    loud = _invoke("reconcile", "-c", config)
+    assert loud.exit_code == quiet.exit_code and "matched" in loud.stdout
