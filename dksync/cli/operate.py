@@ -26,14 +26,16 @@ from dksync.cli.report import readiness_table
 from dksync.cli.tables import history_table, status_tables
 from dksync.config import from_mapping
 from dksync.config.values import parse_duration
-from dksync.errors import ConfigError
+from dksync.errors import ConfigError, StateError
 from dksync.ops import check as readiness
 from dksync.ops import init as init_module
 from dksync.ops import probe as monitor
 from dksync.ops import queries as commands
+from dksync.state.store import State
 from dksync.sync import run as engine
 
 NOT_READY = 1
+SANDBOX_STATE = "dksync-sandbox.sqlite"
 SANDBOX_MARK = "# dksync sandbox config, written by 'dksync sandbox --write-config'"
 
 
@@ -280,7 +282,7 @@ def sandbox(
         dkplus_port=dkplus_port,
     )
     with pair:
-        text = f"{SANDBOX_MARK}\n" + pair.config_yaml("dksync-sandbox.sqlite")
+        text = f"{SANDBOX_MARK}\n" + pair.config_yaml(SANDBOX_STATE)
         if write_config is not None:
             with errors():
                 _write_sandbox_config(write_config, text)
@@ -298,6 +300,9 @@ def sandbox(
         else:
             out.write("\n# dksync config for this sandbox ('--write-config PATH' writes it):\n")
             out.write(text + "\n")
+        note = _remembered_posts(write_config.parent if write_config else Path.cwd())
+        if note:
+            out.write(note)
         out.write("Serving until Ctrl-C.\n")
         out.flush()
         try:
@@ -305,6 +310,29 @@ def sandbox(
                 time.sleep(3600)
         except KeyboardInterrupt:
             out.write("Stopped.\n")
+
+
+def _remembered_posts(folder: Path) -> str | None:
+    """A sandbox's DK+ starts empty each time, while its state file beside the config may
+    remember invoices posted to an earlier one: say so, with what to do."""
+    path = folder / SANDBOX_STATE
+    if not path.exists():
+        return None
+    try:
+        state = State.snapshot(path)
+        try:
+            posted = state.posted_count()
+        finally:
+            state.close()
+    except StateError:
+        return None
+    if not posted:
+        return None
+    return (
+        f"\nNote: this sandbox's DK+ starts empty, but {path} remembers {posted} invoices "
+        "posted to an earlier one. 'dksync reconcile --fix' sends them again (or "
+        f"'dksync resync invoice N --force'); or delete {path.name} to start over.\n"
+    )
 
 
 def _write_sandbox_config(path: Path, text: str) -> None:

@@ -104,14 +104,22 @@ def resync(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="An invoice dksync posted that DK+ no longer holds (asked by reference "
+            "first) is sent again; never one DK+ still holds.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Fetch one record from Moment by its number and sync it now (an invoice only if it is
-    not in DK+ yet). Cursors do not move."""
+    not in DK+ yet; with --force also one DK+ lost). Cursors do not move."""
     kind = object_type(kind)
     settings = load(ctx)
     with errors():
-        report = engine.resync(settings, kind, number, dry_run=dry_run)
+        report = engine.resync(settings, kind, number, dry_run=dry_run, force=force)
     finish(report, json_output, globals_of(ctx), listed=True, command="resync")
 
 

@@ -96,6 +96,16 @@ def show_record(config: Config, object_type: str, number: str) -> dict[str, Any]
         return found
 
 
+def posted_among(config: Config, references: list[str]) -> list[str]:
+    """Those of these invoice numbers the state says dksync posted to DK+."""
+    with _reading(config) as state:
+        return [
+            number
+            for number in references
+            if (row := state.invoice_with_reference(number)) is not None and row.status == "posted"
+        ]
+
+
 def changes_since(config: Config, objects: tuple[str, ...]) -> str | None:
     """Where the oldest stored cursor of ``objects`` stands, as "2026-11-22 08:14 UTC", for
     "nothing changed since ..."; read from a copy, so it writes nothing."""

@@ -389,6 +389,11 @@ class State:
             (moment_id, reference, status, dk_number, detail, now_text()),
         )
 
+    def forget_invoice(self, moment_id: int) -> None:
+        """DK+ was asked and holds no invoice under this one's reference: the state stops
+        saying it is posted, so it can be sent again (``resync --force``)."""
+        self._sql("DELETE FROM invoices WHERE moment_id = ?", (moment_id,))
+
     def invoice_with_reference(self, reference: str) -> InvoiceRow | None:
         """The Moment invoice dksync posted (or is posting) under this DK+ reference."""
         row = self._one(

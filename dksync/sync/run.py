@@ -36,7 +36,7 @@ from dksync.errors import (
     RecordNotFound,
     RecordRejected,
 )
-from dksync.kinds import ObjectKind, ReasonCode
+from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.moment import MomentClient
 from dksync.outcome import Action, Outcome, RunReport
 from dksync.state.lock import RunLock
@@ -228,9 +228,11 @@ def resync(
     number: str,
     clients: Clients | None = None,
     dry_run: bool = False,
+    force: bool = False,
 ) -> RunReport:
     """Fetch one record from Moment by its number and sync it now; cursors stay where they
-    are. An invoice already in DK+ is recognised, never posted again."""
+    are. An invoice already in DK+ is recognised, never posted again; with ``force`` one
+    the state says is posted is looked up in DK+ and sent again if DK+ holds none."""
     report = RunReport(dry_run=dry_run, keep_unchanged=True)
     stream = next(s for s in STREAMS if s.object_type == object_type)
     stop = StopSignal()
@@ -243,11 +245,36 @@ def resync(
                 raise RecordNotFound(f"Moment has no {object_type[:-1]} numbered {number}")
             report.fetched[object_type] += 1
             key = moment.record_key(raw)
-            _sync_raw(ctx, stream, raw, key[1] if key else 0)
+            ident = key[1] if key else 0
+            if force and stream.kind is ObjectKind.INVOICES and ident:
+                _forget_if_lost(ctx, ident, number)
+            _sync_raw(ctx, stream, raw, ident)
             ctx.settle.drain(partial(resolve_lost, ctx), stop)
             with state.transaction():
                 state.add_event("resync", f"{object_type} {number}")
     return report
+
+
+def _forget_if_lost(ctx: RunContext, moment_id: int, number: str) -> None:
+    """``resync --force``: an invoice the state says is posted, which DK+ no longer holds
+    (deleted by hand, a sandbox restarted), is forgotten so it is sent again, but only once
+    DK+ itself, asked by reference, answered that it holds none. Never when it holds one,
+    and never on an answer that is not the contract (that stops the resync)."""
+    state = ctx.books.state
+    row = state.invoice(moment_id)
+    if row is None or row.status != InvoiceState.POSTED:
+        return
+    if ctx.dkplus.invoices_by_reference(row.reference):
+        return
+    lost = f"DK+ no longer holds invoice {number} (dksync posted it as DK+ {row.dk_number})"
+    again = "would send it again" if ctx.books.report.dry_run else "sending it again"
+    log.warning("%s: %s", lost, again)
+    ctx.books.report.warn(f"{lost}: {again}")
+    with state.transaction():  # a dry run's state is an in-memory copy
+        state.forget_invoice(moment_id)
+        state.add_event(
+            "resend", f"invoices {number} sent again: DK+ no longer held DK+ {row.dk_number}"
+        )
 
 
 def _fetch_by_number(client: MomentClient, state: State, object_type: str, number: str) -> Any:

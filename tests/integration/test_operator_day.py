@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +204,7 @@ def test_counts_add_up_and_nothing_changed_while_the_queue_waits(
     for document in (json.loads(first.stdout), third):
         for kind in ("customers", "projects", "invoices"):
             row = document["counts"].get(kind, {})
-            assert row.get("read", 0) == sum(row.get(a, 0) for a in ACTIONS + ("uncertain",)), (
+            assert row.get("read", 0) == sum(row.get(a, 0) for a in (*ACTIONS, "uncertain")), (
                 kind,
                 row,
             )
@@ -246,3 +249,111 @@ def test_reconcile_quiet_prints_nothing(sandbox: Sandbox, tmp_path: Path) -> Non
     assert quiet.exit_code in (0, 1) and quiet.stdout == ""
     loud = _invoke("reconcile", "-c", config)
     assert loud.exit_code == quiet.exit_code and "matched" in loud.stdout
+
+
+def _held(sb: Sandbox, number: str) -> list[int]:
+    return [n for n, i in sb.dkplus.store.invoices.items() if i.get("Reference") == number]
+
+
+def test_an_invoice_dkplus_lost_is_sent_again_with_force_never_twice(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config = str(config_file(sandbox, tmp_path))
+    assert _invoke("run", "-q", "-c", config).exit_code == 1
+    [first] = _held(sandbox, "1001")
+    assert sandbox.dkplus.delete_invoice(first)
+
+    plain = _invoke("resync", "invoice", "1001", "-c", config)
+    assert plain.exit_code == 0 and f"already in DK+ as {first}" in plain.stdout
+    assert _held(sandbox, "1001") == [], "without --force nothing is sent"
+    dry = _invoke("resync", "invoice", "1001", "--force", "--dry-run", "-c", config)
+    assert dry.exit_code == 0 and "would send it again" in dry.stdout
+    assert _held(sandbox, "1001") == []
+
+    forced = _invoke("resync", "invoice", "1001", "--force", "--json", "-c", config)
+    assert forced.exit_code == 0, forced.output
+    document = json.loads(forced.stdout)
+    assert document["counts"]["invoices"]["created"] == 1
+    assert any("DK+ no longer holds invoice 1001" in w for w in document["warnings"])
+    [second] = _held(sandbox, "1001")
+    assert second != first
+    shown = json.loads(_invoke("show", "invoice", "1001", "--json", "-c", config).stdout)
+    assert shown["invoice"]["dk_number"] == second and shown["invoice"]["status"] == "posted"
+    assert any(e["kind"] == "resend" and str(first) in e["detail"] for e in shown["events"])
+
+    again = _invoke("resync", "invoice", "1001", "--force", "-c", config)
+    assert again.exit_code == 0 and f"already in DK+ as {second}" in again.stdout
+    assert _held(sandbox, "1001") == [second], "DK+ holds it: never a second post"
+    reconciled = _invoke("reconcile", "--json", "-c", config)
+    missing = [p for p in json.loads(reconciled.stdout)["problems"] if p["invoice"] == "1001"]
+    assert missing == []
+
+
+def test_reconcile_fix_sends_again_what_dkplus_lost(tmp_path: Path) -> None:
+    with Sandbox(dataset=generate(5, 10, 4, 20, plant=False)) as clean:
+        config = str(config_file(clean, tmp_path))
+        assert _invoke("run", "-q", "-c", config).exit_code == 0
+        lost = sorted(clean.dkplus.store.invoices)[:2]
+        references = sorted(str(clean.dkplus.store.invoices[n]["Reference"]) for n in lost)
+        for number in lost:
+            assert clean.dkplus.delete_invoice(number)
+        found = _invoke("reconcile", "-c", config)
+        assert found.exit_code == 1 and "no longer has it" in _plain(found.stdout)
+        fixed = _invoke("reconcile", "--fix", "--json", "-c", config)
+        assert fixed.exit_code == 0, fixed.output
+        document = json.loads(fixed.stdout)
+        assert sorted(f["invoice"] for f in document["fixed"]) == references
+        assert all(f["outcome"] == "ok" and f["dk_number"] for f in document["fixed"])
+        assert all(len(_held(clean, r)) == 1 for r in references)
+        after = _invoke("reconcile", "--fix", "-c", config)
+        assert after.exit_code == 0 and "sent again" not in after.stdout
+        assert all(len(_held(clean, r)) == 1 for r in references), "never twice"
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.split())
+
+
+SMALL = ("--customers", "8", "--projects", "3", "--invoices", "10")
+
+
+def _serve_sandbox(folder: Path) -> tuple[subprocess.Popen[str], str]:
+    """``dksync sandbox --write-config`` as a user starts it; what it says up to serving."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dksync", "sandbox", "--write-config", "dksync.yaml", *SMALL],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    said = []
+    for _ in range(100):
+        said.append(process.stdout.readline())
+        if said[-1].startswith("Serving until Ctrl-C") or not said[-1]:
+            break
+    return process, "".join(said)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=20)
+
+
+def test_a_restarted_sandbox_says_its_dkplus_is_empty_and_fix_resends(tmp_path: Path) -> None:
+    config = str(tmp_path / "dksync.yaml")
+    process, said = _serve_sandbox(tmp_path)
+    try:
+        assert "Note:" not in said
+        assert _invoke("run", "-q", "-c", config).exit_code in (0, 1)
+        posted = json.loads(_invoke("status", "--json", "-c", config).stdout)["posted_invoices"]
+        assert posted > 0
+    finally:
+        _stop(process)
+    process, said = _serve_sandbox(tmp_path)
+    try:
+        assert f"remembers {posted} invoices posted to an earlier one" in _plain(said)
+        fixed = _invoke("reconcile", "--fix", "--json", "-c", config)
+        document = json.loads(fixed.stdout)
+        assert len([f for f in document["fixed"] if f["dk_number"]]) == posted, document
+    finally:
+        _stop(process)
