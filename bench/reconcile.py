@@ -17,11 +17,13 @@ from pathlib import Path
 import yaml
 
 from dksync import config as config_module
+from dksync.clients import connect
 from dksync.reconcile import gather
 from dksync.reconcile.compare import Result
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
 from dksync.sync import run as engine
+from dksync.sync.context import RunOptions
 
 
 def _config(sb: Sandbox, folder: Path, dkplus_rate: float) -> config_module.Config:
@@ -32,7 +34,7 @@ def _config(sb: Sandbox, folder: Path, dkplus_rate: float) -> config_module.Conf
 
 
 def _reconcile(settings: config_module.Config, label: str) -> Result:
-    sources = gather.connect(settings)
+    sources = connect(settings)
     started = time.monotonic()
     result = gather.run(settings, gather.Period(date(2026, 1, 1), date(2030, 12, 31)), sources)
     wall = time.monotonic() - started
@@ -55,7 +57,7 @@ def main() -> None:
     data = generate(7, args.customers, max(1, args.customers // 10), args.invoices)
     with Sandbox(dataset=data) as sb, tempfile.TemporaryDirectory() as folder:
         settings = _config(sb, Path(folder), dkplus_rate=0)
-        engine.run(settings, engine.RunOptions())
+        engine.run(settings, RunOptions())
         sb.dkplus.knobs.update({"latency_ms": args.latency_ms, "rate_limit": args.dkplus_rate})
         settings = _config(sb, Path(folder), dkplus_rate=args.dkplus_rate)
         print(f"DK+ latency {args.latency_ms:.0f} ms, rate limit {args.dkplus_rate:.0f}/s")

@@ -1,19 +1,45 @@
-"""One error root for dksync, subclassed by what the caller must do about it.
+"""Every exception dksync raises on purpose, in one tree, by what the caller must do.
 
-- ``TransientError``: try again later (the only class retries catch).
-- ``RecordRejected``: this record's data is bad; store the reason, go on with the others.
-- ``FatalError`` and its children: stop the run; each maps to one CLI exit code.
+    DksyncError
+    ├── Signal                   control flow between dksync's own layers; the layer
+    │   │                        above the one that raised it always handles it, so a
+    │   │                        user never sees one
+    │   ├── NotFound             the server has no object under that key (404)
+    │   ├── Conflict             a create collided with an existing object (409)
+    │   ├── UncertainWrite       a write that may or may not have reached the server
+    │   ├── ListUnavailable      a DK+ list that cannot be read as the spec says
+    │   └── MalformedListing     a listed DK+ invoice without the contract's shape
+    ├── TransientError           try again later; the only class retries catch
+    │   ├── BadAnswer            a 2xx that is not the contract
+    │   └── Unreachable          nothing answered: the request never left
+    ├── RecordRejected           this record's data is bad: store why, go on
+    └── FatalError               stop the run; ``exit_code`` is what the CLI returns
+        ├── ServiceError (3)     a service down, failing, or refusing the credentials
+        ├── UsageError (2)       a command-line value that cannot be used
+        ├── ConfigError (4)      the config is missing, malformed or incomplete
+        ├── StateError (5)       the state file cannot be read or is corrupt
+        ├── RecordNotFound (1)   a record asked for by number does not exist
+        ├── LockedError (6)      another run holds the state lock
+        ├── Interrupted (130/143) SIGINT or SIGTERM
+        └── InternalError (70)   a failure dksync has no rule for
 
-Messages never carry a secret: they name config keys and URLs, never tokens.
+Messages never carry a secret: they name config keys and URLs, never tokens. A cause is
+kept (``raise ... from exc``) so ``-vv`` can show it; the log filter scrubs secrets from it.
 """
 
 from __future__ import annotations
+
+import enum
 
 from dksync.kinds import ReasonCode
 
 
 class DksyncError(Exception):
     """Root of every error dksync raises on purpose."""
+
+
+class Signal(DksyncError):
+    """Control flow between dksync's layers, never an error a user sees on its own."""
 
 
 class TransientError(DksyncError):
@@ -30,7 +56,12 @@ class BadAnswer(TransientError):
     is retried like any transient failure; a write that got one is uncertain."""
 
 
-class UncertainWrite(DksyncError):
+class Unreachable(TransientError):
+    """The connection was refused, the host name is unknown, or TLS failed: the request
+    certainly never reached the server, so even a write may be tried again (briefly)."""
+
+
+class UncertainWrite(Signal):
     """A write that may or may not have reached the server.
 
     Never retried blindly: the caller must look the object up before any new attempt.
@@ -53,12 +84,34 @@ class RecordRejected(DksyncError):
         self.code = code
 
 
-class NotFound(DksyncError):
+class NotFound(Signal):
     """The server has no object under that key (HTTP 404)."""
 
 
-class Conflict(DksyncError):
+class Conflict(Signal):
     """A create collided with an object that already exists (HTTP 409)."""
+
+
+class ListProblem(enum.Enum):
+    """Why a list could not be read; every one of them means "fall back", never "empty"."""
+
+    ABSENT = "absent"  # 404 or 405: this DK+ has no such list
+    REFUSED = "refused"  # 400: this DK+ does not take the parameters
+    NOT_A_LIST = "not a list"  # 200 with something other than an array of objects
+    NOT_PAGING = "not paging"  # the same page twice: the page number was ignored
+
+
+class ListUnavailable(Signal):
+    """A DK+ list could not be read as the spec says; ``problem`` says how."""
+
+    def __init__(self, path: str, problem: ListProblem, detail: str) -> None:
+        super().__init__(f"DK+ list {path}: {problem.value} ({detail})")
+        self.path = path
+        self.problem = problem
+
+
+class MalformedListing(Signal):
+    """A listed DK+ invoice that does not have the shape the contract gives it."""
 
 
 class FatalError(DksyncError):

@@ -16,6 +16,7 @@ from pathlib import Path
 from dksync.errors import UsageError
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_TRACEBACKS = logging.Formatter()
 
 
 class RedactSecrets(logging.Filter):
@@ -28,6 +29,9 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
             record.msg, record.args = self.scrub(record.getMessage()), None
+            if record.exc_info:  # a traceback holds the messages of every cause in it
+                record.exc_text = self.scrub(_TRACEBACKS.formatException(record.exc_info))
+                record.exc_info = None
         return True
 
     def scrub(self, text: str) -> str:

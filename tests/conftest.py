@@ -10,10 +10,12 @@ import pytest
 import yaml
 
 from dksync import config as config_module
+from dksync.clients import connect
 from dksync.config import Config
 from dksync.outcome import RunReport
 from dksync.sandbox.pair import Sandbox, Sizes
 from dksync.sync import run as engine
+from dksync.sync.context import RunOptions
 from dksync.transport.http import RetryPolicy
 
 FAST_RETRIES = RetryPolicy(attempts=40, max_total_seconds=20, initial_wait=0.01, max_wait=0.05)
@@ -43,8 +45,8 @@ def sync(sandbox: Sandbox, tmp_path: Path) -> Sync:
 
     def run(config: Config | None = None, **options: Any) -> RunReport:
         settings = config or config_for(sandbox, tmp_path / "state.sqlite")
-        clients = engine.connect(settings, policy=FAST_RETRIES)
-        return engine.run(settings, engine.RunOptions(**options), clients)
+        clients = connect(settings, policy=FAST_RETRIES)
+        return engine.run(settings, RunOptions(**options), clients)
 
     return run
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from dksync import jsonio, logs
 from dksync.config import Config
 from dksync.errors import DksyncError, FatalError
 from dksync.kinds import SYNCED_KINDS, ObjectKind
+
+log = logging.getLogger("dksync.cli")
 
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "--verbose"})
 GLOBAL_VALUED = frozenset({"-c", "--config", "--log-file"})
@@ -226,8 +229,10 @@ def errors() -> Iterator[None]:
     try:
         yield
     except FatalError as exc:
+        log.debug("the error and its causes", exc_info=exc)
         fail(str(exc), exc.exit_code)
     except DksyncError as exc:
+        log.debug("the error and its causes", exc_info=exc)
         fail(str(exc), 3)
 
 

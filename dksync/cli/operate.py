@@ -24,6 +24,7 @@ from dksync.cli.common import (
 )
 from dksync.cli.report import readiness_table
 from dksync.cli.tables import history_table, status_tables
+from dksync.clients import connect
 from dksync.config import from_mapping
 from dksync.config.values import parse_duration
 from dksync.errors import ConfigError, StateError
@@ -32,7 +33,6 @@ from dksync.ops import init as init_module
 from dksync.ops import probe as monitor
 from dksync.ops import queries as commands
 from dksync.state.store import State
-from dksync.sync import run as engine
 
 NOT_READY = 1
 SANDBOX_STATE = "dksync-sandbox.sqlite"
@@ -93,14 +93,14 @@ def check(
     settings = load(ctx)
     if kind is not None:
         with errors():
-            sample = readiness.masked_sample(engine.connect(settings).moment, kind)
+            sample = readiness.masked_sample(connect(settings).moment, kind)
         if sample is None and not json_output:
             Console().print(f"Moment has no {kind} to show yet.")
         else:
             print_json(sample)
         return
     with errors():
-        result = readiness.check(settings, engine.connect(settings), strict=strict)
+        result = readiness.check(settings, connect(settings), strict=strict)
     if json_output:
         print_json(
             {

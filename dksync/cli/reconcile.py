@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
+from dksync.clients import connect
 from dksync.config import Config
 from dksync.ops import queries as commands
 from dksync.outcome import Action
@@ -109,7 +110,7 @@ def reconcile(
     settings = load(ctx)
     period = _period(settings, start, end)
     with errors(), progress() as tick:
-        result = gather.run(settings, period, gather.connect(settings), tick)
+        result = gather.run(settings, period, connect(settings), tick)
     if csv_path is not None:
         try:
             write_csv(csv_path, result)

@@ -27,6 +27,7 @@ from dksync.ops import notify
 from dksync.ops import queries as commands
 from dksync.outcome import RunReport
 from dksync.sync import run as engine
+from dksync.sync.context import RunOptions
 
 log = logging.getLogger("dksync.run")
 
@@ -87,7 +88,7 @@ def run(
     printed on stdout."""
     chosen = globals_of(ctx)
     verbose = chosen.verbosity > 0
-    options = engine.RunOptions(
+    options = RunOptions(
         only=_objects(only),
         dry_run=dry_run,
         since=_instant(since),
@@ -139,5 +140,6 @@ def finish(
         render(report, Console(), chosen.verbosity > 0, since, listed, command)
     if report.fatal is not None:
         say_error(str(report.fatal))
+        log.debug("the error and its causes", exc_info=report.fatal)
     log.info("%s", outcome_line(report, command))
     raise typer.Exit(report.exit_code)

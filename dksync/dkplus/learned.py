@@ -29,8 +29,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from dksync.dkplus.dry import DkPlusApi
-from dksync.dkplus.lists import DkPlusLists, ListProblem, ListUnavailable
+from dksync.dkplus.api import DkPlusApi
+from dksync.dkplus.lists import DkPlusLists
+from dksync.errors import ListProblem, ListUnavailable
 from dksync.kinds import ObjectKind
 
 log = logging.getLogger("dksync.learned")

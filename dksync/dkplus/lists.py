@@ -14,14 +14,13 @@ after ``ListUnavailable`` must drop whatever the generator yielded before it.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from dksync.dkplus import client as dkplus
 from dksync.dkplus.client import classify as classify_single
-from dksync.errors import DksyncError, NotFound, RecordRejected
+from dksync.errors import ListProblem, ListUnavailable, NotFound, RecordRejected
 from dksync.transport.http import Kind, Pacer, RetryPolicy, Transport, Verdict, describe
 
 API = "/api/v1"
@@ -30,24 +29,6 @@ CUSTOMERS = f"{API}/customer/page"
 PROJECTS = f"{API}/project/page"
 PRODUCTS = f"{API}/Product/page"
 SALES_INVOICES = f"{API}/sales/invoice/page"
-
-
-class ListProblem(enum.Enum):
-    """Why a list could not be read; every one of them means "fall back", never "empty"."""
-
-    ABSENT = "absent"  # 404 or 405: this DK+ has no such list
-    REFUSED = "refused"  # 400: this DK+ does not take the parameters
-    NOT_A_LIST = "not a list"  # 200 with something other than an array of objects
-    NOT_PAGING = "not paging"  # the same page twice: the page number was ignored
-
-
-class ListUnavailable(DksyncError):
-    """A DK+ list could not be read as the spec says; ``problem`` says how."""
-
-    def __init__(self, path: str, problem: ListProblem, detail: str) -> None:
-        super().__init__(f"DK+ list {path}: {problem.value} ({detail})")
-        self.path = path
-        self.problem = problem
 
 
 def classify(status: int, body: Any, headers: Mapping[str, str]) -> Verdict:
@@ -158,10 +139,10 @@ class DkPlusLists:
     def _page(self, path: str, page: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
         try:
             batch = self._t.get(f"{path}/{page}/{self.page_size}", params)
-        except NotFound:
-            raise ListUnavailable(path, ListProblem.ABSENT, "404 or 405") from None
+        except NotFound as exc:
+            raise ListUnavailable(path, ListProblem.ABSENT, "404 or 405") from exc
         except RecordRejected as exc:
-            raise ListUnavailable(path, ListProblem.REFUSED, str(exc)) from None
+            raise ListUnavailable(path, ListProblem.REFUSED, str(exc)) from exc
         if not isinstance(batch, list) or not all(isinstance(item, dict) for item in batch):
             got = describe(batch) if not isinstance(batch, list) else "a list of something else"
             raise ListUnavailable(path, ListProblem.NOT_A_LIST, f"page {page} is {got}")

@@ -226,12 +226,12 @@ class MomentClient:
         config error, never "nothing there"."""
         try:
             return _unwrap(self._transport.get(path, params, _envelope))
-        except NotFound:
+        except NotFound as exc:
             raise ConfigError(
                 f"unknown company code '{self._company}' (moment.company): Moment answered 404 "
                 f"for its {ENTITY_PATHS[kind]} list; use the code in Moment's address in the "
                 "browser when logged in"
-            ) from None
+            ) from exc
 
     def find(self, kind: str, number: str) -> Any:
         """The object whose number (customer, project or invoice) is ``number``, or None.

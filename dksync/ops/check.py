@@ -18,6 +18,7 @@ from itertools import islice
 from typing import Any
 
 from dksync import moment
+from dksync.clients import Clients
 from dksync.config import Config
 from dksync.dkplus.client import DkPlusClient
 from dksync.errors import DksyncError
@@ -26,7 +27,6 @@ from dksync.mapping.invoices import item_code, skip_reason
 from dksync.moment import MomentClient
 from dksync.moment.shape import inspect, value_kind
 from dksync.records import Customer, Invoice
-from dksync.sync.run import Clients
 
 KINDS = ("customers", "projects", "invoices", "accounts", "products")
 

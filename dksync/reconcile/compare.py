@@ -16,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from dksync.errors import MalformedListing
 from dksync.mapping import Mapped, MapResult
 from dksync.mapping.invoices import reference
 from dksync.mapping.money import CENT
@@ -106,10 +107,6 @@ def expected(
     )
 
 
-class MalformedListing(ValueError):
-    """A listed DK+ invoice that does not have the shape the contract gives it."""
-
-
 def booked(raw: Mapping[str, Any], default_currency: str) -> Booked:
     """A listed DK+ invoice; ``MalformedListing`` when its number or reference is absent
     or a compared field has the wrong type (never guessed)."""
@@ -135,8 +132,8 @@ def _day(value: Any, number: Any) -> date | None:
         return None
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
-    except ValueError:
-        raise MalformedListing(f"DK+ invoice {number} has InvoiceDate {value!r}") from None
+    except ValueError as exc:
+        raise MalformedListing(f"DK+ invoice {number} has InvoiceDate {value!r}") from exc
 
 
 def _amount(value: Any, number: Any) -> Decimal | None:
@@ -146,8 +143,8 @@ def _amount(value: Any, number: Any) -> Decimal | None:
         if isinstance(value, bool):
             raise InvalidOperation
         amount = Decimal(str(value))
-    except InvalidOperation:
-        raise MalformedListing(f"DK+ invoice {number} has TotalAmount {value!r}") from None
+    except InvalidOperation as exc:
+        raise MalformedListing(f"DK+ invoice {number} has TotalAmount {value!r}") from exc
     if not amount.is_finite():
         raise MalformedListing(f"DK+ invoice {number} has TotalAmount {value!r}")
     return amount

@@ -15,10 +15,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from dksync import moment
+from dksync.clients import Clients
 from dksync.config import Config
 from dksync.dkplus.client import DkPlusClient
-from dksync.dkplus.lists import DkPlusLists, ListUnavailable
-from dksync.errors import RecordRejected, ServiceError
+from dksync.dkplus.lists import DkPlusLists
+from dksync.errors import ListUnavailable, MalformedListing, RecordRejected, ServiceError
 from dksync.mapping import MapResult, Rejected
 from dksync.mapping.customers import dk_number
 from dksync.mapping.invoices import map_invoice, skip_reason
@@ -27,7 +28,6 @@ from dksync.reconcile.compare import (
     DK_FIELDS,
     Booked,
     Expected,
-    MalformedListing,
     Result,
     booked,
     expected,
@@ -35,8 +35,6 @@ from dksync.reconcile.compare import (
 )
 from dksync.reconcile.knowledge import NEVER_SENT, Knowledge
 from dksync.records import Customer, FinancialAccount, Invoice
-from dksync.sync import run as engine
-from dksync.transport.http import RetryPolicy
 
 log = logging.getLogger("dksync.reconcile")
 Tick = Callable[[str], None]  # called once per object read, with what is being read
@@ -50,25 +48,7 @@ class Period:
     end: date
 
 
-@dataclass(frozen=True)
-class Sources:
-    moment: MomentClient
-    dkplus: DkPlusClient
-    lists: DkPlusLists
-
-
-def connect(config: Config, policy: RetryPolicy | None = None) -> Sources:
-    """The run's Moment and DK+ clients, and a DK+ list reader with the same settings."""
-    clients = engine.connect(config, policy)
-    d = config.dkplus
-    policy = policy or RetryPolicy(max_total_seconds=config.sync.retry_for.total_seconds())
-    lists = DkPlusLists.connect(
-        d.base_url, d.token.reveal(), timeout=d.timeout, policy=policy, rate_limit=d.rate_limit
-    )
-    return Sources(clients.moment, clients.dkplus, lists)
-
-
-def run(config: Config, period: Period, sources: Sources, tick: Tick | None = None) -> Result:
+def run(config: Config, period: Period, sources: Clients, tick: Tick | None = None) -> Result:
     """Every final Moment invoice of the period against DK+'s sales invoices."""
     tick = tick or (lambda what: None)
     invoices = final_invoices(sources.moment, period, tick)
@@ -146,7 +126,7 @@ def _expected(
 
 
 def dk_invoices(
-    sources: Sources, period: Period, references: list[str], config: Config, tick: Tick
+    sources: Clients, period: Period, references: list[str], config: Config, tick: Tick
 ) -> list[Booked]:
     """DK+'s sales invoices that carry one of ``references``, from its list of the period
     (a day wider on each side: whether DK+'s bounds include the day is not published), or
@@ -162,7 +142,7 @@ def dk_invoices(
         return [item for item in found if item.reference in wanted]
     except MalformedListing as exc:
         message = f"DK+ answered a sales invoice list that is not as documented: {exc}"
-        raise ServiceError(message) from None
+        raise ServiceError(message) from exc
 
 
 def _listed(lists: DkPlusLists, period: Period, tick: Tick) -> list[dict[str, Any]]:

@@ -38,7 +38,7 @@ class Knowledge:
             state = State(connection, path)
             version = state.schema_version
         except sqlite3.DatabaseError as exc:
-            raise StateError(explain(path, exc)) from None
+            raise StateError(explain(path, exc)) from exc
         if version != len(MIGRATIONS):
             state.close()
             raise StateError(

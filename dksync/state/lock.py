@@ -116,7 +116,7 @@ def platform_lock() -> FileLock:
         raise StateError(
             f"this platform offers no file lock ({exc}); dksync cannot make sure only one "
             "run uses the state file"
-        ) from None
+        ) from exc
 
 
 def real_path(state_path: Path) -> Path:
@@ -153,12 +153,12 @@ class RunLock:
             real.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(real, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise StateError(explain(real, exc)) from None
+            raise StateError(explain(real, exc)) from exc
         try:
             taken = _acquire(lock, fd)
         except OSError as exc:
             os.close(fd)
-            raise StateError(explain(real, exc)) from None
+            raise StateError(explain(real, exc)) from exc
         if not taken:
             os.close(fd)
             raise LockedError(_busy_message(real))

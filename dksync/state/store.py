@@ -165,7 +165,7 @@ class State:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except (sqlite3.Error, OSError) as exc:
-            raise StateError(explain(path, exc)) from None
+            raise StateError(explain(path, exc)) from exc
         state = cls(connection, path)
         try:
             with state._errors():
@@ -198,7 +198,7 @@ class State:
             state._migrate()
         except (sqlite3.Error, OSError) as exc:
             memory.close()
-            raise StateError(explain(path, exc)) from None
+            raise StateError(explain(path, exc)) from exc
         return state
 
     def close(self) -> None:
@@ -212,7 +212,7 @@ class State:
         try:
             yield
         except (sqlite3.Error, OverflowError, ValueError, TypeError) as exc:
-            raise StateError(explain(self.path, exc)) from None
+            raise StateError(explain(self.path, exc)) from exc
 
     @property
     def schema_version(self) -> int:

@@ -11,11 +11,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from dksync import moment
 from dksync.config import Config
-from dksync.dkplus.dry import DkPlusApi
+from dksync.dkplus.api import DkPlusApi
 from dksync.errors import ConfigError, NotFound, RecordRejected
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.moment import MomentClient
@@ -120,9 +121,18 @@ class RunContext:
 def _fetch(client: MomentClient, kind: str, ident: int) -> Any:
     try:
         return moment.parse(kind, client.get(kind, ident))
-    except NotFound:
+    except NotFound as exc:
         raise RecordRejected(
             f"{kind[:-1]} id {ident} does not exist in Moment", ReasonCode.NOT_IN_MOMENT
-        ) from None
+        ) from exc
     except RecordRejected as exc:
-        raise RecordRejected(f"{kind[:-1]} id {ident}: {exc}", exc.code) from None
+        raise RecordRejected(f"{kind[:-1]} id {ident}: {exc}", exc.code) from exc
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    only: tuple[str, ...] = ()
+    dry_run: bool = False
+    since: datetime | None = None
+    limit: int | None = None
+    keep_unchanged: bool = False

@@ -36,6 +36,7 @@ from dksync.errors import (
     ServiceError,
     TransientError,
     UncertainWrite,
+    Unreachable,
 )
 from dksync.kinds import ReasonCode
 from dksync.transport.reach import address, causes, credentials_in, unreachable_reason
@@ -49,11 +50,6 @@ ANSWER_LOST_STATUSES = frozenset({502, 504})
 # seconds, then a clear failure (only "try later" answers get ``RetryPolicy``'s long budget).
 UNREACHABLE_SECONDS = 10.0
 UNREACHABLE_ATTEMPTS = 3
-
-
-class Unreachable(TransientError):
-    """The connection was refused, the host name is unknown, or TLS failed: the request
-    certainly never reached the server, so even a write may be tried again (briefly)."""
 
 
 class Kind(enum.Enum):
@@ -218,9 +214,9 @@ class Transport:
                     return self._once(method, path, params, body, safe, expect)
         except Unreachable as exc:
             self._unreachable = (str(exc), time.monotonic() + UNREACHABLE_SECONDS)
-            raise ServiceError(str(exc)) from None
+            raise ServiceError(str(exc)) from exc
         except TransientError as exc:
-            raise ServiceError(f"{self.name} kept failing on {method} {path}: {exc}") from None
+            raise ServiceError(f"{self.name} kept failing on {method} {path}: {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _stop(self, state: RetryCallState) -> bool:
@@ -273,7 +269,7 @@ class Transport:
                 method, url, params=params, data=data, headers=headers, timeout=self._timeout
             )
         except (requests.RequestException, ValueError) as exc:
-            raise self._failure(exc, safe) from None
+            raise self._failure(exc, safe) from exc
         return self._interpret(response, method, path, safe, expect)
 
     def _failure(self, exc: Exception, safe: bool) -> DksyncError:

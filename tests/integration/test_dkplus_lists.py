@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dksync.dkplus.lists import DkPlusLists, ListProblem, ListUnavailable
+from dksync.dkplus.lists import DkPlusLists
+from dksync.errors import ListProblem, ListUnavailable
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
 from tests.conftest import FAST_RETRIES

@@ -151,3 +151,16 @@ def test_a_log_file_that_fills_up_is_one_line_not_a_traceback_per_line(
     warning = "dksync: cannot write the log file /dev/full (No space left on device)"
     assert done.stderr.count(warning) == 1
     assert sandbox.dkplus.snapshot()["invoices"], "the run itself went on"
+
+
+def test_the_cause_of_an_error_is_shown_at_vv_only(sandbox: Sandbox, tmp_path: Path) -> None:
+    (tmp_path / "plain").write_text("a file, not a folder")
+    config = config_file(sandbox, tmp_path, state={"path": str(tmp_path / "plain" / "s.sqlite")})
+    _fails(5, "status", "-c", str(config), "-v")  # no traceback below -vv
+    log = tmp_path / "vv.log"
+    done = _dksync("status", "-c", str(config), "-vv", "--log-file", str(log))
+    assert done.returncode == 5
+    for text in (done.stderr, log.read_text()):
+        assert "the error and its causes" in text
+        assert "The above exception was the direct cause of the following exception" in text
+        assert "NotADirectoryError" in text  # the cause, kept by ``raise ... from exc``

@@ -18,12 +18,14 @@ from typing import Any
 
 import pytest
 
+from dksync.clients import connect
 from dksync.errors import ServiceError
 from dksync.mapping.invoices import skip_reason
 from dksync.outcome import Action
 from dksync.sandbox.pair import Sandbox
 from dksync.state.store import State
 from dksync.sync import run as engine
+from dksync.sync.context import RunOptions
 from tests.conftest import Sync, config_for
 from tests.helpers import config_file
 
@@ -140,7 +142,7 @@ def test_invoice_post_answered_empty_object_is_settled_and_posted_once(
     absent), posted again, so every invoice is in DK+ exactly once after one run."""
     settings = config_for(sandbox, tmp_path / "state.sqlite", dkplus={"timeout": 0.3})
     _rewrite(sandbox, {"method": "POST", "path": INVOICE_POST, "answer": "object", "times": 2})
-    report = engine.run(settings, engine.RunOptions(), engine.connect(settings))
+    report = engine.run(settings, RunOptions(), connect(settings))
     assert report.fatal is None and report.with_action(Action.UNCERTAIN) == []
     assert unaccounted(sandbox, tmp_path / "state.sqlite") == []
     state = State.open(tmp_path / "state.sqlite")
@@ -154,7 +156,7 @@ def test_dropped_post_then_empty_lookup_never_posts_twice(sandbox: Sandbox, tmp_
     sandbox.dkplus.knobs.fault_path = "/api/v1/sales/invoice"
     sandbox.dkplus.knobs.drop_rate = 1.0
     _rewrite(sandbox, {"method": "GET", "path": REFERENCE, "answer": "empty", "times": 3})
-    report = engine.run(settings, engine.RunOptions(), engine.connect(settings))
+    report = engine.run(settings, RunOptions(), connect(settings))
     assert report.fatal is None and report.with_action(Action.UNCERTAIN) == []
     assert unaccounted(sandbox, tmp_path / "state.sqlite") == []
 

@@ -13,9 +13,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dksync.clients import connect
 from dksync.errors import InternalError
 from dksync.sandbox.pair import Sandbox, Sizes
 from dksync.sync import run as engine
+from dksync.sync.context import RunOptions
 from tests.conftest import FAST_RETRIES, config_for
 from tests.integration.test_hostile_answers import unaccounted
 
@@ -61,7 +63,7 @@ def test_hostile_values_never_crash_lose_or_duplicate(edits: list[tuple[int, str
         _poison(sb, edits)
         state = Path(folder) / "state.sqlite"
         settings_ = config_for(sb, state)
-        report = engine.run(settings_, engine.RunOptions(), engine.connect(settings_, FAST_RETRIES))
+        report = engine.run(settings_, RunOptions(), connect(settings_, FAST_RETRIES))
         assert not isinstance(report.fatal, InternalError), report.fatal
         assert report.fatal is None, report.fatal
         assert unaccounted(sb, state) == []

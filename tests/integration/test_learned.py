@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from dksync.clients import connect
 from dksync.outcome import Action, RunReport
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
 from dksync.sync import run as engine
+from dksync.sync.context import RunOptions
 from tests.conftest import FAST_RETRIES, config_for
 from tests.integration.test_hostile_answers import unaccounted
 
@@ -29,7 +31,7 @@ def company() -> Iterator[Sandbox]:
 
 def _run(sb: Sandbox, state: Path, **sections: dict[str, Any]) -> RunReport:
     settings = config_for(sb, state, **sections)
-    return engine.run(settings, engine.RunOptions(), engine.connect(settings, FAST_RETRIES))
+    return engine.run(settings, RunOptions(), connect(settings, FAST_RETRIES))
 
 
 def _dkplus_since(sb: Sandbox, start: int) -> tuple[int, int]:

@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dksync.cli import app
+from dksync.clients import connect
 from dksync.config import Config
 from dksync.outcome import RunReport
 from dksync.sandbox.generator import generate
@@ -26,6 +27,7 @@ from dksync.sandbox.httpd import LogEntry
 from dksync.sandbox.pair import Sandbox, Sizes
 from dksync.state.store import State
 from dksync.sync import run as engine
+from dksync.sync.context import RunOptions
 from tests.conftest import FAST_RETRIES, FIGURES, config_for
 from tests.helpers import config_file
 
@@ -72,8 +74,8 @@ def _end_state(sb: Sandbox) -> dict[str, Any]:
 
 
 def _run(config: Config) -> tuple[RunReport, int]:
-    clients = engine.connect(config, policy=FAST_RETRIES)
-    report = engine.run(config, engine.RunOptions(), clients)
+    clients = connect(config, policy=FAST_RETRIES)
+    report = engine.run(config, RunOptions(), clients)
     return report, clients.moment.requests_sent
 
 
@@ -206,8 +208,8 @@ def test_a_flat_project_moment_lacks_rejects_its_invoices_with_a_reason(tmp_path
         )
         sb.moment.delete("projects", project.id)
         config = config_for(sb, tmp_path / "state.sqlite")
-        clients = engine.connect(config, policy=FAST_RETRIES)
-        report = engine.run(config, engine.RunOptions(), clients)
+        clients = connect(config, policy=FAST_RETRIES)
+        report = engine.run(config, RunOptions(), clients)
         assert report.fatal is None
         reasons = [o.detail for o in report.outcomes if o.object_type == "invoices"]
         assert any(f"project id {project.id} does not exist in Moment" in r for r in reasons)
@@ -231,7 +233,7 @@ def test_a_silent_cap_below_the_page_size_is_read_whole_in_one_run(
     with Sandbox(dataset=generate(7, 20, 5, 1200)) as sb:
         sb.moment.knobs.update({"page_cap": 500, "unreliable_order": ignored_order})
         config = config_for(sb, tmp_path / "state.sqlite", moment={"page_size": 1000})
-        client = engine.connect(config, policy=FAST_RETRIES).moment
+        client = connect(config, policy=FAST_RETRIES).moment
         read = client.changed_since("invoices", None)
         ids = [o["id"] for o in read]
         assert len(ids) == len(set(ids)) == 1200

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from dksync import config as config_module
 from dksync.cli import app
 from dksync.cli.reconcile import progress
+from dksync.clients import connect
 from dksync.mapping.invoices import skip_reason
 from dksync.reconcile import gather
 from dksync.reconcile.gather import Period
@@ -226,10 +227,10 @@ def test_transient_faults_on_both_services_do_not_change_the_answer(
     _sync(config, expect=1)
     settings = config_module.load(config)
     period = Period(date(2026, 1, 1), date(2026, 12, 31))
-    calm = gather.run(settings, period, gather.connect(settings, FAST_RETRIES))
+    calm = gather.run(settings, period, connect(settings, FAST_RETRIES))
     sandbox.dkplus.knobs.update({"error_rate": 0.3, "burst_rate": 0.1, "burst_length": 2})
     sandbox.moment.knobs.update({"error_rate": 0.3})
-    stormy = gather.run(settings, period, gather.connect(settings, FAST_RETRIES))
+    stormy = gather.run(settings, period, connect(settings, FAST_RETRIES))
     assert stormy == calm and calm.problems
     dk_faults = sandbox.dkplus.faults.injected
     assert dk_faults["5xx"] + dk_faults["429"] > 0 and sandbox.moment.faults.injected["5xx"] > 0

@@ -15,11 +15,13 @@ import pytest
 from typer.testing import CliRunner
 
 from dksync.cli import app
+from dksync.clients import connect
 from dksync.outcome import Action
 from dksync.sandbox.pair import Sandbox
 from dksync.state.lock import RunLock, holder
 from dksync.state.store import MIGRATIONS, State
 from dksync.sync import run as engine
+from dksync.sync.context import RunOptions
 from tests.conftest import FAST_RETRIES, Sync, config_for
 
 INVOICE_POST = "/api/v1/sales/invoice"
@@ -110,8 +112,8 @@ def test_post_that_timed_out_is_settled_in_the_same_run(sandbox: Sandbox, tmp_pa
     sandbox.dkplus.knobs.slow_ms = 450  # DK+ writes after dksync stopped waiting
     report = engine.run(
         settings,
-        engine.RunOptions(only=("invoices",), limit=1),
-        engine.connect(settings, policy=FAST_RETRIES),
+        RunOptions(only=("invoices",), limit=1),
+        connect(settings, policy=FAST_RETRIES),
     )
     assert report.with_action(Action.UNCERTAIN) == []
     [created] = [o for o in report.with_action(Action.CREATE) if o.object_type == "invoices"]
@@ -130,7 +132,7 @@ def test_invoice_already_in_dkplus_is_adopted_not_duplicated(
     [wanted] = [o for o in preview.outcomes if o.object_type == "invoices" and o.label == "1001"]
     assert wanted.payload is not None
     sync(only=("customers", "projects"))
-    dkplus = engine.connect(config_for(sandbox, tmp_path / "state.sqlite")).dkplus
+    dkplus = connect(config_for(sandbox, tmp_path / "state.sqlite")).dkplus
     for product in preview.outcomes:
         if product.object_type == "products" and product.payload:
             dkplus.create_product(product.payload)

@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from dksync import jsonio
+from dksync.clients import connect
 from dksync.mapping import kennitala
 from dksync.outcome import Action, RunReport
 from dksync.records import ExportStatus, Invoice, InvoiceStatus
@@ -19,6 +20,7 @@ from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
 from dksync.state.store import State
 from dksync.sync import run as engine
+from dksync.sync.context import RunOptions
 from tests.conftest import FAST_RETRIES, Sync, config_for
 
 ENDPOINT_SCHEMAS = {
@@ -348,9 +350,7 @@ def test_no_change_run_makes_no_dkplus_request(tmp_path: Path) -> None:
         settings = config_for(clean, tmp_path / "state.sqlite")
 
         def run() -> RunReport:
-            return engine.run(
-                settings, engine.RunOptions(), engine.connect(settings, policy=FAST_RETRIES)
-            )
+            return engine.run(settings, RunOptions(), connect(settings, policy=FAST_RETRIES))
 
         assert run().exit_code == 0
         dk_before, moment_before = len(clean.dkplus.log), len(clean.moment.log)

@@ -55,7 +55,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     wheel = next((root / "dist").glob("dksync-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    for shipped in ("config.example.yaml", "schema/dkplus-requests.schema.json", "py.typed"):
+    for shipped in ("config.example.yaml", "dkplus/schema/dkplus-requests.schema.json", "py.typed"):
         assert f"dksync/{shipped}" in names, f"the wheel lacks dksync/{shipped}"
     fresh = root / "venv"
     _call(sys.executable, "-m", "venv", "--without-pip", str(fresh))
@@ -84,15 +84,17 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _call(*args: str) -> str:
     """A setup step, run outside the repository so that its folder is not on sys.path."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run(
-        args, capture_output=True, text=True, timeout=300, check=False, cwd=Path.home()
+        args, capture_output=True, text=True, timeout=300, check=False, cwd=Path.home(), env=env
     )
     assert done.returncode == 0, f"{args}: {done.stderr}"
     return done.stdout
 
 
 def _env(venv: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DKSYNC", "MOMENT", "DKPLUS"))}
+    skipped = ("DKSYNC", "MOMENT", "DKPLUS", "PYTHONPATH")  # a new user has none of them
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skipped)}
     env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", COLUMNS="80", **extra)
     return env
 

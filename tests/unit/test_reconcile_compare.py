@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dksync.errors import MalformedListing
 from dksync.mapping import Rejected
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import map_invoice
 from dksync.reconcile.compare import (
     Booked,
     Expected,
-    MalformedListing,
     ProblemKind,
     booked,
     expected,

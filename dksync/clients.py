@@ -1,0 +1,42 @@
+"""The API clients of one company, built once from its config: for a run, ``check`` and
+``reconcile`` alike. DK+'s client and its list reader share one pacer, so together they
+keep to ``dkplus.rate_limit``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dksync.config import Config
+from dksync.dkplus.client import DkPlusClient
+from dksync.dkplus.lists import DkPlusLists
+from dksync.moment import MomentClient
+from dksync.transport.http import Pacer, RetryPolicy
+
+
+@dataclass(frozen=True)
+class Clients:
+    moment: MomentClient
+    dkplus: DkPlusClient
+    lists: DkPlusLists
+
+
+def connect(config: Config, policy: RetryPolicy | None = None) -> Clients:
+    """API clients for the configured services; DK+'s client and lists share one pace."""
+    m, d = config.moment, config.dkplus
+    policy = policy or RetryPolicy(max_total_seconds=config.sync.retry_for.total_seconds())
+    pacer = Pacer(d.rate_limit)
+    token = d.token.reveal()
+    return Clients(
+        MomentClient.connect(
+            m.base_url,
+            m.company,
+            m.api_key.reveal(),
+            timeout=m.timeout,
+            policy=policy,
+            rate_limit=m.rate_limit,
+            page_size=m.page_size,
+            field_names=m.field_names,
+        ),
+        DkPlusClient.connect(d.base_url, token, timeout=d.timeout, policy=policy, pacer=pacer),
+        DkPlusLists.connect(d.base_url, token, timeout=d.timeout, policy=policy, pacer=pacer),
+    )

@@ -1,0 +1,188 @@
+"""One stream per object kind: read it from its cursor, sync each record, settle lost
+answers, move the cursor past what is done."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from dksync import moment
+from dksync.config import Config
+from dksync.errors import NotFound, RecordRejected
+from dksync.kinds import ObjectKind, ReasonCode
+from dksync.outcome import Action, Outcome
+from dksync.state.store import Cursor
+from dksync.sync.context import RunContext, RunOptions
+from dksync.sync.cursors import CursorTracker, RecentIds, read_from, safe_cursor
+from dksync.sync.customers import sync_customer
+from dksync.sync.invoices import resolve_lost, sync_invoice
+from dksync.sync.live import LiveCounts
+from dksync.sync.projects import sync_project
+from dksync.sync.signals import StopSignal
+from dksync.sync.writers import Writers
+
+log = logging.getLogger("dksync.engine")
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One object kind: how to sync a parsed record of it."""
+
+    kind: ObjectKind
+    sync: Callable[[RunContext, Any], Outcome]
+
+    @property
+    def object_type(self) -> str:
+        return self.kind.value
+
+
+STREAMS = (
+    Stream(ObjectKind.CUSTOMERS, sync_customer),
+    Stream(ObjectKind.PROJECTS, sync_project),
+    Stream(ObjectKind.INVOICES, sync_invoice),
+)
+
+
+def selected(config: Config, options: RunOptions) -> list[Stream]:
+    wanted = options.only or config.sync.objects
+    return [s for s in STREAMS if s.object_type in wanted]
+
+
+def sync_stream(
+    ctx: RunContext,
+    stream: Stream,
+    options: RunOptions,
+    stop: StopSignal,
+    notes: LiveCounts | None = None,
+) -> None:
+    """Read one kind from its cursor, sync each record, settle lost answers, then move the
+    cursor past what is done.
+
+    Moment is read in this thread, page by page; records are synced on up to
+    ``dkplus.concurrency`` threads (one with ``--limit``), at most twice that in flight.
+    A stop signal ends the read; the writes in flight finish; the cursor does not move.
+    """
+    kind = stream.object_type
+    start = read_from(
+        ctx.books.state.cursor(kind),
+        ctx.config.sync.lookback,
+        ctx.config.sync.start_from,
+        options.since,
+    )
+    log.info(
+        "%s: reading Moment changes since %s", kind, start.isoformat() if start else "the start"
+    )
+    tracker, seen, worked, limited = CursorTracker(), RecentIds(), 0, False
+    rejected = {row.moment_id for row in ctx.books.state.rejected(kind)}
+    workers = 1 if options.limit is not None else ctx.config.dkplus.concurrency
+    read = ctx.moment.client.changed_since(kind, start)
+    with Writers(workers, tracker) as writers:
+        for raw in read:
+            if stop():
+                break
+            cursor = _accept(ctx, kind, raw, start, seen)
+            if notes is not None:
+                notes.maybe()
+            if cursor is None:
+                continue
+            rejected.discard(cursor.record_id)
+            if options.limit is not None and worked >= options.limit:
+                tracker.record(cursor, done=False)
+                limited = True
+                continue
+            outcome = writers.submit(partial(sync_raw, ctx, stream, raw, cursor.record_id), cursor)
+            worked += outcome is not None and outcome.action not in (Action.UNCHANGED, Action.SKIP)
+    if not stop():
+        _retry_rejected(ctx, stream, rejected)
+    writers.settled(ctx.settle.drain(partial(resolve_lost, ctx), stop))
+    for warning in read.warnings:
+        log.warning("%s", warning)
+        ctx.books.report.warn(warning)
+    whole = read.complete and not (stop() or limited or options.since is not None)
+    ctx.books.end_stream(stream.kind, read_whole=whole)
+    _move_cursor(ctx, kind, tracker, read, moved=not stop())
+    if notes is not None:
+        notes.now()
+
+
+def _move_cursor(
+    ctx: RunContext, kind: str, tracker: CursorTracker, read: moment.ListRead, moved: bool
+) -> None:
+    """Only below a point under which everything was read (see ``cursors.safe_cursor``)."""
+    new = safe_cursor(tracker, read)
+    if new is None or not moved or ctx.books.report.dry_run:
+        return
+    with ctx.books.state.transaction():
+        ctx.books.state.move_cursor(kind, new)
+    log.info(
+        "%s: %d read; cursor now %s (id %d)",
+        kind,
+        ctx.books.report.fetched[kind],
+        new.modified.isoformat(),
+        new.record_id,
+    )
+
+
+def _accept(
+    ctx: RunContext, kind: str, raw: Any, start: datetime | None, seen: RecentIds
+) -> Cursor | None:
+    """The record's cursor key when it is one to sync now; None for a repeat, a record
+    outside the asked range (Moment's filter is not trusted), or one without a key."""
+    key = moment.record_key(raw)
+    if key is None:
+        ctx.books.record(
+            Outcome(
+                kind,
+                0,
+                moment.record_label(kind, raw),
+                Action.REJECT,
+                "Moment sent an object without id or lastModifiedDate",
+                code=ReasonCode.MALFORMED,
+            )
+        )
+        return None
+    cursor = Cursor(*key)
+    if (start is not None and cursor.modified < start) or not seen.add(cursor):
+        return None
+    ctx.books.report.fetched[kind] += 1
+    return cursor
+
+
+def sync_raw(ctx: RunContext, stream: Stream, raw: Any, ident: int) -> Outcome:
+    kind = stream.object_type
+    try:
+        record = moment.parse(kind, raw)
+    except RecordRejected as exc:
+        label = moment.record_label(kind, raw)
+        return ctx.books.record(
+            Outcome(kind, ident, label, Action.REJECT, str(exc), code=ReasonCode.MALFORMED)
+        )
+    return stream.sync(ctx, record)
+
+
+def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None:
+    """Try again every rejected record of this kind that the read did not bring back:
+    someone may have fixed it in Moment or in DK+ since."""
+    for row in ctx.books.state.rejected(stream.object_type):
+        if row.moment_id not in not_read or row.moment_id == 0:
+            continue
+        ctx.books.report.retry(stream.object_type, row.moment_id)
+        try:
+            raw = ctx.moment.client.get(stream.object_type, row.moment_id)
+        except NotFound:
+            ctx.books.report.add(
+                Outcome(
+                    stream.object_type,
+                    row.moment_id,
+                    row.number,
+                    Action.REJECT,
+                    "no longer exists in Moment: drop it with 'dksync failures drop'",
+                    code=ReasonCode.GONE,
+                )
+            )
+            continue
+        sync_raw(ctx, stream, raw, row.moment_id)
