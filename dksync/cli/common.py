@@ -246,7 +246,7 @@ def fail(message: str, exit_code: int) -> NoReturn:
 
 
 def say_error(message: str) -> None:
-    Console(stderr=True).print(f"dksync: {message}", markup=False, highlight=False)
+    Console(stderr=True).print(f"dksync: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
 def load(ctx: typer.Context) -> Config:

@@ -21,6 +21,7 @@ from dksync.cli.common import (
     load,
     load_for_reading,
     print_json,
+    say_error,
 )
 from dksync.cli.report import readiness_table
 from dksync.cli.tables import history_table, status_tables
@@ -217,6 +218,7 @@ def init(
     }
     values = _answers(given)
     with errors():
+        init_module.check_answers(values)
         from_mapping(
             yaml.safe_load(init_module.render(values)),
             env={"MOMENT_API_KEY": "-", "DKPLUS_API_TOKEN": "-"},
@@ -233,13 +235,15 @@ def init(
 
 
 def _answers(given: dict[str, str | None]) -> dict[str, str]:
+    """The answers: from the options, else asked on a terminal, each checked as it is
+    typed and asked again until it is right (the ones already given are kept)."""
     defaults = init_module.defaults()
     interactive = sys.stdin.isatty()
     values: dict[str, str] = {}
     for key, label in init_module.FIELDS.items():
         value = given.get(key)
         if value is None and interactive:
-            value = typer.prompt(label, default=defaults[key])
+            value = _ask(key, label, {**defaults, **values})
         if value is None and key in ("moment.company", "dkplus.sales_person"):
             flag = "--company" if key == "moment.company" else "--sales-person"
             raise typer.BadParameter(
@@ -247,6 +251,19 @@ def _answers(given: dict[str, str | None]) -> dict[str, str]:
             )
         values[key] = value if value is not None else defaults[key]
     return values
+
+
+def _ask(key: str, label: str, around: dict[str, str]) -> str:
+    """One answer, asked until it passes the config's own rule for ``key``; the example's
+    placeholder is never offered as the default."""
+    placeholder = around[key] in init_module.PLACEHOLDERS.get(key, frozenset())
+    default = None if placeholder else around[key]
+    while True:
+        value = str(typer.prompt(label, default=default))
+        why = init_module.flaw(key, value, around)
+        if why is None:
+            return value
+        say_error(f"{key}: {why}; try again")
 
 
 def sandbox(

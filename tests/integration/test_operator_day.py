@@ -5,7 +5,10 @@ a monitoring probe. Real HTTP to the sandbox, the CLI as a user types it."""
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import select
 import signal
 import sqlite3
 import subprocess
@@ -16,6 +19,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from dksync import config as config_module
 from dksync.cli import app
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
@@ -357,3 +361,68 @@ def test_a_restarted_sandbox_says_its_dkplus_is_empty_and_fix_resends(tmp_path: 
         assert len([f for f in document["fixed"] if f["dk_number"]]) == posted, document
     finally:
         _stop(process)
+
+
+class _Terminal:
+    """The master side of a pseudo-terminal: what a user sees, and what they type."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.seen, self._at = fd, "", 0
+
+    def expect(self, text: str) -> None:
+        while text not in self.seen[self._at :]:
+            ready, _, _ = select.select([self.fd], [], [], 20)
+            assert ready, f"waited for {text!r}; the terminal shows {self.seen[self._at :]!r}"
+            self.seen += os.read(self.fd, 4096).decode("utf-8", "replace")
+        self._at = self.seen.index(text, self._at) + len(text)
+
+    def send(self, line: str) -> None:
+        os.write(self.fd, (line + "\n").encode())
+
+
+def test_init_asks_again_until_each_answer_is_right(tmp_path: Path) -> None:
+    target = tmp_path / "dksync.yaml"
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dksync", "init", "-o", str(target)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    os.close(slave)
+    terminal = _Terminal(master)
+    try:
+        for prompt, answers, complaint in (
+            ("Moment address", ["ftp://nowhere", ""], "moment.base_url: must be an http(s) URL"),
+            ("Moment company code", ["mycompany", "acme"], "the example's placeholder"),
+            ("DK+ API address", [""], ""),
+            ("DK+ sales person", ["7"], ""),
+            ("First run reads", ["soon", "2027-01-01T00:00:00Z"], "must be an ISO-8601 time"),
+            ("State file", [""], ""),
+        ):
+            for n, answer in enumerate(answers):
+                terminal.expect(prompt)
+                terminal.send(answer)
+                if n + 1 < len(answers):
+                    terminal.expect(complaint)
+                    terminal.expect("try again")
+        terminal.expect("Wrote")
+        assert process.wait(timeout=20) == 0
+    finally:
+        os.close(master)
+        if process.poll() is None:
+            process.kill()
+    assert "[mycompany]" not in terminal.seen, "the placeholder is never offered"
+    loaded = config_module.load(target, {"MOMENT_API_KEY": "k", "DKPLUS_API_TOKEN": "t"})
+    assert loaded.moment.company == "acme" and loaded.dkplus.sales_person == "7"
+    assert loaded.sync.start_from is not None and loaded.sync.start_from.year == 2027
+
+
+def test_init_refuses_the_placeholder_from_an_option_too(tmp_path: Path) -> None:
+    target = tmp_path / "dksync.yaml"
+    result = _invoke("init", "-o", str(target), "--company", "mycompany", "--sales-person", "1")
+    assert result.exit_code == 4 and "moment.company: 'mycompany' is the example's placeholder" in (
+        result.output
+    )
+    assert not target.exists()
