@@ -23,6 +23,7 @@ from dksync.cli.common import (
     print_json,
     say_error,
 )
+from dksync.cli.reconcile import progress
 from dksync.cli.report import readiness_table
 from dksync.cli.tables import history_table, status_tables
 from dksync.clients import connect
@@ -100,8 +101,8 @@ def check(
         else:
             print_json(sample)
         return
-    with errors():
-        result = readiness.check(settings, connect(settings), strict=strict)
+    with errors(), progress() as tick:
+        result = readiness.check(settings, connect(settings), strict=strict, tick=tick)
     if json_output:
         print_json(
             {

@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,13 @@ from typer.testing import CliRunner
 
 from dksync import config as config_module
 from dksync.cli import app
+from dksync.clients import connect
+from dksync.ops import check as readiness
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
 from dksync.state.lock import RunLock
 from dksync.state.store import State
+from tests.conftest import FIGURES
 from tests.helpers import config_file
 
 runner = CliRunner(env={"COLUMNS": "250"})
@@ -426,3 +430,58 @@ def test_init_refuses_the_placeholder_from_an_option_too(tmp_path: Path) -> None
         result.output
     )
     assert not target.exists()
+
+
+def test_check_names_customers_the_first_run_would_reject(sandbox: Sandbox, tmp_path: Path) -> None:
+    first = sorted(sandbox.moment.objects["customers"])[1]
+    raw = sandbox.moment.raw("customers", first)
+    raw["creditDays"] = 45
+    sandbox.moment.put_raw("customers", raw)
+    terms = {"customers": {"payment_terms": {0: "stgr", 14: "d14", 30: "m30"}}}
+    config = str(config_file(sandbox, tmp_path, **terms))
+    result = _invoke("check", "--json", "-c", config)
+    assert result.exit_code == 1, result.output
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    customers = checks["customer data"]
+    assert not customers["ok"]
+    assert any(
+        f"customer {raw['customerNumber']} has 45 credit days, which customers.payment_terms "
+        "does not map" in item
+        for item in customers["items"]
+    ), customers["items"]
+    assert any("has 13 characters; DK+ allows at most 12" in i for i in customers["items"])
+    ran = json.loads(_invoke("run", "--json", "-c", config).stdout)
+    rejected = {r["detail"] for r in ran["records"] if r["object"] == "customers"}
+    assert all(any(r in item for item in customers["items"]) for r in rejected), (
+        "check knew every customer rejection of the first run"
+    )
+
+
+def test_check_on_300_customers_and_2000_invoices_at_100_ms(tmp_path: Path) -> None:
+    """Customers from their list, not one request each; every invoice of the window."""
+    with Sandbox(dataset=generate(3, 300, 40, 2000, plant=False)) as big:
+        config = str(config_file(big, tmp_path))
+        big.moment.knobs.latency_ms = big.dkplus.knobs.latency_ms = 100
+        started = time.monotonic()
+        result = _invoke("check", "--json", "-c", config)
+        seconds = time.monotonic() - started
+        requests = len(big.moment.log) + len(big.dkplus.log)
+    assert result.exit_code == 0, result.output
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["invoice data"]["detail"].startswith("2000 invoices since ")
+    assert checks["customer data"]["detail"].startswith("300 customers read")
+    assert requests < 40, requests
+    FIGURES.append(
+        f"check, 300 customers + 2000 invoices at 100 ms: {requests} requests, {seconds:.1f} s"
+    )
+
+
+def test_check_says_when_it_scanned_only_part_of_the_window(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    settings = config_module.load(config_file(sandbox, tmp_path), {})
+    result = readiness.check(settings, connect(settings), scan_limit=10)
+    [invoices] = [c for c in result.checks if c.name == "invoice data"]
+    assert invoices.detail.startswith("10 invoices since ")
+    assert "the scan stopped there: the window holds more than 10" in invoices.detail
+    assert invoices.warning
