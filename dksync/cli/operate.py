@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import asdict
@@ -96,10 +97,12 @@ def check(
     if kind is not None:
         with errors():
             sample = readiness.masked_sample(connect(settings).moment, kind)
-        if sample is None and not json_output:
-            Console().print(f"Moment has no {kind} to show yet.")
-        else:
+        if json_output:
             print_json(sample)
+        elif sample is None:
+            _show(ctx, f"Moment has no {kind} to show yet.")
+        elif not globals_of(ctx).quiet:  # indented, to read and to paste in a message
+            sys.stdout.write(json.dumps(sample, indent=2, ensure_ascii=False) + "\n")
         return
     with errors(), progress() as tick:
         result = readiness.check(settings, connect(settings), strict=strict, tick=tick)

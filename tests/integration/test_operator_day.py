@@ -485,3 +485,32 @@ def test_check_says_when_it_scanned_only_part_of_the_window(
     assert invoices.detail.startswith("10 invoices since ")
     assert "the scan stopped there: the window holds more than 10" in invoices.detail
     assert invoices.warning
+
+
+def test_quiet_prints_nothing_on_stdout_for_every_command(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config = str(config_file(sandbox, tmp_path))
+    commands = [
+        ["run"],
+        ["run", "--dry-run"],
+        ["check"],
+        ["check", "--show-sample", "invoices"],
+        ["status"],
+        ["status", "--check"],
+        ["history"],
+        ["failures"],
+        ["failures", "--all"],
+        ["show", "invoice", "1001"],
+        ["show", "invoice", "999999"],
+        ["resync", "invoice", "1001"],
+        ["resync", "invoice", "999999"],
+        ["reconcile"],
+        ["failures", "drop", "1"],
+        ["failures", "undrop", "1"],
+        ["init", "-o", str(tmp_path / "new.yaml"), "--company", "acme", "--sales-person", "1"],
+    ]
+    for args in commands:
+        result = _invoke(*args, "-q", "-c", config)
+        assert result.stdout == "", (args, result.stdout)
+        assert "Traceback" not in result.stderr, args
