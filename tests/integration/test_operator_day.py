@@ -487,9 +487,7 @@ def test_check_says_when_it_scanned_only_part_of_the_window(
     assert invoices.warning
 
 
-def test_quiet_prints_nothing_on_stdout_for_every_command(
-    sandbox: Sandbox, tmp_path: Path
-) -> None:
+def test_quiet_prints_nothing_on_stdout_for_every_command(sandbox: Sandbox, tmp_path: Path) -> None:
     config = str(config_file(sandbox, tmp_path))
     commands = [
         ["run"],
