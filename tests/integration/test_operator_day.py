@@ -24,10 +24,13 @@ from dksync import config as config_module
 from dksync.cli import app
 from dksync.clients import connect
 from dksync.ops import check as readiness
+from dksync.outcome import Action, Outcome, RunReport
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
 from dksync.state.lock import RunLock
 from dksync.state.store import State
+from dksync.sync import run as engine
+from dksync.sync.context import RunOptions
 from tests.conftest import FIGURES
 from tests.helpers import config_file
 
@@ -512,3 +515,38 @@ def test_quiet_prints_nothing_on_stdout_for_every_command(sandbox: Sandbox, tmp_
         result = _invoke(*args, "-q", "-c", config)
         assert result.stdout == "", (args, result.stdout)
         assert "Traceback" not in result.stderr, args
+
+
+def test_status_during_and_after_a_real_run_stopped_by_ctrl_c(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A real run, asked about by ``dksync status`` while it posts invoices, then stopped
+    by a real SIGINT: status tells it running with its counts, then interrupted with what
+    it wrote, the invoice cursor not moved (a stream's cursor moves once it is done)."""
+    path = config_file(sandbox, tmp_path, dkplus={"concurrency": 1})
+    settings = config_module.load(path, {})
+    report = RunReport()
+    seen: dict[str, Any] = {}
+
+    def listen(outcome: Outcome) -> None:
+        if outcome.object_type == "invoices" and outcome.action is Action.CREATE:
+            seen.setdefault("status", _invoke("status", "--json", "-c", str(path)))
+            seen.setdefault("table", _invoke("status", "-c", str(path)))
+            os.kill(os.getpid(), signal.SIGINT)
+
+    report.listeners.append(listen)
+    engine.run(settings, RunOptions(), connect(settings), report)
+    assert report.outcome_word == "interrupted"
+    going = json.loads(seen["status"].stdout)
+    assert going["last_run"]["outcome"] == "running"
+    assert going["last_run"]["counts"]["customers"]["read"] == 40, "counts so far"
+    assert going["lock"]["purpose"] == "run"
+    assert "running; customers 40 read" in _plain(seen["table"].stdout)
+    after = _invoke("status", "-c", str(path))
+    document = json.loads(_invoke("status", "--json", "-c", str(path)).stdout)
+    assert document["last_run"]["outcome"] == "interrupted"
+    assert document["posted_invoices"] >= 1 and document["cursors"]["invoices"] is None
+    assert document["cursors"]["customers"] is not None
+    assert re.search(
+        r"invoices +not moved: run 1 \(interrupted\) \d+ read, \d+ created", after.stdout
+    )
