@@ -24,6 +24,21 @@ from dksync.kinds import SYNCED_KINDS, ObjectKind
 
 log = logging.getLogger("dksync.cli")
 
+EXIT_CODES = (
+    (0, "everything eligible was written (status --check: ok)"),
+    (
+        1,
+        "some records rejected or uncertain, check not ready, a record asked for does not "
+        "exist, reconcile found a problem (status --check: records need attention)",
+    ),
+    (2, "wrong usage (status --check: the last run failed, is too old, or none ran)"),
+    (3, "a service could not be reached, kept failing, or refused the credentials"),
+    (4, "bad configuration"),
+    (5, "the state file cannot be used (it is left untouched)"),
+    (6, "another dksync run holds the lock on this state file"),
+    (70, "an error dksync has no rule for (run again with -vv --log-file)"),
+    (130, "stopped by Ctrl-C (143: by SIGTERM); the run is recorded as interrupted"),
+)
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "--verbose"})
 GLOBAL_VALUED = frozenset({"-c", "--config", "--log-file"})
 GLOBAL_HELP = (
@@ -125,6 +140,24 @@ class DksyncGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_globals(args))
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """Each command with its whole first sentence, wrapped, not cut at the width."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        """The top-level help ends with the exit codes (the README's table, shorter)."""
+        super().format_epilog(ctx, formatter)
+        if ctx.parent is None:
+            with formatter.section("Exit codes"):
+                formatter.write_dl([(str(code), words) for code, words in EXIT_CODES])
 
     def get_help(self, ctx: Any) -> str:
         return plain_help(super().get_help(ctx))

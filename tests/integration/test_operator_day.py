@@ -550,3 +550,31 @@ def test_status_during_and_after_a_real_run_stopped_by_ctrl_c(
     assert re.search(
         r"invoices +not moved: run 1 \(interrupted\) \d+ read, \d+ created", after.stdout
     )
+
+
+def test_top_level_help_lists_the_exit_codes_and_cuts_no_summary() -> None:
+    shown = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["--help"])
+    assert shown.exit_code == 0
+    codes = shown.stdout.split("Exit codes:", 1)[1]
+    for code in ("0", "1", "2", "3", "4", "5", "6", "70", "130"):
+        assert re.search(rf"^  {code} ", codes, re.MULTILINE), code
+    commands = shown.stdout.split("Commands:", 1)[1].split("Exit codes:", 1)[0]
+    assert "..." not in commands and "would send." in _plain(commands)
+    assert all(len(line) <= 80 for line in shown.stdout.splitlines())
+
+
+def test_json_is_one_document_on_every_exit_code_of_a_run(sandbox: Sandbox, tmp_path: Path) -> None:
+    config = str(config_file(sandbox, tmp_path))
+    seen: dict[int, dict[str, Any]] = {}
+    seen[1] = json.loads(_invoke("run", "--json", "-c", config).stdout)
+    seen[0] = json.loads(_invoke("status", "--json", "-c", config).stdout)
+    with RunLock(tmp_path / "state.sqlite", "run"):
+        locked = _invoke("run", "--json", "-c", config)
+    seen[locked.exit_code] = json.loads(locked.stdout)
+    (tmp_path / "x").mkdir()
+    wrong = str(config_file(sandbox, tmp_path / "x", dkplus={"token": "wrong"}))
+    refused = _invoke("run", "--json", "-c", wrong)
+    seen[refused.exit_code] = json.loads(refused.stdout)
+    assert set(seen) == {0, 1, 3, 6}
+    assert seen[1]["exit_code"] == 1 and seen[6]["exit_code"] == 6 and seen[3]["exit_code"] == 3
+    assert "another dksync run" in seen[6]["error"] and "refused" in seen[3]["error"]
