@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from requests import exceptions as rex
@@ -264,13 +265,28 @@ class Transport:
         url = f"{self.base_url}{path}"
         data = None if body is None else jsonio.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data is not None else None
+        started = time.monotonic()
         try:
             response = self._session().request(
                 method, url, params=params, data=data, headers=headers, timeout=self._timeout
             )
         except (requests.RequestException, ValueError) as exc:
+            self._trace(method, path, params, _describe(exc), started)
             raise self._failure(exc, safe) from exc
+        self._trace(method, path, params, str(response.status_code), started)
         return self._interpret(response, method, path, safe, expect)
+
+    def _trace(
+        self, method: str, path: str, params: Mapping[str, Any] | None, answer: str, since: float
+    ) -> None:
+        """One DEBUG line per request (``-vv``, ``--log-file``): what was asked, what came
+        back and how long it took; never a body, and the log filter masks every secret."""
+        if log.isEnabledFor(logging.DEBUG):
+            query = "?" + urlencode(params or {}, doseq=True) if params else ""
+            elapsed = (time.monotonic() - since) * 1000
+            log.debug(
+                "%s %s %s%s -> %s in %.0f ms", self.name, method, path, query, answer, elapsed
+            )
 
     def _failure(self, exc: Exception, safe: bool) -> DksyncError:
         """What a ``requests`` exception means for the caller: every kind becomes one of

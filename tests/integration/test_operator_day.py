@@ -578,3 +578,24 @@ def test_json_is_one_document_on_every_exit_code_of_a_run(sandbox: Sandbox, tmp_
     assert set(seen) == {0, 1, 3, 6}
     assert seen[1]["exit_code"] == 1 and seen[6]["exit_code"] == 6 and seen[3]["exit_code"] == 3
     assert "another dksync run" in seen[6]["error"] and "refused" in seen[3]["error"]
+
+
+def test_vv_traces_every_http_request_without_bodies_or_secrets(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config = str(config_file(sandbox, tmp_path))
+    log_file = tmp_path / "trace.log"
+    traced = _invoke("run", "-vv", "--log-file", str(log_file), "-c", config)
+    verbose = _invoke("run", "-v", "-c", config)
+    assert traced.exit_code == 1
+    lines = [line for line in traced.stderr.splitlines() if " in " in line and " -> " in line]
+    assert any(re.search(r"Moment GET /api/\S+\?\S* -> 200 in \d+ ms", x) for x in lines), lines
+    assert any(re.search(r"DK\+ GET /api/v1/\S+ -> (200|404) in \d+ ms", x) for x in lines), [
+        x for x in lines if "DK+" in x
+    ]
+    assert not any(" -> 200 in " in x for x in verbose.stderr.splitlines()), "-v has no trace"
+    written = log_file.read_text()
+    assert written.count(" -> ") >= len(lines), "--log-file gets the same trace"
+    for secret in (sandbox.moment.api_key, sandbox.dkplus.token):
+        assert secret not in traced.stderr and secret not in written
+    assert '"Number"' not in written, "never a body"
