@@ -20,8 +20,9 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict dksync
 	$(BIN)/mypy --strict --platform win32 dksync  # the Windows branches (lock.py) too
 
+# Every test, on 4 workers (the tests wait on sockets and subprocesses more than they compute).
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 4
 
 demo: $(STAMP)
 	$(BIN)/python -m dksync.sandbox.demo

@@ -10,7 +10,7 @@ from dksync.config import Config
 from dksync.dkplus.client import DkPlusClient
 from dksync.dkplus.lists import DkPlusLists
 from dksync.moment import MomentClient
-from dksync.transport.http import Pacer, RetryPolicy
+from dksync.transport.http import Endpoint, Pacer, RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -24,19 +24,17 @@ def connect(config: Config, policy: RetryPolicy | None = None) -> Clients:
     """API clients for the configured services; DK+'s client and lists share one pace."""
     m, d = config.moment, config.dkplus
     policy = policy or RetryPolicy(max_total_seconds=config.sync.retry_for.total_seconds())
-    pacer = Pacer(d.rate_limit)
+    moment = Endpoint(m.base_url, m.timeout, policy, Pacer(m.rate_limit))
+    dkplus = Endpoint(d.base_url, d.timeout, policy, Pacer(d.rate_limit))
     token = d.token.reveal()
     return Clients(
         MomentClient.connect(
-            m.base_url,
+            moment,
             m.company,
             m.api_key.reveal(),
-            timeout=m.timeout,
-            policy=policy,
-            rate_limit=m.rate_limit,
             page_size=m.page_size,
             field_names=m.field_names,
         ),
-        DkPlusClient.connect(d.base_url, token, timeout=d.timeout, policy=policy, pacer=pacer),
-        DkPlusLists.connect(d.base_url, token, timeout=d.timeout, policy=policy, pacer=pacer),
+        DkPlusClient.connect(dkplus, token),
+        DkPlusLists.connect(dkplus, token),
     )

@@ -11,16 +11,33 @@ import enum
 
 
 class ObjectKind(enum.StrEnum):
-    """What a record is; the value is the word used in the state, tables, JSON and CLI."""
+    """What a record is; the value is the word used in the state, tables, JSON and CLI.
+    The members are in the order tables list them (dependencies before what needs them)."""
 
     CUSTOMERS = "customers"
     PROJECTS = "projects"
-    INVOICES = "invoices"
     PRODUCTS = "products"
+    INVOICES = "invoices"
+    ACCOUNTS = "accounts"  # Moment's financial accounts: read for invoices, never written
 
     @property
     def singular(self) -> str:
+        """ "invoice" for "invoices": how one record is named, as in 'show invoice 1001'."""
         return self.value[:-1]
+
+    @property
+    def rank(self) -> int:
+        """Its place in tables."""
+        return list(ObjectKind).index(self)
+
+    @classmethod
+    def named(cls, word: str) -> ObjectKind | None:
+        """The kind a person means by ``word``: singular or plural, any case; None if none."""
+        key = word.strip().lower()
+        for kind in cls:
+            if key in (kind.value, kind.singular):
+                return kind
+        return None
 
 
 SYNCED_KINDS = (ObjectKind.CUSTOMERS, ObjectKind.PROJECTS, ObjectKind.INVOICES)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -101,6 +102,21 @@ def _file_handler(path: Path) -> _LogFile:
             f"--log-file {path}: cannot write it ({exc.strerror or exc}); "
             "choose a file in a folder dksync may write to"
         ) from None
+
+
+def causes(error: BaseException) -> str:
+    """An error and the chain of causes behind it, one line each with where it was raised:
+    what ``-vv`` shows instead of a traceback (the log filter scrubs secrets from it)."""
+    lines: list[str] = []
+    current: BaseException | None = error
+    while current is not None and len(lines) < 10:
+        where = traceback.extract_tb(current.__traceback__)[-1:] if current.__traceback__ else []
+        at = f" (at {Path(where[0].filename).name}:{where[0].lineno})" if where else ""
+        lines.append(f"{type(current).__name__}: {current}{at}")
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return "\n  caused by ".join(lines)
 
 
 def setup(verbosity: int, quiet: bool, log_file: Path | None) -> None:

@@ -262,10 +262,10 @@ def errors() -> Iterator[None]:
     try:
         yield
     except FatalError as exc:
-        log.debug("the error and its causes", exc_info=exc)
+        log.debug("the error and its causes: %s", logs.causes(exc))
         fail(str(exc), exc.exit_code)
     except DksyncError as exc:
-        log.debug("the error and its causes", exc_info=exc)
+        log.debug("the error and its causes: %s", logs.causes(exc))
         fail(str(exc), 3)
 
 

@@ -31,6 +31,7 @@ from dksync.clients import connect
 from dksync.config import from_mapping
 from dksync.config.values import parse_duration
 from dksync.errors import ConfigError, StateError
+from dksync.kinds import ObjectKind
 from dksync.ops import check as readiness
 from dksync.ops import init as init_module
 from dksync.ops import probe as monitor
@@ -50,27 +51,17 @@ def _show(ctx: typer.Context, *shown: object) -> None:
             console.print(item, soft_wrap=isinstance(item, str | Text))
 
 
-SAMPLE_KINDS = {
-    "customer": "customers",
-    "project": "projects",
-    "invoice": "invoices",
-    "account": "accounts",
-    "financialaccount": "accounts",
-    "product": "products",
-}
-
-
-def _sample_kind(value: str | None) -> str | None:
+def _sample_kind(value: str | None) -> ObjectKind | None:
     if value is None:
         return None
-    key = value.strip().lower()
-    key = key[:-1] if key.endswith("s") else key
-    if key not in SAMPLE_KINDS:
+    word = value.strip().lower()
+    kind = ObjectKind.named("accounts" if word.startswith("financialaccount") else word)
+    if kind is None:
         raise typer.BadParameter(
-            f"unknown kind {value!r}; one of {', '.join(sorted(set(SAMPLE_KINDS.values())))}",
+            f"unknown kind {value!r}; one of {', '.join(sorted(ObjectKind))}",
             param_hint="--show-sample",
         )
-    return SAMPLE_KINDS[key]
+    return kind
 
 
 def check(

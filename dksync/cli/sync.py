@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from dksync import logs
 from dksync.cli.common import (
     Globals,
     JsonOption,
@@ -140,6 +141,6 @@ def finish(
         render(report, Console(), chosen.verbosity > 0, since, listed, command)
     if report.fatal is not None:
         say_error(str(report.fatal))
-        log.debug("the error and its causes", exc_info=report.fatal)
+        log.debug("the error and its causes: %s", logs.causes(report.fatal))
     log.info("%s", outcome_line(report, command))
     raise typer.Exit(report.exit_code)

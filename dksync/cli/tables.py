@@ -16,7 +16,7 @@ from rich.text import Text
 
 from dksync.kinds import ObjectKind
 from dksync.outcome import Action
-from dksync.state.store import RejectedRow
+from dksync.state.rows import RejectedRow
 
 COUNT_WORDS = {
     Action.CREATE: "created",
@@ -30,11 +30,11 @@ COUNT_WORDS = {
 }
 READ = "read"
 RETRIED = "retried"
-ORDER = ("customers", "projects", "products", "invoices")
 
 
 def kind_order(kind: str) -> int:
-    return ORDER.index(kind) if kind in ORDER else len(ORDER)
+    known = ObjectKind.named(kind)
+    return len(ObjectKind) if known is None else known.rank
 
 
 def singular(kind: str) -> str:

@@ -16,10 +16,9 @@ from urllib.parse import quote
 from dksync.errors import NotFound
 from dksync.transport.http import (
     Classifier,
+    Endpoint,
     Expect,
     Kind,
-    Pacer,
-    RetryPolicy,
     Transport,
     Verdict,
     describe,
@@ -88,24 +87,9 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def transport(
-    base_url: str,
-    token: str,
-    classifier: Classifier,
-    timeout: float,
-    policy: RetryPolicy | None,
-    pacer: Pacer,
-) -> Transport:
+def transport(endpoint: Endpoint, token: str, classifier: Classifier) -> Transport:
     """The HTTP transport to DK+ (bearer token, JSON) with the given answer classifier."""
-    return Transport(
-        name="DK+",
-        base_url=base_url,
-        classify=classifier,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=timeout,
-        policy=policy,
-        pacer=pacer,
-    )
+    return Transport("DK+", endpoint, classifier, {"Authorization": f"Bearer {token}"})
 
 
 class DkPlusClient:
@@ -115,20 +99,9 @@ class DkPlusClient:
         self._t = transport
 
     @classmethod
-    def connect(
-        cls,
-        base_url: str,
-        token: str,
-        *,
-        timeout: float = 30.0,
-        policy: RetryPolicy | None = None,
-        rate_limit: float | None = None,
-        pacer: Pacer | None = None,
-    ) -> DkPlusClient:
-        """``pacer``: share one with the list reader, so both keep one rate limit."""
-        return cls(
-            transport(base_url, token, classify, timeout, policy, pacer or Pacer(rate_limit))
-        )
+    def connect(cls, endpoint: Endpoint, token: str) -> DkPlusClient:
+        """Give the list reader the same ``endpoint``, so both keep one rate limit."""
+        return cls(transport(endpoint, token, classify))
 
     @property
     def requests_sent(self) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 from dksync.dkplus import client as dkplus
 from dksync.dkplus.client import classify as classify_single
 from dksync.errors import ListProblem, ListUnavailable, NotFound, RecordRejected
-from dksync.transport.http import Kind, Pacer, RetryPolicy, Transport, Verdict, describe
+from dksync.transport.http import Endpoint, Kind, Transport, Verdict, describe
 
 API = "/api/v1"
 PAGE_SIZE = 1000
@@ -62,20 +62,9 @@ class DkPlusLists:
         self.page_size = page_size
 
     @classmethod
-    def connect(
-        cls,
-        base_url: str,
-        token: str,
-        *,
-        timeout: float = 30.0,
-        policy: RetryPolicy | None = None,
-        rate_limit: float | None = None,
-        pacer: Pacer | None = None,
-        page_size: int = PAGE_SIZE,
-    ) -> DkPlusLists:
-        """``pacer``: pass the DK+ client's, so both keep to one rate limit together."""
-        pace = pacer or Pacer(rate_limit)
-        return cls(dkplus.transport(base_url, token, classify, timeout, policy, pace), page_size)
+    def connect(cls, endpoint: Endpoint, token: str, page_size: int = PAGE_SIZE) -> DkPlusLists:
+        """Pass the DK+ client's ``endpoint``, so both keep to one rate limit together."""
+        return cls(dkplus.transport(endpoint, token, classify), page_size)
 
     @property
     def requests_sent(self) -> int:

@@ -40,13 +40,12 @@ from dksync.moment.names import (
     TOTAL_ELEMENTS,
     TOTAL_PAGES,
 )
-from dksync.moment.paging import MAX_PAGES, ListRead, Page
+from dksync.moment.paging import MAX_PAGES, ListRead, Page, PageBounds
 from dksync.moment.parsing import field_problems, format_instant, parse, record_label
 from dksync.records import FinancialAccount
 from dksync.transport.http import (
+    Endpoint,
     Kind,
-    Pacer,
-    RetryPolicy,
     Transport,
     Verdict,
     describe,
@@ -151,27 +150,17 @@ class MomentClient:
     @classmethod
     def connect(
         cls,
-        base_url: str,
+        endpoint: Endpoint,
         company: str,
         api_key: str,
         *,
-        timeout: float = 30.0,
-        policy: RetryPolicy | None = None,
-        rate_limit: float | None = None,
         page_size: int = 200,
         field_names: FieldNames | None = None,
     ) -> MomentClient:
         token = base64.b64encode(f"{API_USER}:{api_key}".encode()).decode()
         clock = ServerClock()
-        transport = Transport(
-            name="Moment",
-            base_url=base_url,
-            classify=clock.classify,
-            headers={"Authorization": f"Basic {token}"},
-            timeout=timeout,
-            policy=policy,
-            pacer=Pacer(rate_limit),
-        )
+        headers = {"Authorization": f"Basic {token}"}
+        transport = Transport("Moment", endpoint, clock.classify, headers)
         return cls(transport, company, page_size, field_names=field_names, clock=clock)
 
     def server_now(self) -> datetime:
@@ -199,10 +188,9 @@ class MomentClient:
             kind,
             since,
             lambda bound, page, size: self._page(kind, bound, page, size),
-            self._page_size,
+            PageBounds(self._page_size, self._max_pages),
             prepare=lambda raw: self._resolve(kind, raw),
             clock=self._clock.now,
-            max_pages=self._max_pages,
         )
 
     def _page(self, kind: str, since: datetime | None, page: int, size: int) -> Page:

@@ -7,15 +7,17 @@ config (``moment.field_names``) and lets ``dksync check`` say which fields are m
 
 from __future__ import annotations
 
+from dksync.kinds import ObjectKind
+
 API_PREFIX = "/api/1.0/companies/{company}"
 API_USER = "apikey"
 INCLUDE_BASE = "include/base"
-ENTITY_PATHS = {
-    "customers": "customers",
-    "projects": "projects",
-    "invoices": "invoices",
-    "accounts": "financialAccounts",
-    "products": "products",
+ENTITY_PATHS: dict[str, str] = {  # where Moment lists each kind dksync reads (keys: ObjectKind)
+    ObjectKind.CUSTOMERS: "customers",
+    ObjectKind.PROJECTS: "projects",
+    ObjectKind.INVOICES: "invoices",
+    ObjectKind.ACCOUNTS: "financialAccounts",
+    ObjectKind.PRODUCTS: "products",
 }
 ID, CREATED, MODIFIED, VERSION = "id", "createdDate", "lastModifiedDate", "version"
 PARAM_PAGE, PARAM_SIZE, PARAM_SORT = "page", "size", "sort"

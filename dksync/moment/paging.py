@@ -72,6 +72,15 @@ class _Position:
     before: tuple[int, int] | None = None  # (totalElements, read below the new bound)
 
 
+@dataclass(frozen=True)
+class PageBounds:
+    """How much of a list one read asks for at a time, and at most in all (an endless
+    list must end somewhere)."""
+
+    size: int
+    most: int = MAX_PAGES
+
+
 class ListRead:
     """One read of a list from ``since``. Iterate it for the objects (each once); then
     ``complete``, ``ordered``, ``newest_read`` and ``clock_limit`` say how far a cursor may
@@ -82,14 +91,13 @@ class ListRead:
         kind: str,
         since: datetime | None,
         fetch: FetchPage,
-        page_size: int,
+        bounds: PageBounds,
         *,
         prepare: Callable[[Any], Any] = lambda raw: raw,
         clock: Callable[[], datetime] | None = None,
-        max_pages: int = MAX_PAGES,
     ) -> None:
         self.kind, self.since, self._fetch, self._prepare = kind, since, fetch, prepare
-        self._clock, self._size, self._max_pages = clock, page_size, max_pages
+        self._clock, self._size, self._max_pages = clock, bounds.size, bounds.most
         self.complete, self.ordered, self.pages = False, True, 0
         self.newest_read: datetime | None = None
         self.clock_limit: datetime | None = None

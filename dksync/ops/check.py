@@ -22,12 +22,13 @@ from dksync.clients import Clients
 from dksync.config import Config
 from dksync.dkplus.client import DkPlusClient
 from dksync.errors import DksyncError
+from dksync.kinds import SYNCED_KINDS, ObjectKind
 from dksync.moment import MomentClient
 from dksync.moment.shape import inspect, value_kind
 from dksync.ops import datacheck
 from dksync.ops.datacheck import Tick
 
-KINDS = ("customers", "projects", "invoices", "accounts", "products")
+KINDS = (*SYNCED_KINDS, ObjectKind.ACCOUNTS, ObjectKind.PRODUCTS)  # what check samples
 
 
 @dataclass

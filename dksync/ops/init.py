@@ -15,16 +15,10 @@ from pathlib import Path
 import yaml
 
 from dksync.config import from_mapping
+from dksync.config.keys import PROMPTED
 from dksync.errors import ConfigError
 
-FIELDS = {
-    "moment.base_url": "Moment address",
-    "moment.company": "Moment company code (from the browser URL)",
-    "dkplus.base_url": "DK+ API address",
-    "dkplus.sales_person": "DK+ sales person number for every invoice",
-    "sync.start_from": "First run reads changes from (ISO-8601, e.g. the go-live date)",
-    "state.path": "State file",
-}
+FIELDS = PROMPTED  # the keys ``init`` asks for, from the key table
 
 
 PLACEHOLDERS = {"moment.company": frozenset({"mycompany", "company", "changeme", "xxx"})}

@@ -11,7 +11,8 @@ from dksync.cli.tables import count_words, failure_json
 from dksync.config import OBJECT_TYPES, Config
 from dksync.errors import RecordNotFound
 from dksync.state.lock import RunLock, holder
-from dksync.state.store import RejectedRow, State
+from dksync.state.rows import RejectedRow
+from dksync.state.store import State
 
 
 @contextmanager
@@ -73,9 +74,9 @@ def show_record(config: Config, object_type: str, number: str) -> dict[str, Any]
         }
         if moment_id is None:
             return found
-        written = state.written_at(object_type, moment_id)
+        written = state.written(object_type, moment_id)
         if written is not None:
-            found["written"] = {"number": written[0], "at": written[1]}
+            found["written"] = {"number": written.number, "at": written.updated_at}
         invoice = state.invoice(moment_id) if object_type == "invoices" else None
         if invoice is not None:
             found["invoice"] = asdict(invoice)

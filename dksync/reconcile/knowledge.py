@@ -12,7 +12,10 @@ from pathlib import Path
 
 from dksync.errors import StateError
 from dksync.kinds import InvoiceState, ObjectKind
-from dksync.state.store import MIGRATIONS, RejectedRow, State, explain
+from dksync.state.files import explain
+from dksync.state.migrations import MIGRATIONS
+from dksync.state.rows import RejectedRow
+from dksync.state.store import State
 
 NEVER_SENT = "never sent"
 

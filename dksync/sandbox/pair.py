@@ -64,6 +64,7 @@ class Sandbox:
             f"  base_url: {self.dkplus.url}\n"
             f"  token: {self.dkplus.token}\n"
             f"  sales_person: {self.sales_person}\n"
+            "  settle: 1  # the sandbox books a POST before it answers: no need to wait long\n"
             "sync:\n"
             "  start_from: '2026-01-01T00:00:00Z'\n"
             "state:\n"

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from dksync.errors import LockedError, StateError
-from dksync.state.store import explain
+from dksync.state.files import explain
 
 # SQLite locks bytes from 1 GiB up and its files stay below 2**48 bytes: this byte is free.
 FAR_BYTE = 1 << 62

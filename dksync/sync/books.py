@@ -15,12 +15,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from dksync.errors import RecordRejected
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome, RunReport
-from dksync.state.store import InvoiceRow, State
+from dksync.state.rows import Cursor, InvoiceRow, RejectedRow, WrittenRow
+from dksync.state.store import State
 
 Key = tuple[ObjectKind, int | str]
 Facts = tuple[str, str, str | None]
@@ -60,19 +60,17 @@ class Books:
         with self._lock:
             return self._table.get((kind, key))
 
-    def written_hash(self, kind: ObjectKind, moment_id: int) -> str | None:
-        return self.state.written_hash(kind, moment_id)
-
-    def written_payload(self, kind: ObjectKind, moment_id: int) -> dict[str, Any] | None:
-        """The body dksync last wrote for this record (None: ask DK+)."""
-        return self.state.written_payload(kind, moment_id)
+    def written(self, kind: ObjectKind, moment_id: int) -> WrittenRow | None:
+        """What dksync last wrote for this record before this run (None: ask DK+)."""
+        return self.state.written(kind, moment_id)
 
     def written_number(self, kind: ObjectKind, moment_id: int) -> str | None:
         """The DK+ number under which dksync wrote this record, in this run or before."""
         standing = self.standing(kind, moment_id)
         if standing is not None:
             return standing.number if standing.in_dkplus else None
-        return self.state.written_number(kind, moment_id)
+        written = self.state.written(kind, moment_id)
+        return None if written is None else written.number
 
     def invoice(self, moment_id: int) -> InvoiceRow | None:
         return self.state.invoice(moment_id)
@@ -142,14 +140,37 @@ class Books:
         with self._lock:
             self._table.pop((kind, key), None)
         if isinstance(key, int):
-            with self.state.transaction():
+            with self.state.atomic():
                 self.state.forget_written(kind, key)
+
+    def forget_invoice(self, moment_id: int, event: str) -> None:
+        """DK+ was asked and holds no invoice under this one's reference: the state stops
+        saying it is posted, so it is sent again (``resync --force``), and the event keeps
+        what it was. A dry run's state is an in-memory copy: the same works there."""
+        with self.state.atomic():
+            self.state.forget_invoice(moment_id)
+            self.state.add_event("resend", event)
 
     def before_post(self, moment_id: int, reference: str) -> None:
         """Mark an invoice pending before its POST: if the run dies during it, the next run
         looks the reference up before anything else."""
-        with self.state.transaction():
+        with self.state.atomic():
             self.state.mark_invoice(moment_id, reference, InvoiceState.PENDING)
+
+    def cursor(self, kind: str) -> Cursor | None:
+        """Where this kind's last run left off in Moment's change stream."""
+        return self.state.cursor(kind)
+
+    def move_cursor(self, kind: str, cursor: Cursor) -> None:
+        """Past everything below ``cursor`` (never back); a dry run keeps it where it is."""
+        if self.report.dry_run:
+            return
+        with self.state.atomic():
+            self.state.move_cursor(kind, cursor)
+
+    def waiting(self, kind: str) -> list[RejectedRow]:
+        """The rejected queue of this kind: records tried again until fixed or dropped."""
+        return self.state.rejected(kind)
 
     def end_stream(self, kind: ObjectKind, read_whole: bool) -> None:
         """A stream is done. Its "in DK+" standings leave RAM (the state answers them now);
@@ -166,7 +187,7 @@ class Books:
     def _store(self, outcome: Outcome) -> None:
         """The state-file side of ``record``, in one transaction."""
         kind = ObjectKind(outcome.object_type)
-        with self.state.transaction():
+        with self.state.atomic():
             if outcome.action is Action.REJECT:
                 if outcome.moment_id:
                     self.state.reject(

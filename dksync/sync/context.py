@@ -71,6 +71,14 @@ class MomentReads:
             found = self._projects.remember(ident, _fetch(self.client, "projects", ident))
         return found
 
+    def changed_since(self, kind: str, since: datetime | None) -> moment.ListRead:
+        """The stream's read: raw objects changed at or after ``since``."""
+        return self.client.changed_since(kind, since)
+
+    def raw(self, kind: str, ident: int) -> Any:
+        """One raw object by id, as a stream would have read it; ``NotFound`` when gone."""
+        return self.client.get(kind, ident)
+
     def accounts(self) -> Mapping[int, FinancialAccount]:
         """Moment's financial accounts by id (account numbers are not unique)."""
         with self._once:
@@ -123,10 +131,11 @@ def _fetch(client: MomentClient, kind: str, ident: int) -> Any:
         return moment.parse(kind, client.get(kind, ident))
     except NotFound as exc:
         raise RecordRejected(
-            f"{kind[:-1]} id {ident} does not exist in Moment", ReasonCode.NOT_IN_MOMENT
+            f"{ObjectKind(kind).singular} id {ident} does not exist in Moment",
+            ReasonCode.NOT_IN_MOMENT,
         ) from exc
     except RecordRejected as exc:
-        raise RecordRejected(f"{kind[:-1]} id {ident}: {exc}", exc.code) from exc
+        raise RecordRejected(f"{ObjectKind(kind).singular} id {ident}: {exc}", exc.code) from exc
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,10 @@ every key not done.
 from __future__ import annotations
 
 from array import array
-from collections import deque
-from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from dksync.state.store import Cursor
+from dksync.state.rows import Cursor
 
 
 class CursorTracker:
@@ -85,29 +83,6 @@ def safe_cursor(tracker: CursorTracker, read: ReadFacts) -> Cursor | None:
 
 def _micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
-
-
-class RecentIds:
-    """The keys (time, id) of the last ``size`` records read, to drop the repeats paging can
-    bring (an object on both sides of a page boundary). Keyed by version, not id alone: an
-    object changed during the read comes again with a newer time and must be synced again.
-    Bounded, so memory stays flat; a repeat from further back is harmless: its record is
-    found done in the state."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._order: deque[Hashable] = deque()
-        self._keys: set[Hashable] = set()
-        self._size = size
-
-    def add(self, key: Hashable) -> bool:
-        """True when ``key`` was not among the recent ones (and is now)."""
-        if key in self._keys:
-            return False
-        self._keys.add(key)
-        self._order.append(key)
-        if len(self._order) > self._size:
-            self._keys.discard(self._order.popleft())
-        return True
 
 
 def read_from(

@@ -74,9 +74,10 @@ def _decide(ctx: RunContext, customer: Customer) -> Outcome:
         digest=digest,
         facts=(customer.number, customer.name, customer.kennitala),
     )
-    if ctx.books.written_hash(KIND, customer.id) == digest:
+    written = ctx.books.written(KIND, customer.id)
+    if written is not None and written.payload_hash == digest:
         return outcome
-    last = ctx.books.written_payload(KIND, customer.id)
+    last = None if written is None else written.payload
     if last is not None and last.get("Number") == number:
         _update_from_last(ctx, outcome, payload, last)
     else:

@@ -74,10 +74,11 @@ def _decide(ctx: RunContext, project: Project) -> Outcome:
         dk_number=number,
         digest=digest,
     )
-    stored = ctx.books.written_hash(KIND, project.id)
+    written = ctx.books.written(KIND, project.id)
+    stored = None if written is None else written.payload_hash
     if stored == digest:
         return outcome
-    last = ctx.books.written_payload(KIND, project.id)
+    last = None if written is None else written.payload
     if last is not None and last.get("Number") == number:
         current: dict[str, object] | None = last  # what dksync wrote is what DK+ holds
     else:

@@ -100,7 +100,7 @@ def _context(
     dkplus: DkPlusApi = direct
     if config.dkplus.use_lists:
         dkplus = ListedDkPlus(direct, clients.lists, state.written_counts())
-    settle = Settle(2 * config.dkplus.timeout)
+    settle = Settle(config.dkplus.settle_seconds)
     return RunContext(config, MomentReads(clients.moment), dkplus, books, settle)
 
 
@@ -124,7 +124,9 @@ def resync(
             ctx = _context(config, clients, state, report, dry_run)
             raw = _fetch_by_number(clients.moment, state, object_type, number)
             if raw is None:
-                raise RecordNotFound(f"Moment has no {object_type[:-1]} numbered {number}")
+                raise RecordNotFound(
+                    f"Moment has no {ObjectKind(object_type).singular} numbered {number}"
+                )
             report.fetched[object_type] += 1
             key = moment.record_key(raw)
             ident = key[1] if key else 0
@@ -132,7 +134,7 @@ def resync(
                 _forget_if_lost(ctx, ident, number)
             sync_raw(ctx, stream, raw, ident)
             ctx.settle.drain(partial(resolve_lost, ctx), stop)
-            with state.transaction():
+            with state.atomic():
                 state.add_event("resync", f"{object_type} {number}")
     return report
 
@@ -142,8 +144,7 @@ def _forget_if_lost(ctx: RunContext, moment_id: int, number: str) -> None:
     (deleted by hand, a sandbox restarted), is forgotten so it is sent again, but only once
     DK+ itself, asked by reference, answered that it holds none. Never when it holds one,
     and never on an answer that is not the contract (that stops the resync)."""
-    state = ctx.books.state
-    row = state.invoice(moment_id)
+    row = ctx.books.invoice(moment_id)
     if row is None or row.status != InvoiceState.POSTED:
         return
     if ctx.dkplus.invoices_by_reference(row.reference):
@@ -152,11 +153,9 @@ def _forget_if_lost(ctx: RunContext, moment_id: int, number: str) -> None:
     again = "would send it again" if ctx.books.report.dry_run else "sending it again"
     log.warning("%s: %s", lost, again)
     ctx.books.report.warn(f"{lost}: {again}")
-    with state.transaction():  # a dry run's state is an in-memory copy
-        state.forget_invoice(moment_id)
-        state.add_event(
-            "resend", f"invoices {number} sent again: DK+ no longer held DK+ {row.dk_number}"
-        )
+    ctx.books.forget_invoice(
+        moment_id, f"invoices {number} sent again: DK+ no longer held DK+ {row.dk_number}"
+    )
 
 
 def _fetch_by_number(client: MomentClient, state: State, object_type: str, number: str) -> Any:

@@ -15,9 +15,9 @@ from dksync.config import Config
 from dksync.errors import NotFound, RecordRejected
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome
-from dksync.state.store import Cursor
+from dksync.state.rows import Cursor
 from dksync.sync.context import RunContext, RunOptions
-from dksync.sync.cursors import CursorTracker, RecentIds, read_from, safe_cursor
+from dksync.sync.cursors import CursorTracker, read_from, safe_cursor
 from dksync.sync.customers import sync_customer
 from dksync.sync.invoices import resolve_lost, sync_invoice
 from dksync.sync.live import LiveCounts
@@ -68,7 +68,7 @@ def sync_stream(
     """
     kind = stream.object_type
     start = read_from(
-        ctx.books.state.cursor(kind),
+        ctx.books.cursor(kind),
         ctx.config.sync.lookback,
         ctx.config.sync.start_from,
         options.since,
@@ -76,15 +76,15 @@ def sync_stream(
     log.info(
         "%s: reading Moment changes since %s", kind, start.isoformat() if start else "the start"
     )
-    tracker, seen, worked, limited = CursorTracker(), RecentIds(), 0, False
-    rejected = {row.moment_id for row in ctx.books.state.rejected(kind)}
+    tracker, worked, limited = CursorTracker(), 0, False
+    rejected = {row.moment_id for row in ctx.books.waiting(kind)}
     workers = 1 if options.limit is not None else ctx.config.dkplus.concurrency
-    read = ctx.moment.client.changed_since(kind, start)
+    read = ctx.moment.changed_since(kind, start)
     with Writers(workers, tracker) as writers:
         for raw in read:
             if stop():
                 break
-            cursor = _accept(ctx, kind, raw, start, seen)
+            cursor = _accept(ctx, kind, raw, start)
             if notes is not None:
                 notes.maybe()
             if cursor is None:
@@ -116,8 +116,7 @@ def _move_cursor(
     new = safe_cursor(tracker, read)
     if new is None or not moved or ctx.books.report.dry_run:
         return
-    with ctx.books.state.transaction():
-        ctx.books.state.move_cursor(kind, new)
+    ctx.books.move_cursor(kind, new)
     log.info(
         "%s: %d read; cursor now %s (id %d)",
         kind,
@@ -127,11 +126,10 @@ def _move_cursor(
     )
 
 
-def _accept(
-    ctx: RunContext, kind: str, raw: Any, start: datetime | None, seen: RecentIds
-) -> Cursor | None:
-    """The record's cursor key when it is one to sync now; None for a repeat, a record
-    outside the asked range (Moment's filter is not trusted), or one without a key."""
+def _accept(ctx: RunContext, kind: str, raw: Any, start: datetime | None) -> Cursor | None:
+    """The record's cursor key when it is one to sync now; None for a record outside the
+    asked range (Moment's filter is not trusted) or one without a key. Repeats never come
+    here: the read hands out each version of an object once."""
     key = moment.record_key(raw)
     if key is None:
         ctx.books.record(
@@ -146,7 +144,7 @@ def _accept(
         )
         return None
     cursor = Cursor(*key)
-    if (start is not None and cursor.modified < start) or not seen.add(cursor):
+    if start is not None and cursor.modified < start:
         return None
     ctx.books.report.fetched[kind] += 1
     return cursor
@@ -167,12 +165,12 @@ def sync_raw(ctx: RunContext, stream: Stream, raw: Any, ident: int) -> Outcome:
 def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None:
     """Try again every rejected record of this kind that the read did not bring back:
     someone may have fixed it in Moment or in DK+ since."""
-    for row in ctx.books.state.rejected(stream.object_type):
+    for row in ctx.books.waiting(stream.object_type):
         if row.moment_id not in not_read or row.moment_id == 0:
             continue
         ctx.books.report.retry(stream.object_type, row.moment_id)
         try:
-            raw = ctx.moment.client.get(stream.object_type, row.moment_id)
+            raw = ctx.moment.raw(stream.object_type, row.moment_id)
         except NotFound:
             ctx.books.report.add(
                 Outcome(

@@ -7,7 +7,7 @@ from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoo
 from types import TracebackType
 
 from dksync.outcome import Action, Outcome
-from dksync.state.store import Cursor
+from dksync.state.rows import Cursor
 from dksync.sync.cursors import CursorTracker
 
 

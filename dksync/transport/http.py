@@ -13,9 +13,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 import requests
 from requests import exceptions as rex
@@ -41,6 +40,7 @@ from dksync.errors import (
 )
 from dksync.kinds import ReasonCode
 from dksync.transport.reach import address, causes, credentials_in, unreachable_reason
+from dksync.transport.trace import trace
 
 log = logging.getLogger("dksync.http")
 
@@ -144,31 +144,34 @@ class Pacer:
             self._rate = max(self.FLOOR, (self._rate or 20.0) / 2)
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a service is and how patiently it is asked: its address, the seconds one
+    request may take, the retry policy and the pace (shared by clients of one service)."""
+
+    base_url: str
+    timeout: float = 30.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    pacer: Pacer = field(default_factory=lambda: Pacer(None))
+
+
 class Transport:
     """JSON over HTTP for one API: base URL, auth, timeout, classifier and retries."""
 
     def __init__(
-        self,
-        *,
-        name: str,
-        base_url: str,
-        classify: Classifier,
-        headers: Mapping[str, str],
-        timeout: float = 30.0,
-        policy: RetryPolicy | None = None,
-        pacer: Pacer | None = None,
+        self, name: str, endpoint: Endpoint, classify: Classifier, headers: Mapping[str, str]
     ) -> None:
         self.name = name
-        self.base_url = base_url.rstrip("/")
+        self.base_url = endpoint.base_url.rstrip("/")
         self.address = address(self.base_url)
         self._classify = classify
         self._headers = {"Accept": "application/json", **headers}
         secrets = credentials_in(headers)
         logs.forget_secrets(secrets)
         self._secrets = sorted((s.encode() for s in secrets if len(s) >= 4), key=len)[::-1]
-        self._timeout = (min(5.0, timeout), timeout)
-        self._policy = policy or RetryPolicy()
-        self._pacer = pacer or Pacer(None)
+        self._timeout = (min(5.0, endpoint.timeout), endpoint.timeout)
+        self._policy = endpoint.policy
+        self._pacer = endpoint.pacer
         self._local = threading.local()
         self.requests_sent = 0
         self._count_lock = threading.Lock()
@@ -271,22 +274,10 @@ class Transport:
                 method, url, params=params, data=data, headers=headers, timeout=self._timeout
             )
         except (requests.RequestException, ValueError) as exc:
-            self._trace(method, path, params, _describe(exc), started)
+            trace(self.name, f"{method} {path}", params, _describe(exc), started)
             raise self._failure(exc, safe) from exc
-        self._trace(method, path, params, str(response.status_code), started)
+        trace(self.name, f"{method} {path}", params, str(response.status_code), started)
         return self._interpret(response, method, path, safe, expect)
-
-    def _trace(
-        self, method: str, path: str, params: Mapping[str, Any] | None, answer: str, since: float
-    ) -> None:
-        """One DEBUG line per request (``-vv``, ``--log-file``): what was asked, what came
-        back and how long it took; never a body, and the log filter masks every secret."""
-        if log.isEnabledFor(logging.DEBUG):
-            query = "?" + urlencode(params or {}, doseq=True) if params else ""
-            elapsed = (time.monotonic() - since) * 1000
-            log.debug(
-                "%s %s %s%s -> %s in %.0f ms", self.name, method, path, query, answer, elapsed
-            )
 
     def _failure(self, exc: Exception, safe: bool) -> DksyncError:
         """What a ``requests`` exception means for the caller: every kind becomes one of

@@ -69,7 +69,7 @@ class Figures:
 def _config(sb: Sandbox, folder: Path) -> Path:
     raw = yaml.safe_load(sb.config_yaml(str(folder / "state.sqlite")))
     raw["moment"].update({"timeout": 0.3, "rate_limit": 0})
-    raw["dkplus"]["timeout"] = 0.3
+    raw["dkplus"].update({"timeout": 0.3, "settle": 0.6})
     raw["sync"]["retry_for"] = "5s"
     path = folder / "dksync.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")

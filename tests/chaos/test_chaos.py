@@ -29,6 +29,7 @@ def _check(seed: int, kills: int, sizes: Sizes, tmp_path: Path) -> None:
     assert figures.wrong == [], figures.wrong
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_chaos_short(tmp_path: Path) -> None:
     seed = int(os.environ.get("CHAOS_SEED", "20261122"))

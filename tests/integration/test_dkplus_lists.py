@@ -13,12 +13,13 @@ from dksync.dkplus.lists import DkPlusLists
 from dksync.errors import ListProblem, ListUnavailable
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
+from dksync.transport.http import Endpoint
 from tests.conftest import FAST_RETRIES
 
 
 def _lists(sb: Sandbox, page_size: int) -> DkPlusLists:
     return DkPlusLists.connect(
-        sb.dkplus.url, sb.dkplus.token, policy=FAST_RETRIES, page_size=page_size
+        Endpoint(sb.dkplus.url, policy=FAST_RETRIES), sb.dkplus.token, page_size
     )
 
 

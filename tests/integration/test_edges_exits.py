@@ -161,6 +161,6 @@ def test_the_cause_of_an_error_is_shown_at_vv_only(sandbox: Sandbox, tmp_path: P
     done = _dksync("status", "-c", str(config), "-vv", "--log-file", str(log))
     assert done.returncode == 5
     for text in (done.stderr, log.read_text()):
-        assert "the error and its causes" in text
-        assert "The above exception was the direct cause of the following exception" in text
-        assert "NotADirectoryError" in text  # the cause, kept by ``raise ... from exc``
+        assert "the error and its causes: StateError: the state file" in text
+        assert "caused by NotADirectoryError: [Errno 20] not a folder" in text  # ``from exc``
+        assert "Traceback" not in text

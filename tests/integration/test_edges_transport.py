@@ -19,7 +19,7 @@ from dksync.dkplus import client as dkplus
 from dksync.dkplus.client import API, DkPlusClient
 from dksync.errors import ConfigError, RecordRejected, ServiceError, UncertainWrite
 from dksync.sandbox.pair import Sandbox
-from dksync.transport.http import RetryPolicy, Transport
+from dksync.transport.http import Endpoint, RetryPolicy, Transport
 from tests.conftest import FIGURES
 from tests.helpers import config_file, free_port
 
@@ -29,7 +29,7 @@ CUSTOMER = {"Number": "77001", "Name": "Prófun ehf."}
 
 
 def _client(sb: Sandbox, policy: RetryPolicy = QUICK, timeout: float = 2) -> DkPlusClient:
-    return DkPlusClient.connect(sb.dkplus.url, sb.dkplus.token, timeout=timeout, policy=policy)
+    return DkPlusClient.connect(Endpoint(sb.dkplus.url, timeout, policy), sb.dkplus.token)
 
 
 def _invoice(sb: Sandbox) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def test_https_to_a_plain_http_port_fails_fast_as_a_tls_handshake(sandbox: Sandb
     body = _invoice(sandbox)
     url = sandbox.dkplus.url.replace("http://", "https://")
     slow = RetryPolicy(attempts=20, max_total_seconds=120, initial_wait=0.01, max_wait=0.05)
-    client = DkPlusClient.connect(url, sandbox.dkplus.token, policy=slow)
+    client = DkPlusClient.connect(Endpoint(url, policy=slow), sandbox.dkplus.token)
     for call in (client.connection, lambda: client.post_invoice(body)):
         with pytest.raises(ServiceError) as caught:
             call()
@@ -96,7 +96,7 @@ def test_once_nothing_answers_later_calls_fail_at_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    client = DkPlusClient.connect(url, "tok-1234", policy=QUICK)
+    client = DkPlusClient.connect(Endpoint(url, policy=QUICK), "tok-1234")
     caplog.set_level("WARNING", logger="dksync.http")
     for _ in range(3):
         with pytest.raises(ServiceError, match=f"cannot reach DK\\+ at {url}: connection refused"):
@@ -137,11 +137,10 @@ def test_a_broken_answer_to_an_invoice_post_is_uncertain_never_repeated(
 def test_json_nested_past_the_parser_depth_is_text_not_a_crash(sandbox: Sandbox) -> None:
     sandbox.dkplus.knobs.transport_fault = "deep_json"
     answer = Transport(
-        name="DK+",
-        base_url=sandbox.dkplus.url,
-        classify=dkplus.classify,
-        headers={"Authorization": f"Bearer {sandbox.dkplus.token}"},
-        policy=QUICK,
+        "DK+",
+        Endpoint(sandbox.dkplus.url, policy=QUICK),
+        dkplus.classify,
+        {"Authorization": f"Bearer {sandbox.dkplus.token}"},
     ).get(f"{API}/company/connection")
     assert answer == "[" * 500, "kept as (cut) text for the contract checks to refuse"
 
@@ -172,7 +171,9 @@ def test_no_answer_in_time_is_retried_for_a_read_and_uncertain_for_a_post(
 def test_a_credential_that_cannot_be_a_header_is_a_config_error_without_its_value(
     sandbox: Sandbox,
 ) -> None:
-    client = DkPlusClient.connect(sandbox.dkplus.url, "tok-SECRET-5555\nline2", policy=QUICK)
+    client = DkPlusClient.connect(
+        Endpoint(sandbox.dkplus.url, policy=QUICK), "tok-SECRET-5555\nline2"
+    )
     with pytest.raises(ConfigError) as caught:
         client.connection()
     assert "a credential cannot be sent in an HTTP header" in str(caught.value)
@@ -181,11 +182,7 @@ def test_a_credential_that_cannot_be_a_header_is_a_config_error_without_its_valu
 
 def test_a_url_requests_cannot_use_is_a_config_error() -> None:
     transport = Transport(
-        name="DK+",
-        base_url="http://" + "a" * 70 + ".is",
-        classify=dkplus.classify,
-        headers={},
-        policy=QUICK,
+        "DK+", Endpoint("http://" + "a" * 70 + ".is", policy=QUICK), dkplus.classify, {}
     )
     with pytest.raises(ConfigError, match="check its base_url"):
         transport.get("/x")
@@ -201,6 +198,7 @@ def test_an_echoed_token_never_reaches_an_exception(sandbox: Sandbox) -> None:
     assert sandbox.dkplus.token not in text
 
 
+@pytest.mark.slow
 def test_a_full_run_under_broken_invoice_answers_posts_each_invoice_once(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:

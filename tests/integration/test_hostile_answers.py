@@ -75,7 +75,7 @@ def test_customer_create_answered_with_html_is_never_taken_as_created(
     assert isinstance(failed.fatal, ServiceError) and failed.exit_code == 3
     assert "POST /api/v1/customer" in str(failed.fatal) and "HTML" in str(failed.fatal)
     state = State.open(tmp_path / "state.sqlite")
-    assert state.written_number("customers", sandbox.dataset.customers[0].id) is None
+    assert state.written("customers", sandbox.dataset.customers[0].id) is None
     assert state.runs()[0]["outcome"] == "failed", "the run is finished in history"
     state.close()
     _rewrite(sandbox)

@@ -94,7 +94,7 @@ def test_status_after_runs_and_while_locked(sandbox: Sandbox, tmp_path: Path) ->
     assert empty.exit_code == 0 and "not started" in empty.output
     _invoke("run", "-c", config)
     state = State.open(tmp_path / "state.sqlite")
-    with state.transaction():
+    with state.atomic():
         state.mark_invoice(999, "4242", "uncertain", detail="test")
     state.close()
     with RunLock(tmp_path / "state.sqlite"):

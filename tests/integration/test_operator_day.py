@@ -179,7 +179,7 @@ def test_status_tells_a_going_run_with_its_counts_and_invoices_being_posted(
     state = State.open(path)
     run_id = state.start_run()
     state.note_run_counts(run_id, {"customers": {"fetched": 40, "create": 40}})
-    with state.transaction():
+    with state.atomic():
         state.mark_invoice(77, "1007", "pending")
     state.close()
     with RunLock(path, "run"):

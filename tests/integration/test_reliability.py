@@ -19,7 +19,8 @@ from dksync.clients import connect
 from dksync.outcome import Action
 from dksync.sandbox.pair import Sandbox
 from dksync.state.lock import RunLock, holder
-from dksync.state.store import MIGRATIONS, State
+from dksync.state.migrations import MIGRATIONS
+from dksync.state.store import State
 from dksync.sync import run as engine
 from dksync.sync.context import RunOptions
 from tests.conftest import FAST_RETRIES, Sync, config_for
@@ -290,7 +291,7 @@ def test_lock_of_a_killed_process_does_not_block(sandbox: Sandbox, tmp_path: Pat
 def test_state_from_an_older_dksync_is_migrated_not_dropped(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
-    db.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    db.executescript(";".join(MIGRATIONS[0]) + "; PRAGMA user_version = 1;")
     db.execute("INSERT INTO cursors VALUES ('invoices', '2026-05-01T00:00:00+00:00', 7, 'x')")
     db.execute("INSERT INTO rejected VALUES ('customers', 3, '10004', 'bad', 2, 'a', 'b', NULL)")
     db.execute(

@@ -9,13 +9,13 @@ import pytest
 from dksync.dkplus.client import DkPlusClient
 from dksync.errors import ServiceError, UncertainWrite
 from dksync.sandbox.pair import Sandbox
-from dksync.transport.http import RetryPolicy
+from dksync.transport.http import Endpoint, RetryPolicy
 
 WAITS = re.compile(r"retrying in ([0-9.]+)s")
 
 
 def _client(sb: Sandbox, policy: RetryPolicy) -> DkPlusClient:
-    return DkPlusClient.connect(sb.dkplus.url, sb.dkplus.token, timeout=2, policy=policy)
+    return DkPlusClient.connect(Endpoint(sb.dkplus.url, 2, policy), sb.dkplus.token)
 
 
 def test_retry_after_is_honoured(sandbox: Sandbox, caplog: pytest.LogCaptureFixture) -> None:

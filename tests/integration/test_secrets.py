@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+import pytest
 import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -37,6 +38,7 @@ def _commands(config: str, log: str) -> list[list[str]]:
     ]
 
 
+@pytest.mark.slow
 def test_no_secret_in_any_output_log_state_or_email(tmp_path: Path) -> None:
     inbox = Inbox()
     smtp = Controller(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dksync.state.store import Cursor
+from dksync.state.rows import Cursor
 from dksync.sync.cursors import CursorTracker, read_from
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -40,12 +40,3 @@ def test_read_from_prefers_since_then_cursor_less_lookback_then_start() -> None:
     assert read_from(cursor, lookback, None, None) == T0 - lookback
     assert read_from(None, lookback, T0, None) == T0
     assert read_from(None, lookback, None, None) is None
-
-
-def test_recent_ids_drop_repeats_within_the_window_and_stay_bounded() -> None:
-    from dksync.sync.cursors import RecentIds
-
-    recent = RecentIds(size=3)
-    assert [recent.add(i) for i in (1, 2, 1, 3, 4)] == [True, True, False, True, True]
-    assert recent.add(1) is True, "1 fell out of the window of 3"
-    assert recent.add(4) is False

@@ -11,7 +11,8 @@ import pytest
 
 from dksync.errors import LockedError, StateError
 from dksync.state.lock import RunLock, holder
-from dksync.state.store import Cursor, State
+from dksync.state.rows import Cursor
+from dksync.state.store import State
 
 
 def test_a_query_on_a_closed_state_is_a_state_error(tmp_path: Path) -> None:
@@ -33,7 +34,7 @@ def test_a_failure_inside_a_transaction_rolls_back_and_keeps_its_own_type(
 ) -> None:
     state = State.open(tmp_path / "s.sqlite")
     cursor = Cursor(datetime(2026, 5, 1, tzinfo=UTC), 7)
-    with pytest.raises(KeyError), state.transaction():
+    with pytest.raises(KeyError), state.atomic():
         state.move_cursor("invoices", cursor)
         raise KeyError("not a state problem")
     assert state.cursor("invoices") is None
@@ -59,7 +60,7 @@ def test_sqlite_works_under_the_lock_on_its_own_file(tmp_path: Path) -> None:
         assert path.exists(), "the lock created the (empty) state file"
         state = State.open(path)
         run = state.start_run()
-        with state.transaction():
+        with state.atomic():
             state.move_cursor("invoices", Cursor(datetime(2026, 5, 1, tzinfo=UTC), 7))
         state.finish_run(run, "ok", {"posted": 1})
         state.close()

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dksync.moment import ListRead, ServerClock, format_instant, record_key
-from dksync.moment.paging import FUTURE_SKEW, Page
-from dksync.state.store import Cursor
+from dksync.moment.paging import FUTURE_SKEW, MAX_PAGES, Page, PageBounds
+from dksync.state.rows import Cursor
 from dksync.sync.cursors import CursorTracker, safe_cursor
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -62,10 +62,11 @@ def _objects(times: list[int]) -> list[dict[str, Any]]:
     ]
 
 
-def _read(server: Server, since: datetime | None = None, size: int = 10, **kw: Any) -> ListRead:
-    return ListRead(
-        "customers", since, server.fetch, size, clock=lambda: T0 + timedelta(days=1), **kw
-    )
+def _read(
+    server: Server, since: datetime | None = None, size: int = 10, max_pages: int = MAX_PAGES
+) -> ListRead:
+    bounds = PageBounds(size, max_pages)
+    return ListRead("customers", since, server.fetch, bounds, clock=lambda: T0 + timedelta(days=1))
 
 
 @settings(max_examples=150, deadline=None)
@@ -148,7 +149,7 @@ def test_a_record_stamped_in_the_future_is_read_reported_and_does_not_carry_the_
     objects = _objects([1, 2])
     objects.append({"id": 99, "lastModifiedDate": "2099-01-01T00:00:00.000Z"})
     now = T0 + timedelta(seconds=10)
-    read = ListRead("invoices", None, Server(objects).fetch, 10, clock=lambda: now)
+    read = ListRead("invoices", None, Server(objects).fetch, PageBounds(10), clock=lambda: now)
     tracker = CursorTracker()
     for o in read:
         key = record_key(o)

@@ -20,7 +20,7 @@ def _digest(path: Path) -> str:
 def test_each_state_of_an_invoice_has_its_why(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     state = State.open(path)
-    with state.transaction():
+    with state.atomic():
         state.mark_invoice(1, "1001", "posted", 90001)
         state.mark_invoice(2, "1002", "uncertain", detail="dropped")
         state.mark_invoice(3, "1003", "pending")

@@ -9,18 +9,20 @@ from pathlib import Path
 import pytest
 
 from dksync.errors import StateError
-from dksync.state.store import MIGRATIONS, Cursor, State
+from dksync.state.migrations import MIGRATIONS
+from dksync.state.rows import Cursor
+from dksync.state.store import State
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_cursor_never_moves_back(tmp_path: Path) -> None:
     state = State.open(tmp_path / "s.sqlite")
-    with state.transaction():
+    with state.atomic():
         state.move_cursor("customers", Cursor(T0, 5))
         state.move_cursor("customers", Cursor(T0 - timedelta(days=1), 9))
     assert state.cursor("customers") == Cursor(T0, 5)
-    with state.transaction():
+    with state.atomic():
         state.move_cursor("customers", Cursor(T0, 6))
     assert state.cursor("customers") == Cursor(T0, 6)
     state.close()
@@ -28,7 +30,7 @@ def test_cursor_never_moves_back(tmp_path: Path) -> None:
 
 def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
     state = State.open(tmp_path / "s.sqlite")
-    with pytest.raises(RuntimeError), state.transaction():
+    with pytest.raises(RuntimeError), state.atomic():
         state.move_cursor("invoices", Cursor(T0, 1))
         raise RuntimeError("crash")
     assert state.cursor("invoices") is None
@@ -37,12 +39,12 @@ def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
 
 def test_rejected_records_count_attempts(tmp_path: Path) -> None:
     state = State.open(tmp_path / "s.sqlite")
-    with state.transaction():
+    with state.atomic():
         state.reject("customers", 7, "10007", "too long")
         state.reject("customers", 7, "10007", "still too long")
     [row] = state.rejected()
     assert (row.attempts, row.reason) == (2, "still too long")
-    with state.transaction():
+    with state.atomic():
         state.clear_rejected("customers", 7)
     assert state.rejected() == []
     state.close()
