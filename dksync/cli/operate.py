@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
@@ -30,17 +29,13 @@ from dksync.cli.tables import history_table, status_tables
 from dksync.clients import connect
 from dksync.config import from_mapping
 from dksync.config.values import parse_duration
-from dksync.errors import ConfigError, StateError
 from dksync.kinds import ObjectKind
 from dksync.ops import check as readiness
 from dksync.ops import init as init_module
 from dksync.ops import probe as monitor
 from dksync.ops import queries as commands
-from dksync.state.store import State
 
 NOT_READY = 1
-SANDBOX_STATE = "dksync-sandbox.sqlite"
-SANDBOX_MARK = "# dksync sandbox config, written by 'dksync sandbox --write-config'"
 
 
 def _show(ctx: typer.Context, *shown: object) -> None:
@@ -259,98 +254,3 @@ def _ask(key: str, label: str, around: dict[str, str]) -> str:
         if why is None:
             return value
         say_error(f"{key}: {why}; try again")
-
-
-def sandbox(
-    moment_port: Annotated[
-        int, typer.Option(metavar="N", help="Port for the Moment server (0: a free one).")
-    ] = 0,
-    dkplus_port: Annotated[
-        int, typer.Option(metavar="N", help="Port for the DK+ server (0: a free one).")
-    ] = 0,
-    seed: Annotated[
-        int, typer.Option(metavar="S", help="Seed for the generated data and faults.")
-    ] = 1,
-    customers: Annotated[int, typer.Option(metavar="N", help="Customers to generate.")] = 40,
-    projects: Annotated[int, typer.Option(metavar="N", help="Projects to generate.")] = 15,
-    invoices: Annotated[int, typer.Option(metavar="N", help="Invoices to generate.")] = 60,
-    write_config: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="PATH",
-            help="Also write the config for this sandbox to PATH (its state file next to it). "
-            "Replaces only a file an earlier 'dksync sandbox' wrote.",
-        ),
-    ] = None,
-) -> None:
-    """Serve local Moment and DK+ stand-ins with generated data until Ctrl-C, and print a
-    config that points dksync at them."""
-    from dksync.sandbox.pair import Sandbox, Sizes
-
-    pair = Sandbox(
-        seed=seed,
-        sizes=Sizes(customers, projects, invoices),
-        moment_port=moment_port,
-        dkplus_port=dkplus_port,
-    )
-    with pair:
-        text = f"{SANDBOX_MARK}\n" + pair.config_yaml(SANDBOX_STATE)
-        if write_config is not None:
-            with errors():
-                _write_sandbox_config(write_config, text)
-        out = sys.stdout
-        out.write(f"Moment:  {pair.moment.url}\n")
-        out.write(f"DK+:     {pair.dkplus.url}\n")
-        out.write(f"Moment company code: {pair.moment.company}\n")
-        out.write(f"Moment API key (user 'apikey'): {pair.moment.api_key}\n")
-        out.write(f"DK+ bearer token: {pair.dkplus.token}\n")
-        out.write(f"DK+ sales person: {pair.sales_person}\n")
-        if write_config is not None:
-            out.write(
-                f"\nWrote {write_config}; in another terminal: dksync -c {write_config} check\n"
-            )
-        else:
-            out.write("\n# dksync config for this sandbox ('--write-config PATH' writes it):\n")
-            out.write(text + "\n")
-        note = _remembered_posts(write_config.parent if write_config else Path.cwd())
-        if note:
-            out.write(note)
-        out.write("Serving until Ctrl-C.\n")
-        out.flush()
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            out.write("Stopped.\n")
-
-
-def _remembered_posts(folder: Path) -> str | None:
-    """A sandbox's DK+ starts empty each time, while its state file beside the config may
-    remember invoices posted to an earlier one: say so, with what to do."""
-    path = folder / SANDBOX_STATE
-    if not path.exists():
-        return None
-    try:
-        state = State.snapshot(path)
-        try:
-            posted = state.posted_count()
-        finally:
-            state.close()
-    except StateError:
-        return None
-    if not posted:
-        return None
-    return (
-        f"\nNote: this sandbox's DK+ starts empty, but {path} remembers {posted} invoices "
-        "posted to an earlier one. 'dksync reconcile --fix' sends them again (or "
-        f"'dksync resync invoice N --force'); or delete {path.name} to start over.\n"
-    )
-
-
-def _write_sandbox_config(path: Path, text: str) -> None:
-    """Writes the sandbox's config; an existing file only if a sandbox wrote it too (its
-    secrets change every start), never over someone's real config."""
-    if path.exists() and not path.read_text(encoding="utf-8").startswith(SANDBOX_MARK):
-        raise ConfigError(f"{path} exists and is not a sandbox config; choose another path")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")

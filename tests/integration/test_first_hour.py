@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from dksync.cli import app
 from dksync.cli.common import hoist_globals
-from dksync.cli.operate import SANDBOX_MARK, _write_sandbox_config
+from dksync.cli.sandbox import SANDBOX_MARK, _write_sandbox_config
 from dksync.errors import ConfigError
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from typer.testing import CliRunner
 
 from dksync import config as config_module
@@ -599,3 +600,35 @@ def test_vv_traces_every_http_request_without_bodies_or_secrets(
     for secret in (sandbox.moment.api_key, sandbox.dkplus.token):
         assert secret not in traced.stderr and secret not in written
     assert '"Number"' not in written, "never a body"
+
+
+KNOB_FLAGS = ("--latency-ms", "5", "--error-rate", "0.25", "--rate-limit", "500")
+KNOB_FLAGS += ("--fault", "page_cap=3")
+
+
+def test_sandbox_flags_set_the_knobs_a_user_wants_to_try(tmp_path: Path) -> None:
+    help_text = _plain(CliRunner(env={"COLUMNS": "100"}).invoke(app, ["sandbox", "--help"]).stdout)
+    for flag in ("--latency-ms", "--error-rate", "--drop-rate", "--rate-limit", "--fault"):
+        assert flag in help_text, flag
+    bad = _invoke("sandbox", "--fault", "bogus=1")
+    assert bad.exit_code == 2 and "KNOB=VALUE" in bad.output
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dksync", "sandbox", *SMALL, *KNOB_FLAGS],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    said = [process.stdout.readline() for _ in range(3)]
+    try:
+        while not said[-1].startswith("Serving until Ctrl-C"):
+            said.append(process.stdout.readline())
+            assert said[-1], "dksync sandbox stopped"
+        dkplus = said[1].split()[1]
+        knobs = requests.get(f"{dkplus}/_sandbox/knobs", timeout=5).json()
+    finally:
+        _stop(process)
+    shown = "".join(said)
+    assert "Knobs on both servers: latency_ms=5.0, error_rate=0.25, rate_limit=500.0" in shown
+    assert "page_cap=3" in shown
+    assert knobs["latency_ms"] == 5 and knobs["error_rate"] == 0.25 and knobs["page_cap"] == 3
