@@ -76,7 +76,7 @@ def plain_help(text: str) -> str:
     (``<str>``, ``<list[str]>``, ``{KIND}``, ``[x>=1]``)."""
     text = re.sub(r"\{([A-Z]+)\}", r"\1", text)
     text = re.sub(r" <[a-z_|\[\]]+>", "", text)
-    return re.sub(r"\s*\[(?:\d+<=)?x(?:[<>]=\d+)?\]", "", text)
+    return re.sub(r"\s*\[(?:[\d.]+<=)?x(?:[<>]=[\d.]+)?\]", "", text)
 
 
 class DksyncCommand(TyperCommand):
