@@ -39,6 +39,16 @@ EXIT_CODES = (
     (70, "an error dksync has no rule for (run again with -vv --log-file)"),
     (130, "stopped by Ctrl-C (143: by SIGTERM); the run is recorded as interrupted"),
 )
+ALIASES = {
+    "sync": "run",
+    "push": "run",
+    "start": "run",
+    "log": "history",
+    "logs": "history",
+    "runs": "history",
+    "errors": "failures",
+    "rejected": "failures",
+}
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "--verbose"})
 GLOBAL_VALUED = frozenset({"-c", "--config", "--log-file"})
 GLOBAL_HELP = (
@@ -140,6 +150,14 @@ class DksyncGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_globals(args))
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """As Click's, but a word people use for a command names it (``dksync sync``: did
+        you mean 'run'?), where Click would guess by spelling alone ('resync')."""
+        name = args[0] if args else ""
+        if ctx.parent is None and name in ALIASES and self.get_command(ctx, name) is None:
+            ctx.fail(f"No such command '{name}'. Did you mean '{ALIASES[name]}'?")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """Each command with its whole first sentence, wrapped, not cut at the width."""

@@ -20,8 +20,9 @@ from dksync.cli.common import (
     print_json,
 )
 from dksync.cli.sync import finish
-from dksync.cli.tables import failure_json, failures_table, record_tables, singular
+from dksync.cli.tables import failure_json, failures_table, record_tables, short_time, singular
 from dksync.ops import queries as commands
+from dksync.state.files import now_text
 from dksync.sync import run as engine
 
 failures_app = typer.Typer(
@@ -72,9 +73,18 @@ def failures_drop(
 ) -> None:
     """Give up one rejected record on purpose: it is no longer retried, and the drop is kept."""
     settings = load_for_reading(ctx)
+    asked = now_text()
     with errors():
         row = commands.drop_rejected(settings, record_id, note)
     name = f"{singular(row.object_type)} {row.number} (Moment id {row.moment_id})"
+    if row.dropped_at is not None and row.dropped_at < asked:
+        why = f": {row.dropped_note}" if row.dropped_note else ""
+        _say(
+            ctx,
+            f"{name} was dropped already, {short_time(row.dropped_at)}{why}; nothing changed. "
+            f"'dksync failures undrop {row.id}' takes that back.",
+        )
+        return
     _say(
         ctx,
         f"Dropped {name}; it will not be retried. "

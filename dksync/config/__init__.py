@@ -84,7 +84,11 @@ def _load(path: str | Path | None, env: Mapping[str, str] | None, *, secrets: bo
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"the config file {source} is not valid YAML{where}") from None
+        problem = getattr(exc, "problem", None)
+        why = f": {problem}" if problem else ""
+        if "\t" in text and "'\\t'" in why:
+            why += " (YAML indents with spaces, not tabs)"
+        raise ConfigError(f"the config file {source} is not valid YAML{where}{why}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"the config file {source} must hold a mapping of sections")
     return from_mapping(raw, env, source, secrets=secrets)

@@ -175,7 +175,10 @@ class Reader:
         if not self.secrets:
             return Secret("")
         spec = BY_NAME[name]
+        before = len(self.problems)
         value, origin = self.text(name, may_be_missing=True), name
+        if len(self.problems) > before:  # a ${VAR} not set: said once, not also "missing"
+            return Secret("")
         file_key = f"{name}_file"
         file_name = self.text(file_key) or self.env.get(f"{spec.env}_FILE")
         if value is None and self.env.get(spec.env):

@@ -27,13 +27,14 @@ def _reading(config: Config) -> Iterator[State]:
 
 
 def rejected_records(config: Config, include_dropped: bool = False) -> list[RejectedRow]:
-    """The rejected-record queue, oldest type first."""
+    """The rejected-record queue, in the order of their IDs."""
     with _reading(config) as state:
-        return state.rejected(include_dropped=include_dropped)
+        return sorted(state.rejected(include_dropped=include_dropped), key=lambda r: r.id)
 
 
 def drop_rejected(config: Config, record_id: int, note: str) -> RejectedRow:
-    """Give one rejected record up; refuses while a run is going."""
+    """Give one rejected record up; refuses while a run is going. A record dropped before
+    comes back as it was (its ``dropped_at`` is older than this call)."""
     with RunLock(config.state_path, "failures drop"):
         state = State.open(config.state_path)
         try:

@@ -208,8 +208,14 @@ class State(Database):
         return [_rejected(row) for row in rows]
 
     def drop_rejected(self, row_id: int, note: str) -> RejectedRow | None:
-        """Give a rejected record up on purpose; the drop and its note are kept."""
+        """Give a rejected record up on purpose; the drop and its note are kept. One
+        dropped already is answered as it is (its first drop, note and time stand)."""
         with self.atomic():
+            before = self._one(
+                f"SELECT {_REJECTED_COLUMNS} FROM rejected WHERE rowid = ?", (row_id,)
+            )
+            if before is not None and _rejected(before).dropped_at is not None:
+                return _rejected(before)
             self._sql(
                 "UPDATE rejected SET dropped_at = ?, dropped_note = ? "
                 "WHERE rowid = ? AND dropped_at IS NULL",

@@ -81,7 +81,7 @@ def test_check_reports_bad_credentials_and_missing_sales_person(
     config = config_file(sandbox, tmp_path, moment={"api_key": "wrong-key"})
     result = _invoke("check", "-c", str(config))
     assert result.exit_code == 1
-    assert "Moment refused the API key (check moment.api_key)" in result.output
+    assert "Moment refused the API key (check moment.api_key, or MOMENT_API_KEY" in result.output
     assert "'SALA1' does not exist in DK+" in result.output
 
 

@@ -632,3 +632,40 @@ def test_sandbox_flags_set_the_knobs_a_user_wants_to_try(tmp_path: Path) -> None
     assert "Knobs on both servers: latency_ms=5.0, error_rate=0.25, rate_limit=500.0" in shown
     assert "page_cap=3" in shown
     assert knobs["latency_ms"] == 5 and knobs["error_rate"] == 0.25 and knobs["page_cap"] == 3
+
+
+def test_the_smaller_things_of_an_operators_day(sandbox: Sandbox, tmp_path: Path) -> None:
+    config, secrets = _referring_config(sandbox, tmp_path)
+    missing = _invoke("run", "-c", config)
+    assert missing.exit_code == 4
+    assert missing.stderr.count("moment.api_key:") == 1 and "missing" not in missing.stderr
+    tabbed = tmp_path / "tabbed.yaml"
+    tabbed.write_text("moment:\n\tcompany: acme\n")
+    bad = _invoke("status", "-c", str(tabbed))
+    assert bad.exit_code == 4 and "found character '\\t'" in bad.stderr
+    assert "spaces, not tabs" in bad.stderr
+    alias = _invoke("sync")
+    assert alias.exit_code == 2 and "Did you mean 'run'?" in alias.output
+    token_file = tmp_path / "token"
+    token_file.write_text("wrong-token\n")
+    refused = _invoke(
+        "run",
+        "-c",
+        config,
+        env={**secrets, "DKPLUS_API_TOKEN": None, "DKPLUS_API_TOKEN_FILE": str(token_file)},
+    )
+    assert refused.exit_code == 3 and "DKPLUS_API_TOKEN_FILE" in refused.stderr
+    assert _invoke("run", "-q", "-c", config, env=secrets).exit_code == 1
+    rows = json.loads(_invoke("failures", "--json", "-c", config).stdout)
+    assert [r["id"] for r in rows] == sorted(r["id"] for r in rows), "IDs in order"
+    ident = str(rows[-1]["id"])
+    first = _invoke("failures", "drop", ident, "--note", "paid by hand", "-c", config)
+    again = _invoke("failures", "drop", ident, "--note", "second try", "-c", config)
+    assert first.exit_code == 0 and again.exit_code == 0
+    assert "was dropped already" in _plain(again.stdout) and "paid by hand" in again.stdout
+    [dropped] = [
+        r
+        for r in json.loads(_invoke("failures", "--all", "--json", "-c", config).stdout)
+        if str(r["id"]) == ident
+    ]
+    assert dropped["dropped_note"] == "paid by hand"
