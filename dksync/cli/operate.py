@@ -133,7 +133,9 @@ def status(
         found = commands.status(settings)
         runs = commands.history(settings, 10) if probe else []
     if probe:
-        waiting = len(found["rejected"]) + len(found["uncertain_invoices"])
+        running = found["lock"] is not None
+        unsure = [i for i in found["uncertain_invoices"] if not running or i["status"] != "pending"]
+        waiting = len(found["rejected"]) + len(unsure)  # not those being posted right now
         verdict = monitor.judge(runs, waiting, age)
         if json_output:
             print_json({**verdict.document, "status": found})
