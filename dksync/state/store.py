@@ -280,6 +280,11 @@ class State(Database):
             (object_type, moment_id, number, reason, now_text()),
         )
 
+    def clear_skip(self, object_type: str, moment_id: int) -> None:
+        self._sql(
+            "DELETE FROM skipped WHERE object_type = ? AND moment_id = ?", (object_type, moment_id)
+        )
+
     def skip_of(self, object_type: str, moment_id: int) -> tuple[str, str] | None:
         """(why, when) the last run that saw this record skipped it, or None."""
         row = self._one(

@@ -25,6 +25,7 @@ from dksync.state.store import State
 Key = tuple[ObjectKind, int | str]
 Facts = tuple[str, str, str | None]
 
+WROTE = frozenset({Action.CREATE, Action.UPDATE, Action.ADOPT})
 IN_DKPLUS = frozenset({Action.CREATE, Action.UPDATE, Action.UNCHANGED, Action.ADOPT, Action.DRIFT})
 """Outcomes after which the record exists in DK+ (drift: it exists, but differs)."""
 
@@ -195,6 +196,8 @@ class Books:
                     )
             elif outcome.action in IN_DKPLUS and kind is not ObjectKind.PRODUCTS:
                 self.state.clear_rejected(kind, outcome.moment_id)
+                if outcome.action in WROTE:  # skipped once (a draft), written now
+                    self.state.clear_skip(kind, outcome.moment_id)
             elif outcome.action is Action.SKIP and outcome.moment_id:
                 self.state.record_skip(kind, outcome.moment_id, outcome.label, outcome.detail)
             if outcome.digest is not None and outcome.dk_number is not None:

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from dksync.cli import app
 from dksync.clients import connect
 from dksync.ops import check as readiness
 from dksync.outcome import Action, Outcome, RunReport
+from dksync.records import ExportStatus
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
 from dksync.state.lock import RunLock
@@ -238,6 +240,13 @@ def test_show_says_why_an_invoice_was_skipped(sandbox: Sandbox, tmp_path: Path) 
     assert "no (skipped)" in shown.stdout
     document = json.loads(_invoke("show", "invoice", skipped, "--json", "-c", config).stdout)
     assert "do not transfer" in document["skipped"]["reason"] and document["invoice"] is None
+    ident = next(i.id for i in sandbox.dataset.invoices if str(i.number) == skipped)
+    sandbox.moment.change(
+        "invoices", ident, lambda i: replace(i, export_status=ExportStatus.TO_TRANSFER)
+    )
+    assert _invoke("run", "-q", "-c", config).exit_code == 1
+    sent = json.loads(_invoke("show", "invoice", skipped, "--json", "-c", config).stdout)
+    assert sent["skipped"] is None and sent["invoice"]["status"] == "posted"
 
 
 def test_no_table_before_an_error(sandbox: Sandbox, tmp_path: Path) -> None:
