@@ -678,3 +678,25 @@ def test_the_smaller_things_of_an_operators_day(sandbox: Sandbox, tmp_path: Path
         if str(r["id"]) == ident
     ]
     assert dropped["dropped_note"] == "paid by hand"
+
+
+def test_check_shows_its_progress_on_a_terminal(tmp_path: Path) -> None:
+    with Sandbox(dataset=generate(3, 50, 5, 600, plant=False)) as company:
+        company.moment.knobs.latency_ms = 100
+        config = str(config_file(company, tmp_path))
+        master, slave = pty.openpty()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dksync", "check", "--json", "-c", config],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            env={**os.environ, "COLUMNS": "100"},
+        )
+        os.close(slave)
+        terminal = _Terminal(master)
+        try:
+            terminal.expect("invoices: ")
+            out, _ = process.communicate(timeout=60)
+        finally:
+            os.close(master)
+    assert process.returncode == 0
+    assert json.loads(out)["ready"] is True, "stdout stays one document"
