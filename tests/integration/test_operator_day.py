@@ -700,3 +700,25 @@ def test_check_shows_its_progress_on_a_terminal(tmp_path: Path) -> None:
             os.close(master)
     assert process.returncode == 0
     assert json.loads(out)["ready"] is True, "stdout stays one document"
+
+
+def test_json_document_of_a_run_stopped_by_sigint(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.moment.knobs.latency_ms = sandbox.dkplus.knobs.latency_ms = 50
+    config = str(config_file(sandbox, tmp_path))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dksync", "run", "--json", "-v", "-c", config],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:  # the log says when the invoices are being read
+        if "invoices: reading Moment changes" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 130
+    document = json.loads(out)
+    assert document["exit_code"] == 130 and document["outcome"] == "interrupted"
+    [run] = json.loads(_invoke("history", "--json", "-c", config).stdout)
+    assert run["outcome"] == "interrupted" and run["counts"]["customers"]["read"] == 40
