@@ -648,6 +648,12 @@ def test_the_smaller_things_of_an_operators_day(sandbox: Sandbox, tmp_path: Path
     missing = _invoke("run", "-c", config)
     assert missing.exit_code == 4
     assert missing.stderr.count("moment.api_key:") == 1 and "missing" not in missing.stderr
+    unwrapped = (
+        "  - moment.api_key: refers to ${MOMENT_API_KEY}, which is not set "
+        "(nor MOMENT_API_KEY_FILE)"
+    )
+    assert unwrapped in missing.stderr.splitlines(), "not hard-wrapped off a terminal"
+    assert all(line == line.rstrip() for line in missing.stderr.splitlines())
     tabbed = tmp_path / "tabbed.yaml"
     tabbed.write_text("moment:\n\tcompany: acme\n")
     bad = _invoke("status", "-c", str(tabbed))
