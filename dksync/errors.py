@@ -126,6 +126,24 @@ class ServiceError(FatalError):
     exit_code = 3
 
 
+class AccessDenied(ServiceError):
+    """A service answered 401/403: the credentials, or (DK+) their permission for this
+    part. ``path`` is the one refused, so the DK+ client can tell which part it is."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class PermissionDenied(ServiceError):
+    """DK+ accepted the token elsewhere but refuses one part (``part``): the token's user
+    lacks that permission in DK+, the token itself is fine."""
+
+    def __init__(self, message: str, part: str) -> None:
+        super().__init__(message)
+        self.part = part
+
+
 class UsageError(FatalError):
     """A command-line value that cannot be used (a log file that cannot be written)."""
 

@@ -74,7 +74,10 @@ class ReasonCode(enum.StrEnum):
     REFUSED = "refused"  # the service answered 4xx with its reason
     DKPLUS_FAILED = "dkplus_failed"  # DK+ kept failing; it holds no such invoice: sent again later
     PRODUCT_MISSING = "product_missing"  # an item code is not a DK+ product, creation is off
+    VAT_MISMATCH = "vat_mismatch"  # a line's VAT is not its product's (in DK+ or this run)
     DUPLICATE_NUMBER = "duplicate_number"  # another Moment invoice has this number in DK+
     ADOPT_MISMATCH = "adopt_mismatch"  # DK+ holds this reference with another customer/total
     UNCERTAIN = "uncertain"  # a POST may have reached DK+; looked up again before any retry
     DRIFT = "drift"  # DK+ differs from Moment and dksync does not overwrite it
+    PAYMENT_TERM = "payment_term"  # its payment term is not one of the DK+ company's codes
+    KENNITALA_TAKEN = "kennitala_taken"  # DK+ holds its kennitala under another number

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dksync.cli.tables import COUNT_WORDS, READ, RETRIED, brief, count_words, kind_order, singular
-from dksync.ops.check import Readiness
+from dksync.ops.check_item import Readiness
 from dksync.outcome import Action, Outcome, RunReport
 
 STYLE = {

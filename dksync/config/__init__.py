@@ -47,6 +47,13 @@ __all__ = [
 DEFAULT_FILE = "dksync.yaml"
 
 
+class _WithoutSecrets(Reader):
+    """A reader that neither looks up nor checks a secret: each is empty."""
+
+    def secret(self, name: str) -> Secret:
+        return Secret("")
+
+
 def find_config(path: str | Path | None, env: Mapping[str, str]) -> Path:
     """``--config`` if given, else ``$DKSYNC_CONFIG``, else ``./dksync.yaml``."""
     chosen = path or env.get("DKSYNC_CONFIG") or DEFAULT_FILE
@@ -103,7 +110,7 @@ def from_mapping(
 ) -> Config:
     """Validate an already-parsed config mapping (YAML or built by ``dksync init``);
     ``secrets=False`` leaves every secret empty and unchecked (see ``load_without_secrets``)."""
-    reader = Reader(raw, env, secrets)
+    reader = Reader(raw, env) if secrets else _WithoutSecrets(raw, env)
     reader.check_known()
     config = reader.build(source)
     if reader.problems:

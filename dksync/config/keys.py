@@ -148,6 +148,7 @@ KEYS: tuple[Key, ...] = (
         "customer_number",
         options=("customer_number", "kennitala"),
     ),
+    Key("customers.link", _.STRUCTURE, "Moment customer number to an existing DK+ customer"),
     Key("state.path", _.PATH, "the SQLite state file", prompt="State file"),
     Key("email.to", _.STRUCTURE, "notification recipients"),
     Key("email.from", _.TEXT, "sender", required="the sender address"),

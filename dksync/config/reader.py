@@ -25,7 +25,7 @@ from dksync.config.model import (
     SyncConfig,
     default_state_path,
 )
-from dksync.config.values import one_line, secret_flaw, url_flaw
+from dksync.config.values import one_line, parse_duration, secret_flaw, url_flaw
 from dksync.kinds import ObjectKind
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
@@ -33,8 +33,6 @@ from dksync.moment import FieldNames, parse_instant
 from dksync.moment.fieldnames import problems as field_name_problems
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _kind_word(item: object) -> object:
@@ -55,10 +53,8 @@ def _beside(source: Path | None, path: Path) -> Path:
 class Reader:
     """Reads one config mapping; ``problems`` lists every key that is wrong."""
 
-    def __init__(
-        self, raw: Mapping[str, Any], env: Mapping[str, str], secrets: bool = True
-    ) -> None:
-        self.raw, self.env, self.secrets = raw, env, secrets
+    def __init__(self, raw: Mapping[str, Any], env: Mapping[str, str]) -> None:
+        self.raw, self.env = raw, env
         self.problems: list[str] = []
 
     def check_known(self) -> None:
@@ -171,9 +167,7 @@ class Reader:
     def secret(self, name: str) -> Secret:
         """From the config value, else ``$ENV``, else the file ``$ENV_FILE`` or
         ``<key>_file`` names (one trailing line break dropped). The value itself never
-        appears in a message. Not looked up at all when the reader skips secrets."""
-        if not self.secrets:
-            return Secret("")
+        appears in a message."""
         spec = BY_NAME[name]
         before = len(self.problems)
         value, origin = self.text(name, may_be_missing=True), name
@@ -236,19 +230,16 @@ class Reader:
         value = self.value(name)
         if value is None:
             return default
-        match = _DURATION.match(str(value).strip())
-        if not match:
+        found = parse_duration(str(value))
+        if found is None:
             self.problems.append(
                 f"{name}: must be a duration such as 10m, 2h or 30s, got {value!r}"
             )
-            return default
-        seconds = int(match.group(1)) * _SECONDS[match.group(2)]
-        if seconds > spec.longest.total_seconds():
+        elif found > spec.longest:
             self.problems.append(
                 f"{name}: {value!r} is too long a duration (at most {spec.longest})"
             )
-            return default
-        return timedelta(seconds=seconds)
+        return default if found is None or found > spec.longest else found
 
     # --- the sections ----------------------------------------------------------------------
 
@@ -261,6 +252,7 @@ class Reader:
             customer_rules=CustomerRules(
                 payment_terms=self._payment_terms(),
                 number_from=self.choice("customers.number_from"),
+                link=self._links(),
             ),
             invoice_rules=InvoiceRules(
                 sales_person=dkplus.sales_person,
@@ -360,6 +352,29 @@ class Reader:
             )
             return OBJECT_TYPES
         return tuple(o for o in OBJECT_TYPES if o in items)
+
+    def _links(self) -> dict[str, str]:
+        """``customers.link``: Moment customer number → the existing DK+ customer to use."""
+        value = self.value("customers.link")
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.problems.append(
+                "customers.link: must map Moment customer numbers to DK+ customer numbers, "
+                "such as {10004: 551021-0680}"
+            )
+            return {}
+        links: dict[str, str] = {}
+        for moment_number, dk_number in value.items():
+            dk = str(dk_number).strip() if isinstance(dk_number, str | int) else ""
+            if not str(moment_number).strip() or not dk or len(dk) > 12:
+                self.problems.append(
+                    f"customers.link: entry {moment_number!r}: {dk_number!r} must be a DK+ "
+                    "customer number (1 to 12 characters)"
+                )
+                continue
+            links[str(moment_number).strip()] = dk
+        return links
 
     def _payment_terms(self) -> dict[int, str]:
         value = self.value("customers.payment_terms")

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
+from dksync.dkplus.access import Guarded
 from dksync.errors import NotFound
 from dksync.transport.http import (
     Classifier,
@@ -56,6 +57,14 @@ def _nothing_or_object(body: Any) -> str | None:
     return None if body is None or (isinstance(body, dict)) else describe(body)
 
 
+def _terms(body: Any) -> str | None:
+    """``[{ID, Number, Description}]``: every term has a code."""
+    problem = _list_of_objects(body)
+    if problem is None and any(t.get("Number") in (None, "") for t in body):
+        return "a list with a term that has no Number"
+    return problem
+
+
 def _true(body: Any) -> str | None:
     return None if body is True else describe(body)
 
@@ -75,7 +84,7 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> Verdict:
         return Verdict(Kind.REJECT, message or f"HTTP {status}")
     if status in (401, 403):
         return Verdict(
-            Kind.FATAL,
+            Kind.DENIED,
             "DK+ refused the token (check dkplus.token, or DKPLUS_API_TOKEN / "
             "DKPLUS_API_TOKEN_FILE where it comes from)",
         )
@@ -100,7 +109,7 @@ class DkPlusClient:
     """Typed calls to the DK+ endpoints dksync uses; bodies and answers are plain dicts."""
 
     def __init__(self, transport: Transport) -> None:
-        self._t = transport
+        self._t = Guarded(transport)
 
     @classmethod
     def connect(cls, endpoint: Endpoint, token: str) -> DkPlusClient:
@@ -138,6 +147,23 @@ class DkPlusClient:
         """PUT; ``NotFound`` when DK+ has no such customer (someone deleted it)."""
         path = f"{API}/customer/{_segment(number)}"
         return self._t.call("PUT", path, body=body, safe=True, expect=_nothing_or_object)
+
+    def kennitala_holders(self, digits: str) -> list[str]:
+        """The DK+ customers numbered by this kennitala, with or without its dash (DK's
+        common convention; one GET per form). Only a list (``learned``) also finds one
+        under another number by its ``SSNumber``."""
+        found = []
+        for number in (digits, f"{digits[:6]}-{digits[6:]}"):
+            held = self.customer(number)
+            if held is not None:
+                found.append(str(held["Number"]))
+        return found
+
+    def payment_terms(self) -> list[str] | None:
+        """The company's payment term codes; None when this DK+ has no such list (404)."""
+        path = f"{API}/general/payment/term"
+        terms = self._get_or_none(path, _terms)
+        return None if terms is None else [str(t["Number"]) for t in terms]
 
     def project(self, number: str) -> dict[str, Any] | None:
         path = f"{API}/project/{_segment(number)}"

@@ -32,6 +32,12 @@ class DryDkPlus:
     def sales_person_exists(self, number: str) -> bool:
         return self._client.sales_person_exists(number)
 
+    def kennitala_holders(self, digits: str) -> list[str]:
+        return self._client.kennitala_holders(digits)
+
+    def payment_terms(self) -> list[str] | None:
+        return self._client.payment_terms()
+
     def invoices_by_reference(self, reference: str) -> list[dict[str, Any]]:
         return self._client.invoices_by_reference(reference)
 

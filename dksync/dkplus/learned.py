@@ -18,6 +18,11 @@ it), each window read once.
 A list that is missing (404/405), refused, or answers something that is not a list is not
 "empty": that kind falls back to one GET per record for the rest of the run, said at -v.
 Pending and uncertain invoices are always looked up one by one (``fresh=True``).
+
+Customers are listed whole (no ``include``): an update writes the whole record back (DK's
+PUT may replace it), so what was learned must be all DK+ holds. The learned customers also
+answer which DK+ customers hold a kennitala (by ``SSNumber`` or by a kennitala-shaped
+number, with or without the dash) before a customer is created.
 """
 
 from __future__ import annotations
@@ -33,26 +38,14 @@ from dksync.dkplus.api import DkPlusApi
 from dksync.dkplus.lists import DkPlusLists
 from dksync.errors import ListProblem, ListUnavailable
 from dksync.kinds import ObjectKind
+from dksync.mapping.kennitala import normalise
 
 log = logging.getLogger("dksync.learned")
 
 MIN_LOOKUPS = 3
 WINDOW = timedelta(days=45)
-CUSTOMER_FIELDS = (
-    "Number",
-    "Name",
-    "Address1",
-    "Address2",
-    "Address3",
-    "ZipCode",
-    "CountryCode",
-    "Phone",
-    "Email",
-    "Blocked",
-    "PaymentTerm",
-)
 PROJECT_FIELDS = ("Number", "Name", "CustomerToBill", "CustomerNameToBill")
-PRODUCT_FIELDS = ("ItemCode",)
+PRODUCT_FIELDS = ("ItemCode", "TaxPercent")
 INVOICE_FIELDS = ("Number", "Reference", "InvoiceDate", "CNumber", "TotalAmount")
 
 Objects = dict[str, dict[str, Any]]
@@ -87,6 +80,7 @@ class ListedDkPlus:
             kind: _Kind(max(MIN_LOOKUPS, 1 + math.ceil(written.get(kind, 0) / page)))
             for kind in ObjectKind
         }
+        self._kennitala: dict[str, set[str]] = {}
         self._windows: list[tuple[date, date]] = []
         self._references: dict[str, list[dict[str, Any]]] = {}
 
@@ -105,6 +99,22 @@ class ListedDkPlus:
 
     def sales_person_exists(self, number: str) -> bool:
         return self._client.sales_person_exists(number)
+
+    def payment_terms(self) -> list[str] | None:
+        return self._client.payment_terms()
+
+    def kennitala_holders(self, digits: str) -> list[str]:
+        """DK+ customers holding this kennitala: from the learned list (any number, by
+        ``SSNumber`` too) once it pays, like any customer lookup; else by number."""
+        state = self._kinds[ObjectKind.CUSTOMERS]
+        with self._lock:
+            if state.objects is None and state.unavailable is None:
+                state.lookups += 1
+                if state.lookups > state.threshold:
+                    self._learn(ObjectKind.CUSTOMERS, state, self._customers)
+            if state.objects is not None:
+                return sorted(self._kennitala.get(digits, ()))
+        return self._client.kennitala_holders(digits)
 
     def invoices_by_reference(self, reference: str) -> list[dict[str, Any]]:
         """Always asked one by one: after a POST, only DK+ itself can say."""
@@ -196,10 +206,20 @@ class ListedDkPlus:
             log.info("%s: %s; one GET per record instead", kind.value, exc)
             return
         state.objects = objects
+        if kind is ObjectKind.CUSTOMERS:
+            for number, item in objects.items():
+                self._index_kennitala(number, item)
         log.info("%s: learned %d from the DK+ list", kind.value, len(objects))
 
+    def _index_kennitala(self, number: str, item: Mapping[str, Any]) -> None:
+        """Index a DK+ customer by its ``SSNumber`` and by a kennitala-shaped number."""
+        for text in (item.get("SSNumber"), number):
+            digits = normalise(str(text or "").strip())
+            if len(digits) == 10 and digits.isdigit():
+                self._kennitala.setdefault(digits, set()).add(number)
+
     def _customers(self) -> Iterable[dict[str, Any]]:
-        return self._lists.customers(include=CUSTOMER_FIELDS)
+        return self._lists.customers()
 
     def _projects(self) -> Iterable[dict[str, Any]]:
         return self._lists.projects(include=PROJECT_FIELDS)

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from dksync.dkplus import client as dkplus
+from dksync.dkplus.access import Guarded
 from dksync.dkplus.client import classify as classify_single
 from dksync.errors import ListProblem, ListUnavailable, NotFound, RecordRejected
 from dksync.transport.http import Endpoint, Kind, Transport, Verdict, describe
@@ -58,7 +59,7 @@ class DkPlusLists:
     """Generators over DK+'s lists; each yields the listed objects as plain dicts."""
 
     def __init__(self, transport: Transport, page_size: int = PAGE_SIZE) -> None:
-        self._t = transport
+        self._t = Guarded(transport)
         self.page_size = page_size
 
     @classmethod

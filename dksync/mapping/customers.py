@@ -1,8 +1,9 @@
 """Moment customer → DK+ customer body (pure).
 
-DK+ has no kennitala and no city field on the customer: the kennitala travels on each
-invoice, the city goes to ``Address3``. Numbers longer than 12 characters are rejected,
-never truncated.
+The kennitala goes in ``SSNumber`` (10 digits, no dash) when it is a usable one (a valid
+date; a failed mod-11 check digit is allowed since February 2026), and on each invoice. DK+
+has no city field: the city goes to ``Address3``. Numbers longer than 12 characters are
+rejected, never truncated. ``link`` makes a Moment customer use an existing DK+ customer.
 """
 
 from __future__ import annotations
@@ -21,14 +22,19 @@ BLOCKED_STATES = frozenset({CustomerStatus.BLOCKED, CustomerStatus.INACTIVE})
 
 @dataclass(frozen=True, slots=True)
 class CustomerRules:
-    """How customers are written: payment terms by credit days, and where Number comes from."""
+    """How customers are written: payment terms by credit days, where Number comes from, and
+    Moment customer numbers linked to an existing DK+ customer (``customers.link``)."""
 
     payment_terms: Mapping[int, str] = field(default_factory=dict)
     number_from: Literal["customer_number", "kennitala"] = "customer_number"
+    link: Mapping[str, str] = field(default_factory=dict)
 
 
 def dk_number(customer: Customer, rules: CustomerRules) -> str | Rejected:
     """The customer's DK+ number; invoices and projects must use the same one."""
+    linked = rules.link.get(customer.number.strip())
+    if linked is not None:
+        return linked
     if rules.number_from == "kennitala":
         checked = kt.check(customer.kennitala)
         if checked.digits is None:
@@ -83,4 +89,7 @@ def map_customer(customer: Customer, rules: CustomerRules) -> MapResult:
     }
     if term is not None:
         payload["PaymentTerm"] = term
+    digits = kt.check(customer.kennitala).digits
+    if digits is not None:
+        payload["SSNumber"] = digits
     return Mapped(payload)

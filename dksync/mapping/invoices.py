@@ -3,7 +3,9 @@
 Rules: only final invoices that are not marked do-not-transfer; the Moment number goes to
 ``Reference``; the surcharge is folded into the unit price; every line needs an item code
 (the product number, else a code from the line's financial account); the kennitala is
-required; a line total that differs from Moment's by more than 0.01 is not posted.
+required; every line says its price is without VAT; a line's sign is Moment's (see
+``_amounts``); a line total that differs from Moment's by more than 0.01 is not posted; an
+item code is used at one VAT rate only.
 """
 
 from __future__ import annotations
@@ -78,37 +80,34 @@ def item_code(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """One line as booked: its DK+ body and the product it needs."""
+
+    payload: dict[str, Any]
+    product: Payload
+
+
 def _line(
-    n: int,
-    line: InvoiceLine,
-    invoice: Invoice,
-    accounts: Mapping[int, FinancialAccount],
-    rules: InvoiceRules,
-) -> tuple[Payload | None, Payload | None, str | None]:
-    """(DK+ line, product it needs, reason when it cannot be written)."""
+    n: int, line: InvoiceLine, accounts: Mapping[int, FinancialAccount], rules: InvoiceRules
+) -> _Line | str:
+    """The DK+ line (signed as Moment's amounts say), or why it cannot be written."""
     code, account, reason = item_code(n, line, accounts, rules)
     if code is None:
-        return None, None, reason
+        return reason or f"line {n} has no item code"
     reason = _value_problem(n, line)
     if reason:
-        return None, None, reason
-    quantity = -abs(line.quantity) if invoice.is_credit_note else line.quantity
-    price = price_with_surcharge(line.unit_price, line.surcharge_percent)
-    total = line_total(quantity, price, line.discount_percent)
-    expected = line.line_total
-    if expected is not None and invoice.is_credit_note:
-        expected = -abs(expected)
-    if expected is not None and abs(total - expected) > CENT:
-        return (
-            None,
-            None,
-            f"line {n}: total {total} differs from Moment's {expected} by more than 0.01",
-        )
-    payload: Payload = {
+        return reason
+    booked = _amounts(n, line)
+    if isinstance(booked, str):
+        return booked
+    quantity, price, total = booked
+    payload: dict[str, Any] = {
         "ItemCode": code,
         "Text": line.description,
         "Quantity": quantity,
         "Price": price,
+        "IncludingVAT": False,  # Moment's amounts are without VAT: never leave DK to guess
         "Discount": line.discount_percent,
         "Total": total,
     }
@@ -118,7 +117,46 @@ def _line(
         "Description": line.product_name or (account.name if account else "") or line.description,
         "TaxPercent": vat if vat is not None else Decimal(0),
     }
-    return payload, product, None
+    return _Line(payload, product)
+
+
+def _amounts(n: int, line: InvoiceLine) -> tuple[Decimal, Decimal, Decimal] | str:
+    """(quantity, unit price, total) to book, or why not.
+
+    The sign is Moment's: its line total's when it sends one, else that of quantity × price,
+    whatever sign convention the two follow (a credit line may carry its minus on either, or
+    reverse a discount with both negative). DK+ gets a positive unrounded unit price and the
+    sign on the quantity; the total is that product, rounded once, and must be Moment's."""
+    price = price_with_surcharge(line.unit_price, line.surcharge_percent)
+    magnitude = line_total(abs(line.quantity), abs(price), line.discount_percent)
+    if line.line_total is not None:
+        negative = line.line_total < 0
+    else:
+        negative = (line.quantity < 0) != (price < 0)
+    sign = -1 if negative and magnitude else 1  # no "-0.00" for a line worth nothing
+    quantity, total = sign * abs(line.quantity), sign * magnitude
+    expected = line.line_total
+    if expected is not None and abs(total - expected) > CENT:
+        return (
+            f"line {n}: quantity {line.quantity} × price {price} less {line.discount_percent} % "
+            f"is {magnitude} in amount, Moment's line total is {expected}: they differ by more "
+            "than 0.01; fix the line in Moment"
+        )
+    return quantity, abs(price), total
+
+
+def _credit_problem(invoice: Invoice, lines: list[dict[str, Any]]) -> str | None:
+    """Moment signs a credit note's amounts itself (on quantities, prices or line totals);
+    one that adds up to more than zero carries no sign dksync can trust, so it is not
+    guessed either way."""
+    total = sum((x["Total"] for x in lines), Decimal(0))
+    if not invoice.is_credit_note or total <= 0:
+        return None
+    return (
+        f"credit note {invoice.number} adds up to +{total} without VAT: its amounts carry no "
+        "minus, so whether it credits or charges cannot be told. Not posted: check it in "
+        "Moment, and book it in DK+ by hand if it is right"
+    )
 
 
 def _value_problem(n: int, line: InvoiceLine) -> str | None:
@@ -128,9 +166,23 @@ def _value_problem(n: int, line: InvoiceLine) -> str | None:
         amount_problem(line.unit_price, f"line {n}: unit price"),
         amount_problem(line.discount_percent, f"line {n}: discount", percent=True),
         amount_problem(line.surcharge_percent, f"line {n}: surcharge", percent=False),
+        None if line.line_total is None else amount_problem(line.line_total, f"line {n}: total"),
     )
     problem = next((c for c in checks if c), None)
     return f"{problem}: fix it in Moment" if problem else None
+
+
+def _same_rate(n: int, product: Payload, products: Mapping[str, tuple[int, Payload]]) -> str | None:
+    """DK+ books one VAT rate per product: a second line using an item code at another rate
+    is a reason, naming both."""
+    first = products.get(str(product["ItemCode"]).upper())
+    if first is None or first[1]["TaxPercent"] == product["TaxPercent"]:
+        return None
+    return (
+        f"line {n}: item code {product['ItemCode']} is at {product['TaxPercent']} % VAT but at "
+        f"{first[1]['TaxPercent']} % on line {first[0]}; a DK+ product has one VAT rate: give "
+        "one of the lines another product (or fix its VAT) in Moment"
+    )
 
 
 def _header(invoice: Invoice, customer: Customer, number: str, rules: InvoiceRules) -> Payload:
@@ -175,16 +227,20 @@ def map_invoice(
         reasons.append(f"invoice id {invoice.id} is final but has no invoice number")
     if not invoice.lines:
         reasons.append("the invoice has no lines")
-    lines: list[Payload] = []
-    products: dict[str, Payload] = {}
+    lines: list[dict[str, Any]] = []
+    products: dict[str, tuple[int, Payload]] = {}
     for n, line in enumerate(invoice.lines, start=1):
-        payload, product, reason = _line(n, line, invoice, accounts, rules)
+        booked = _line(n, line, accounts, rules)
+        reason = booked if isinstance(booked, str) else _same_rate(n, booked.product, products)
         if reason:
             reasons.append(reason)
-        if payload is not None and product is not None:
-            lines.append(payload)
-            products.setdefault(product["ItemCode"].upper(), product)
+        elif isinstance(booked, _Line):
+            lines.append(booked.payload)
+            products.setdefault(str(booked.product["ItemCode"]).upper(), (n, booked.product))
+    credit = None if reasons else _credit_problem(invoice, lines)
+    if credit:
+        reasons.append(credit)
     if reasons or isinstance(number, Rejected):
         return Rejected(tuple(reasons))
     body = {**_header(invoice, customer, number, rules), "Lines": lines}
-    return Mapped(body, tuple(warnings), tuple(products.values()))
+    return Mapped(body, tuple(warnings), tuple(p for _, p in products.values()))

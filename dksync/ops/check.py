@@ -8,13 +8,14 @@ go-live window (``datacheck``): a record the first run would reject (a line whos
 account lacks its code, a customer number DK+ cannot hold, credit days without a term, a
 customer with invoices but no valid kennitala) fails it too, since the first run would
 reject it. Warnings (optional fields missing, nothing to scan yet, a scan cut short, a
-start in the future) fail it only with ``--strict``.
+start in the future) fail it only with ``--strict``. The DK+ company's own answers
+(permissions, payment terms, kennitölur it holds under another number) are in
+``check_dkplus``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from dksync import moment
@@ -25,36 +26,11 @@ from dksync.errors import DksyncError
 from dksync.kinds import SYNCED_KINDS, ObjectKind
 from dksync.moment import MomentClient
 from dksync.moment.shape import inspect, value_kind
-from dksync.ops import datacheck
+from dksync.ops import check_dkplus, datacheck
+from dksync.ops.check_item import CheckItem, Readiness
 from dksync.ops.datacheck import Tick
 
 KINDS = (*SYNCED_KINDS, ObjectKind.ACCOUNTS, ObjectKind.PRODUCTS)  # what check samples
-
-
-@dataclass
-class CheckItem:
-    """One check. ``ok`` False fails the check; ``warning`` marks a data problem that
-    fails it only under ``--strict``."""
-
-    name: str
-    ok: bool
-    detail: str
-    items: list[str] = field(default_factory=list)
-    warning: bool = False
-
-
-@dataclass
-class Readiness:
-    checks: list[CheckItem] = field(default_factory=list)
-    strict: bool = False
-
-    @property
-    def warnings(self) -> int:
-        return sum(1 for c in self.checks if c.warning)
-
-    @property
-    def ready(self) -> bool:
-        return all(c.ok for c in self.checks) and not (self.strict and self.warnings)
 
 
 def _attempt(result: Readiness, name: str, probe: Callable[[], CheckItem]) -> bool:
@@ -99,6 +75,14 @@ def check(
     )
     if dkplus_up:
         _attempt(result, "sales person", lambda: _sales_person(d, config.dkplus.sales_person))
+        _attempt(result, "DK+ permissions", lambda: check_dkplus.permissions(d))
+        _attempt(result, "payment terms", lambda: check_dkplus.payment_terms(config, d))
+    if dkplus_up and moment_up:
+        _attempt(
+            result,
+            "kennitala in DK+",
+            lambda: check_dkplus.kennitala_pairs(config, m, clients.lists, 10 * scan_limit),
+        )
     if moment_up:
         for kind in KINDS:
             _attempt(result, f"Moment {kind}", _shape_of(m, kind))

@@ -1,9 +1,11 @@
-"""Does DK+ hold each final Moment invoice exactly once, as dksync would have sent it? (pure)
+"""Does DK+ hold each final Moment invoice exactly once, as Moment billed it? (pure)
 
 One answer per Moment invoice: matched, or one ``Problem``: ``missing`` (no DK+ invoice
 carries its number as ``Reference``), ``duplicate`` (more than one does), or ``differs``
 (one does, but its customer number, invoice date, currency or total without VAT is not
-what Moment's invoice maps to). Totals may differ by rounding, at most 0.01 per line.
+Moment's). What DK+ should hold comes from Moment's own numbers, never from dksync's
+mapping, so a mapping error shows as ``differs``. Totals are compared as DK keeps them
+(``money.amounts_agree``: ISK to a króna per line, other currencies to a cent).
 DK+ invoices whose reference is no Moment invoice of the period are not looked at.
 """
 
@@ -12,15 +14,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from dksync.dkplus.values import dk_date
 from dksync.errors import MalformedListing
-from dksync.mapping import Mapped, MapResult
 from dksync.mapping.invoices import reference
-from dksync.mapping.money import CENT
-from dksync.records import Invoice
+from dksync.mapping.money import amount_problem, amounts_agree, line_total, price_with_surcharge
+from dksync.records import Invoice, InvoiceLine
 
 # The DK+ invoice fields the comparison reads: what a list is asked to ``include``.
 DK_FIELDS = ("Number", "Reference", "CNumber", "InvoiceDate", "Currency", "TotalAmount")
@@ -35,8 +37,8 @@ class ProblemKind(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class Expected:
     """What one Moment invoice should look like in DK+. ``customer`` and ``total`` are None
-    when the mapping cannot tell (dksync would reject the invoice); ``why_missing`` is what
-    dksync's state says about it, used when DK+ does not have it."""
+    when Moment's own numbers cannot tell (no readable customer, a line without an amount);
+    ``why_missing`` is what dksync's state says about it, used when DK+ does not have it."""
 
     invoice: str
     customer: str | None
@@ -77,34 +79,41 @@ class Result:
 
 
 def expected(
-    invoice: Invoice,
-    mapped: MapResult,
-    customer_number: str | None,
-    default_currency: str,
-    why_missing: str,
+    invoice: Invoice, customer: str | None, default_currency: str, why_missing: str
 ) -> Expected:
-    """What ``invoice`` maps to; when it cannot be mapped, what is known without the
-    mapping (its date, its currency, the customer number when that maps)."""
-    if isinstance(mapped, Mapped):
-        body = mapped.payload
-        return Expected(
-            invoice=reference(invoice),
-            customer=str(body["Customer"]["Number"]),
-            invoice_date=invoice.invoice_date,
-            currency=str(body.get("Currency") or default_currency),
-            total=sum((Decimal(line["Total"]) for line in body["Lines"]), Decimal(0)),
-            lines=len(body["Lines"]),
-            why_missing=why_missing,
-        )
+    """What DK+ should hold for ``invoice``, from Moment's numbers only: ``customer`` is
+    the DK+ number Moment's invoice names (see ``gather``), the total is Moment's."""
     return Expected(
         invoice=reference(invoice),
-        customer=customer_number,
+        customer=customer,
         invoice_date=invoice.invoice_date,
-        currency=invoice.currency or default_currency,
-        total=None,
+        currency=(invoice.currency or default_currency).strip().upper(),
+        total=moments_total(invoice),
         lines=len(invoice.lines),
         why_missing=why_missing,
     )
+
+
+def moments_total(invoice: Invoice) -> Decimal | None:
+    """The sum of Moment's line totals, signed as Moment signs them (a line without one:
+    Moment's own formula, rounded once). None when a line holds no usable amount."""
+    total = Decimal(0)
+    for line in invoice.lines:
+        amount = _line_amount(line)
+        if amount is None:
+            return None
+        total += amount
+    return total
+
+
+def _line_amount(line: InvoiceLine) -> Decimal | None:
+    if line.line_total is not None:
+        return None if amount_problem(line.line_total, "total") else line.line_total
+    values = (line.quantity, line.unit_price, line.discount_percent, line.surcharge_percent)
+    if any(amount_problem(value, "amount") for value in values):
+        return None
+    price = price_with_surcharge(line.unit_price, line.surcharge_percent)
+    return line_total(line.quantity, price, line.discount_percent)
 
 
 def booked(raw: Mapping[str, Any], default_currency: str) -> Booked:
@@ -128,10 +137,8 @@ def booked(raw: Mapping[str, Any], default_currency: str) -> Booked:
 
 
 def _day(value: Any, number: Any) -> date | None:
-    if value is None:
-        return None
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
+        return dk_date(value)
     except ValueError as exc:
         raise MalformedListing(f"DK+ invoice {number} has InvoiceDate {value!r}") from exc
 
@@ -164,11 +171,15 @@ def differences(want: Expected, have: Booked) -> list[str]:
         differ("invoice date", want.invoice_date.isoformat(), have.invoice_date)
     if want.currency.upper() != have.currency:
         differ("currency", want.currency.upper(), have.currency)
-    if want.total is not None:
-        allowed = CENT * max(1, want.lines)
-        if have.total is None or abs(want.total - have.total) > allowed:
-            differ("total without VAT", want.total, have.total)
+    if want.total is not None and not _same_total(want, have.total):
+        differ("total without VAT", want.total, have.total)
     return found
+
+
+def _same_total(want: Expected, total: Decimal | None) -> bool:
+    if want.total is None or total is None:
+        return want.total is None
+    return amounts_agree(want.total, total, want.currency, want.lines)
 
 
 def judge(want: Expected, found: Sequence[Booked]) -> Problem | None:

@@ -21,7 +21,7 @@ from dksync.dkplus.client import DkPlusClient
 from dksync.dkplus.lists import DkPlusLists
 from dksync.errors import ListUnavailable, MalformedListing, RecordRejected, ServiceError
 from dksync.mapping import MapResult, Rejected
-from dksync.mapping.customers import dk_number
+from dksync.mapping import kennitala as kt
 from dksync.mapping.invoices import map_invoice, skip_reason
 from dksync.moment import MomentClient
 from dksync.reconcile.compare import (
@@ -108,21 +108,30 @@ def _expected(
     accounts: dict[int, FinancialAccount],
     knowledge: Knowledge,
 ) -> Expected:
+    """Moment's own numbers for the invoice; the mapping is asked only why an invoice
+    dksync never sent would be rejected."""
     why = knowledge.why_missing(invoice.id)
     customer = customers.get(invoice.customer_id)
-    mapped: MapResult
-    number: str | None = None
-    if customer is None:
-        reason = f"its customer (Moment id {invoice.customer_id}) cannot be read from Moment"
-        mapped = Rejected((reason,))
-    else:
-        rules = config.customer_rules
-        mapped = map_invoice(invoice, customer, accounts, rules, config.invoice_rules)
-        found = dk_number(customer, rules)
-        number = None if isinstance(found, Rejected) else found
-    if isinstance(mapped, Rejected) and why == NEVER_SENT:
-        why += f": dksync rejects it ({mapped.message})"
-    return expected(invoice, mapped, number, config.invoice_rules.default_currency, why)
+    if why == NEVER_SENT:
+        mapped: MapResult = Rejected(
+            (f"its customer (Moment id {invoice.customer_id}) cannot be read from Moment",)
+        )
+        if customer is not None:
+            rules = config.customer_rules
+            mapped = map_invoice(invoice, customer, accounts, rules, config.invoice_rules)
+        if isinstance(mapped, Rejected):
+            why += f": dksync rejects it ({mapped.message})"
+    number = _customer_number(config, invoice, customer)
+    return expected(invoice, number, config.invoice_rules.default_currency, why)
+
+
+def _customer_number(config: Config, invoice: Invoice, customer: Customer | None) -> str | None:
+    """The DK+ customer number Moment's invoice names: its customer's number (or, under
+    ``customers.number_from: kennitala``, its kennitala); None when Moment cannot tell."""
+    if config.customer_rules.number_from == "kennitala":
+        return None if customer is None else kt.check(customer.kennitala).digits
+    number = invoice.customer_number or (customer.number if customer else None)
+    return (number or "").strip() or None
 
 
 def dk_invoices(

@@ -12,14 +12,17 @@ page (pages then count in capped sizes, so a client that takes a short page as t
 loses the rest); ``lists_status`` answers 404 or 405 to every list (a DK+ without them);
 ``lists_not_a_list`` answers an object instead of an array; ``lists_ignore_page`` answers
 page 1 whatever page is asked for (a client must not loop on it); ``project_update_status``
-answers 404 or 405 to the project PUT (a DK+ older than the 2026 Swagger).
+answers 404 or 405 to the project PUT (a DK+ older than the 2026 Swagger). Amounts (in
+``dkplus_server``): ``vat_inclusive_default`` reads a line's ``Price`` as VAT-inclusive when
+``IncludingVAT`` is left out (books Price / (1 + VAT)); ``isk_whole_kronur`` stores ISK line
+totals in whole krónur, as live DK does.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -42,13 +45,25 @@ DATE_PARAMS = (
 
 @dataclass
 class DkPlusKnobs(Knobs):
-    """The shared knobs plus DK+'s own (see the module docstring)."""
+    """The shared knobs plus DK+'s own (see the module docstring, and ``dkplus_company``'s
+    for the Dec 2026 company: the kennitala check, replacing PUT, accountant fields, payment
+    terms and permissions)."""
 
     list_page_cap: int = 0
     lists_status: int = 0
     lists_not_a_list: bool = False
     lists_ignore_page: bool = False
     project_update_status: int = 0
+    vat_inclusive_default: bool = False
+    isk_whole_kronur: bool = False
+    check_ssnumber: bool = False
+    replace_on_put: bool = False
+    accountant_every: int = 0
+    payment_terms: list[str] = field(
+        default_factory=lambda: ["stgr", "lm", "m15", "m20", "d15", "d20", "d30", "post"]
+    )
+    denied_modules: list[str] = field(default_factory=list)
+    permission_status: int = 0
 
 
 Filter = Callable[[dict[str, Any], Mapping[str, str]], bool]

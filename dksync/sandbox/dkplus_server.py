@@ -20,12 +20,16 @@ from decimal import Decimal
 from typing import Any
 
 from dksync.mapping.money import HUNDRED, line_total, round_half_up
-from dksync.sandbox import dkplus_lists, schema
+from dksync.sandbox import dkplus_company, dkplus_lists, schema
 from dksync.sandbox.dkplus_lists import DkPlusKnobs
-from dksync.sandbox.httpd import BadRequest, Knobs, Reply, Request, SandboxServer
+from dksync.sandbox.httpd import BadRequest, Handler, Knobs, Reply, Request, SandboxServer
 
 API = "/api/v1"
 SEG = "([^/]+)"
+NO_DATE = "0001-01-01T00:00:00"
+"""DK's "no date" in an answer (``calculate`` answers it for an invoice sent without one)."""
+STORED_PRICE = Decimal("1E-10")
+"""DK stores a unit price it computed to 10 decimals (64257.0281124498 in a live answer)."""
 
 
 class DkPlusStore:
@@ -71,8 +75,12 @@ def _valid(definition: str, body: Any) -> dict[str, Any]:
     return result
 
 
-def price_invoice(store: DkPlusStore, body: dict[str, Any]) -> dict[str, Any]:
-    """The invoice model DK+ answers for a create body: lines priced, totals summed."""
+def price_invoice(
+    store: DkPlusStore, body: dict[str, Any], knobs: DkPlusKnobs | None = None
+) -> dict[str, Any]:
+    """The invoice model DK+ answers for a create body: lines priced, totals summed. DK
+    answers ``DueDate`` 0001-01-01 when none was sent."""
+    knobs = knobs or DkPlusKnobs()
     customer = store.customers.get(body["Customer"]["Number"])
     if customer is None:
         raise BadRequest(400, f"Customer {body['Customer']['Number']} does not exist")
@@ -80,7 +88,12 @@ def price_invoice(store: DkPlusStore, body: dict[str, Any]) -> dict[str, Any]:
         raise BadRequest(400, f"Sales person {body['SalesPerson']} does not exist")
     if body.get("Project") and body["Project"] not in store.projects:
         raise BadRequest(400, f"Project {body['Project']} does not exist")
-    lines = [_price_line(store, n, line) for n, line in enumerate(body.get("Lines") or [], 1)]
+    currency = body.get("Currency") or "ISK"
+    whole = knobs.isk_whole_kronur and currency.upper() == "ISK"
+    lines = [
+        _price_line(store, n, line, knobs.vat_inclusive_default, whole)
+        for n, line in enumerate(body.get("Lines") or [], 1)
+    ]
     total = sum((line["TotalAmount"] for line in lines), Decimal(0))
     with_tax = sum((line["TotalAmountWithTax"] for line in lines), Decimal(0))
     return {
@@ -89,18 +102,23 @@ def price_invoice(store: DkPlusStore, body: dict[str, Any]) -> dict[str, Any]:
         "CName": body["Customer"].get("Name") or customer.get("Name"),
         "CSSNumber": body["Customer"].get("SSN"),
         "InvoiceDate": body.get("Date"),
-        "DueDate": body.get("DueDate"),
+        "DueDate": body.get("DueDate") or NO_DATE,
         "Reference": body.get("Reference"),
         "SalePerson": body["SalesPerson"],
         "Project": body.get("Project"),
-        "Currency": body.get("Currency") or "ISK",
+        "Currency": currency,
         "TotalAmount": total,
         "TotalAmountWithTax": with_tax,
         "Lines": lines,
     }
 
 
-def _price_line(store: DkPlusStore, n: int, line: dict[str, Any]) -> dict[str, Any]:
+def _price_line(
+    store: DkPlusStore, n: int, line: dict[str, Any], inclusive_default: bool, whole: bool
+) -> dict[str, Any]:
+    """One line as DK books it: a VAT-inclusive price (``IncludingVAT`` true, or left out
+    under the ``vat_inclusive_default`` knob) is divided by 1 + VAT; ISK totals in whole
+    krónur under ``isk_whole_kronur``."""
     product = store.products.get(line["ItemCode"].upper())
     if product is None:
         raise BadRequest(400, f"Line {n}: ItemCode {line['ItemCode']} does not exist")
@@ -109,7 +127,12 @@ def _price_line(store: DkPlusStore, n: int, line: dict[str, Any]) -> dict[str, A
     price = Decimal(given if given is not None else product.get("UnitPrice1") or 0)
     discount = Decimal(line.get("Discount") or 0)
     tax = Decimal(product.get("TaxPercent") or 0)
+    including = line.get("IncludingVAT")
+    if including or (including is None and inclusive_default):
+        price = round_half_up(price / (1 + tax / HUNDRED), STORED_PRICE)
     total = line_total(quantity, price, discount)
+    if whole:
+        total = round_half_up(total, Decimal(1))
     return {
         "SequenceNumber": n,
         "ItemCode": product["ItemCode"],
@@ -148,6 +171,10 @@ class DkPlusServer(SandboxServer):
             self.add_sales_person(number)
         self._register()
 
+    def add_route(self, method: str, pattern: str, handler: Handler) -> None:
+        """Every API route answers 401 for a module the token lacks (``denied_modules``)."""
+        super().add_route(method, pattern, dkplus_company.guard(self, handler))
+
     def authenticate(self, headers: Any) -> str | None:
         auth = headers.get("Authorization") or ""
         return "token" if auth == f"Bearer {self.token}" else None
@@ -165,6 +192,10 @@ class DkPlusServer(SandboxServer):
     def remove_sales_person(self, number: str) -> None:
         with self.lock:
             self.store.sales_persons.pop(number, None)
+
+    def add_customer(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A customer already in DK+ (typed by hand, numbered as its users chose)."""
+        return dkplus_company.add_customer(self, _valid("Customer", body))
 
     def add_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
         """Book an invoice as another system would (e.g. Moment's built-in integration)."""
@@ -203,6 +234,7 @@ class DkPlusServer(SandboxServer):
 
     def _register(self) -> None:
         dkplus_lists.register(self)
+        dkplus_company.register(self)
         add = self.add_route
         add("GET", f"{API}/company/connection", lambda r: Reply(200, True))
         add("GET", f"{API}/customer/{SEG}", lambda r: self._get(self.store.customers, r.params[0]))
@@ -245,15 +277,21 @@ class DkPlusServer(SandboxServer):
 
     def _create_customer(self, r: Request) -> Reply:
         body = _valid("Customer", r.body)
-        return self._create(self.store.customers, body["Number"], body, "Customer")
+        dkplus_company.check_customer(self, body)
+        reply = self._create(self.store.customers, body["Number"], body, "Customer")
+        if reply.status == 200:
+            with self.lock:
+                dkplus_company.created(self, self.store.customers[body["Number"]])
+        return reply
 
     def _update_customer(self, r: Request) -> Reply:
         body = _valid("CustomerUpdate", r.body)
+        dkplus_company.check_customer(self, body)
         with self.lock:
             current = self.store.customers.get(r.params[0])
             if current is None:
                 return Reply(404, {"Message": f"Customer {r.params[0]} was not found"})
-            current.update({k: v for k, v in body.items() if k != "Number"})
+            dkplus_company.update_customer(self, current, body)
             self.store.stamp(current)
             return Reply(200, copy.deepcopy(current))
 
@@ -282,7 +320,7 @@ class DkPlusServer(SandboxServer):
             return Reply(200, self._create_invoice(body, booked))
 
     def _create_invoice(self, body: dict[str, Any], booked: bool) -> dict[str, Any]:
-        invoice = price_invoice(self.store, body)
+        invoice = price_invoice(self.store, body, self.dkplus_knobs)
         invoice["Number"] = self.store.next_invoice_number()
         invoice["Modified"] = datetime.now(UTC).isoformat(timespec="seconds")
         self.store.invoices[invoice["Number"]] = invoice
@@ -294,7 +332,7 @@ class DkPlusServer(SandboxServer):
     def _calculate(self, r: Request) -> Reply:
         body = _valid("InvoiceCreate", r.body)
         with self.lock:
-            return Reply(200, price_invoice(self.store, body))
+            return Reply(200, price_invoice(self.store, body, self.dkplus_knobs))
 
     def _by_reference(self, r: Request) -> Reply:
         reference, page, count = r.params

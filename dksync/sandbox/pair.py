@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dksync.mapping import kennitala
 from dksync.sandbox.dkplus_server import DkPlusServer
 from dksync.sandbox.generator import Dataset, generate
 from dksync.sandbox.httpd import Knobs
@@ -37,6 +38,19 @@ class Sandbox:
             port=dkplus_port, seed=seed + 1, knobs=Knobs(), sales_persons=(sales_person,)
         )
         self.moment.load(self.dataset)
+
+    def kennitala_numbered(self, every: int = 5, dash: bool = True) -> dict[str, str]:
+        """The knob "customers numbered by kennitala": DK+ already holds every ``every``-th
+        Moment customer with a usable kennitala, typed in by hand under its kennitala (with
+        the dash, or without) and carrying it in ``SSNumber``. {Moment number: DK+ number}."""
+        held: dict[str, str] = {}
+        usable = [c for c in self.dataset.customers if kennitala.check(c.kennitala).digits]
+        for customer in usable[::every]:
+            digits = kennitala.check(customer.kennitala).digits or ""
+            number = f"{digits[:6]}-{digits[6:]}" if dash else digits
+            self.dkplus.add_customer({"Number": number, "Name": customer.name, "SSNumber": digits})
+            held[customer.number] = number
+        return held
 
     def start(self) -> Sandbox:
         self.moment.start()

@@ -1,13 +1,14 @@
 """Validates DK+ request bodies against the contract schema shipped in ``dksync/dkplus/schema``.
 
 A small validator for the draft-07 keywords that schema uses (type, properties,
-additionalProperties, required, enum, minLength, maxLength, items, $ref), so the sandbox
+additionalProperties, required, enum, minLength, maxLength, pattern, items, $ref), so the sandbox
 needs no extra runtime dependency. The tests check it agrees with ``jsonschema``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -74,6 +75,8 @@ def _check(schema: dict[str, Any], value: Any, where: str, found: list[str]) -> 
             found.append(f"{where}: longer than {schema['maxLength']} characters")
         if "minLength" in schema and len(value) < schema["minLength"]:
             found.append(f"{where}: shorter than {schema['minLength']} characters")
+        if "pattern" in schema and re.search(schema["pattern"], value) is None:
+            found.append(f"{where}: {value!r} does not match {schema['pattern']}")
     if isinstance(value, list) and "items" in schema:
         for index, item in enumerate(value):
             _check(schema["items"], item, f"{where}[{index}]", found)

@@ -102,6 +102,15 @@ class State(Database):
         rows = self._all("SELECT object_type, COUNT(*) FROM written GROUP BY object_type")
         return {str(kind): int(count) for kind, count in rows}
 
+    def wrote_number(self, object_type: str, number: str) -> bool:
+        """Whether dksync wrote a record of this kind under this DK+ number."""
+        return (
+            self._one(
+                "SELECT 1 FROM written WHERE object_type = ? AND number = ?", (object_type, number)
+            )
+            is not None
+        )
+
     def forget_written(self, object_type: str, moment_id: int) -> None:
         """DK+ no longer has what dksync wrote: the next write starts with a lookup."""
         self._sql(

@@ -152,6 +152,14 @@ class Books:
             self.state.forget_invoice(moment_id)
             self.state.add_event("resend", event)
 
+    def warn(self, kind: ObjectKind, label: str, text: str) -> None:
+        """A record was written, with something a person should know (DK+ refused its
+        kennitala, say): in the run's warnings, and as a ``warning`` event in the state,
+        shown with that record's history."""
+        self.report.warn(f"{kind.singular} {label}: {text}")
+        with self.state.atomic():
+            self.state.add_event("warning", f"{kind.value} {label} {text}")
+
     def before_post(self, moment_id: int, reference: str) -> None:
         """Mark an invoice pending before its POST: if the run dies during it, the next run
         looks the reference up before anything else."""
@@ -236,6 +244,9 @@ class DryBooks(Books):
     def forget(self, kind: ObjectKind, key: int | str) -> None:
         with self._lock:
             self._table.pop((kind, key), None)
+
+    def warn(self, kind: ObjectKind, label: str, text: str) -> None:
+        self.report.warn(f"{kind.singular} {label}: {text}")
 
     def before_post(self, moment_id: int, reference: str) -> None:
         """Nothing is posted in a dry run."""

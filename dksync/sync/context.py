@@ -12,12 +12,13 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from dksync import moment
 from dksync.config import Config
 from dksync.dkplus.api import DkPlusApi
-from dksync.errors import ConfigError, NotFound, RecordRejected
+from dksync.errors import ConfigError, NotFound, PermissionDenied, RecordRejected
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.moment import MomentClient
 from dksync.records import Customer, FinancialAccount, Project
@@ -101,6 +102,26 @@ class KeyLocks:
         return self._locks[kind][hash(key) % STRIPES]
 
 
+class ProductRates:
+    """The VAT rate each item code has in DK+ this run (None: DK+ did not say)."""
+
+    def __init__(self) -> None:
+        self._rates: dict[str, tuple[Decimal | None, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[Decimal | None, str] | None:
+        with self._lock:
+            return self._rates.get(key)
+
+    def set(self, key: str, rate: Decimal | None, source: str) -> None:
+        with self._lock:
+            self._rates[key] = (rate, source)
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._rates.pop(key, None)
+
+
 @dataclass
 class RunContext:
     config: Config
@@ -109,8 +130,25 @@ class RunContext:
     books: Books
     settle: Settle
     lock: KeyLocks = field(default_factory=KeyLocks)
+    product_rates: ProductRates = field(default_factory=ProductRates)
     _sales_person_ok: bool = False
     _once: threading.Lock = field(default_factory=threading.Lock)
+    _terms: tuple[frozenset[str] | None] | None = None
+    _terms_once: threading.Lock = field(default_factory=threading.Lock)
+
+    def company_terms(self) -> frozenset[str] | None:
+        """The DK+ company's payment term codes, read once per run before the first
+        customer with a term is written; None when this DK+ cannot list them (no such list,
+        or the token may not read it: said as a warning, the customers are still written)."""
+        with self._terms_once:
+            if self._terms is None:
+                try:
+                    codes = self.dkplus.payment_terms()
+                except PermissionDenied as exc:
+                    self.books.report.warn(f"payment terms not checked against DK+: {exc}")
+                    codes = None
+                self._terms = (None if codes is None else frozenset(codes),)
+            return self._terms[0]
 
     def require_sales_person(self) -> None:
         """Checked once, before the first invoice is sent; ``ConfigError`` stops the run."""

@@ -1,4 +1,7 @@
-"""Customers: create when new in DK+, update only the fields that differ, skip when unchanged.
+"""Customers: create when new in DK+, update when a field of dksync's differs (writing the
+whole record back, so DK+'s own fields are kept), skip when unchanged. Never a second debtor:
+a kennitala DK+ holds under another number is rejected before any create. The payment term
+must be one of the company's.
 
 An invoice's or project's customer is made to exist first (``ensure_customer``); a belief that
 a customer is in DK+ which DK+ contradicts is forgotten and the customer written again.
@@ -6,8 +9,10 @@ a customer is in DK+ which DK+ contradicts is forgotten and the customer written
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 from dksync.errors import Conflict, NotFound, RecordRejected
 from dksync.jsonio import fingerprint
@@ -19,6 +24,7 @@ from dksync.records import Customer, CustomerStatus
 from dksync.sync.context import RunContext
 
 KIND = ObjectKind.CUSTOMERS
+READ_ONLY = frozenset({"RecordID", "Modified", "BalanceAmount"})
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
@@ -77,47 +83,106 @@ def _decide(ctx: RunContext, customer: Customer) -> Outcome:
     written = ctx.books.written(KIND, customer.id)
     if written is not None and written.payload_hash == digest:
         return outcome
-    last = None if written is None else written.payload
-    if last is not None and last.get("Number") == number:
-        _update_from_last(ctx, outcome, payload, last)
+    _require_term(ctx, customer, payload)
+    current = ctx.dkplus.customer(number)
+    if current is None:
+        _create(ctx, outcome, customer, payload)
     else:
-        _bring_to_dkplus(ctx, outcome, payload)
+        _update(ctx, outcome, payload, current)
     return outcome
 
 
-def _update_from_last(
-    ctx: RunContext, outcome: Outcome, payload: dict[str, object], last: dict[str, object]
+def _require_term(ctx: RunContext, customer: Customer, payload: dict[str, object]) -> None:
+    """A term code the DK+ company lacks is refused or lost by DK: rejected here instead."""
+    term = payload.get("PaymentTerm")
+    if term is None:
+        return
+    codes = ctx.company_terms()
+    if codes is not None and term not in codes:
+        raise RecordRejected(
+            f"customer {customer.number}: payment term '{term}' ({customer.credit_days} credit "
+            f"days) is not one of the DK+ company's terms ({', '.join(sorted(codes))}): fix "
+            "customers.payment_terms or add the term in DK+",
+            ReasonCode.PAYMENT_TERM,
+        )
+
+
+def whole_record(current: Mapping[str, Any], payload: Mapping[str, object]) -> dict[str, Any]:
+    """What DK+ holds with only dksync's fields changed: right whether DK's PUT is partial
+    or replaces the record (then what an accountant set, such as ``LedgerCode``, ``Group``,
+    ``SendTo`` or contacts, is kept). Read-only fields are left out."""
+    kept = {k: v for k, v in current.items() if k not in READ_ONLY}
+    return {**kept, **payload}
+
+
+def _update(
+    ctx: RunContext, outcome: Outcome, payload: dict[str, object], current: dict[str, Any]
 ) -> None:
-    """A customer dksync wrote before and that changed in Moment: PUT only the fields that
-    changed since, without asking DK+ first (issue 11 C). DK+ answering 404 (the customer
-    was deleted there) makes it a create."""
+    """PUT the whole record back when a field of dksync's differs; DK+ answering 404 (the
+    customer was deleted meanwhile) makes it a create."""
     number = str(payload["Number"])
-    outcome.changes = differences(payload, last)
+    outcome.changes = differences(payload, current)
+    if not outcome.changes:
+        return
     outcome.action = Action.UPDATE
-    changed = {key: payload[key] for key in outcome.changes}
+    body = whole_record(current, payload)
     try:
-        ctx.dkplus.update_customer(number, {"Number": number, **changed})
+        _send(ctx, outcome, partial(ctx.dkplus.update_customer, number), body)
     except NotFound:
         outcome.action, outcome.detail = Action.CREATE, "DK+ no longer had it: created again"
-        ctx.dkplus.create_customer(payload)
+        _send(ctx, outcome, ctx.dkplus.create_customer, payload)
 
 
-def _bring_to_dkplus(ctx: RunContext, outcome: Outcome, payload: dict[str, object]) -> None:
+def _create(
+    ctx: RunContext, outcome: Outcome, customer: Customer, payload: dict[str, object]
+) -> None:
+    """POST a customer DK+ does not hold under its number, unless DK+ holds its kennitala
+    under another number (a second debtor for one company): that is rejected, naming the
+    DK+ customer to link (``customers.link``)."""
     number = str(payload["Number"])
-    current = ctx.dkplus.customer(number)
-    if current is not None:
-        outcome.changes = differences(payload, current)
-        if not outcome.changes:
-            return
-        outcome.action = Action.UPDATE
-        try:
-            ctx.dkplus.update_customer(number, payload)
-            return
-        except NotFound:
-            outcome.detail = "DK+ no longer had it (404 on update): created again"
+    digits = payload.get("SSNumber")
+    if isinstance(digits, str):
+        others = [
+            n
+            for n in ctx.dkplus.kennitala_holders(digits)
+            if n != number and not ctx.books.state.wrote_number(KIND, n)
+        ]
+        if others:
+            raise RecordRejected(
+                f"DK+ already holds kennitala {digits} as customer {', '.join(others)}; "
+                f"creating {number} would make a second debtor. Use that customer with "
+                f"customers.link: {{{customer.number}: {others[0]}}} (or renumber it in DK+)",
+                ReasonCode.KENNITALA_TAKEN,
+            )
     outcome.action = Action.CREATE
     try:
-        ctx.dkplus.create_customer(payload)
+        _send(ctx, outcome, ctx.dkplus.create_customer, payload)
     except Conflict:
+        current = ctx.dkplus.customer(number) or {}
         outcome.action, outcome.detail = Action.UPDATE, "already in DK+: updated"
-        ctx.dkplus.update_customer(number, payload)
+        body = whole_record(current, payload)
+        _send(ctx, outcome, partial(ctx.dkplus.update_customer, number), body)
+
+
+def _send(
+    ctx: RunContext,
+    outcome: Outcome,
+    write: Callable[[Mapping[str, Any]], object],
+    body: Mapping[str, Any],
+) -> None:
+    """Write ``body``; a DK refusal of its kennitala never costs the customer (nor its
+    invoices): it is written again without ``SSNumber``, with a warning saying why."""
+    try:
+        write(body)
+    except RecordRejected as exc:
+        if "SSNumber" not in body or not _names_kennitala(str(exc)):
+            raise
+        write({k: v for k, v in body.items() if k != "SSNumber"})
+        warning = f"DK+ refused its kennitala {body['SSNumber']} ({exc}): written without SSNumber"
+        outcome.warnings = (*outcome.warnings, warning)
+        ctx.books.warn(KIND, outcome.label, warning)
+
+
+def _names_kennitala(message: str) -> bool:
+    lowered = message.lower()
+    return "ssnumber" in lowered or "kennitala" in lowered

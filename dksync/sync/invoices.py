@@ -17,23 +17,22 @@ match; one Moment number used by two Moment invoices is rejected, naming both.
 
 from __future__ import annotations
 
-from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
-from dksync.errors import Conflict, RecordRejected, UncertainWrite
+from dksync.errors import RecordRejected, UncertainWrite
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.mapping import Mapped, Rejected
 from dksync.mapping.invoices import map_invoice, reference, skip_reason
-from dksync.mapping.money import CENT
+from dksync.mapping.money import amounts_agree
 from dksync.outcome import Action, Outcome
 from dksync.records import Invoice
-from dksync.sync.books import product_key
 from dksync.sync.context import RunContext
 from dksync.sync.customers import ensure_customer
+from dksync.sync.products import ensure_products
 from dksync.sync.projects import ensure_project
 from dksync.sync.settle import Lost
 
@@ -72,7 +71,7 @@ def _decide(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
     else:
         found = ctx.dkplus.held_invoices(reference(invoice), invoice.invoice_date)
     if found:
-        return adopt(invoice, label, mapped, found)
+        return adopt(ctx, invoice, label, mapped, found)
     ensure_products(ctx, mapped)
     ctx.require_sales_person()
     return post(ctx, invoice, label, mapped)
@@ -117,13 +116,21 @@ def prepare(ctx: RunContext, invoice: Invoice) -> tuple[Invoice, Mapped]:
 
 
 def adopt(
-    invoice: Invoice, label: str, mapped: Mapped, found: list[dict[str, Any]], *, ours: bool = False
+    ctx: RunContext,
+    invoice: Invoice,
+    label: str,
+    mapped: Mapped,
+    found: list[dict[str, Any]],
+    *,
+    ours: bool = False,
 ) -> Outcome:
     """The DK+ invoice that already carries this reference, taken as this Moment invoice's
-    when its customer number and total match; else the invoice is rejected, not posted.
-    ``ours``: it is the answer to dksync's own POST (confirmed by the lookup)."""
-    customer, total, tolerance = _expected(mapped)
-    matching = [i for i in found if _matches(i, customer, total, tolerance)]
+    when its customer number and total match (the total as DK keeps it: ``amounts_agree``);
+    else the invoice is rejected, not posted. ``ours``: it is the answer to dksync's own
+    POST (confirmed by the lookup)."""
+    customer, total, lines = _expected(mapped)
+    currency = str(mapped.payload.get("Currency") or ctx.config.invoice_rules.default_currency)
+    matching = [i for i in found if _matches(i, customer, total, currency, lines)]
     numbers = ", ".join(str(i.get("Number")) for i in found)
     if not matching:
         held = "; ".join(
@@ -156,48 +163,21 @@ def adopt(
     )
 
 
-def _expected(mapped: Mapped) -> tuple[str, Decimal, Decimal]:
+def _expected(mapped: Mapped) -> tuple[str, Decimal, int]:
     lines = mapped.payload["Lines"]
     total = sum((Decimal(line["Total"]) for line in lines), Decimal(0))
-    return str(mapped.payload["Customer"]["Number"]), total, CENT * max(1, len(lines))
+    return str(mapped.payload["Customer"]["Number"]), total, len(lines)
 
 
-def _matches(found: dict[str, Any], customer: str, total: Decimal, tolerance: Decimal) -> bool:
+def _matches(
+    found: dict[str, Any], customer: str, total: Decimal, currency: str, lines: int
+) -> bool:
     try:
         amount = Decimal(str(found.get("TotalAmount")))
-        return str(found.get("CNumber")) == customer and abs(amount - total) <= tolerance
+        same_customer = str(found.get("CNumber")) == customer
+        return same_customer and amounts_agree(total, amount, currency, lines)
     except (InvalidOperation, ValueError):
         return False
-
-
-def ensure_products(ctx: RunContext, mapped: Mapped, *, recheck: bool = False) -> bool:
-    """Make every item code of the invoice a DK+ product; True when one had to be created."""
-    created = False
-    for product in mapped.needs:
-        key = product_key(str(product["ItemCode"]))
-        with ctx.lock(ObjectKind.PRODUCTS, key):
-            if recheck:
-                ctx.books.forget(ObjectKind.PRODUCTS, key)
-            if ctx.books.standing(ObjectKind.PRODUCTS, key) is None:
-                created |= _ensure_product(ctx, product)
-    return created
-
-
-def _ensure_product(ctx: RunContext, product: dict[str, Any]) -> bool:
-    code = str(product["ItemCode"])
-    if ctx.dkplus.product(code) is not None:
-        ctx.books.record(Outcome(ObjectKind.PRODUCTS, 0, code, Action.UNCHANGED))
-        return False
-    if not ctx.config.create_missing_products:
-        raise RecordRejected(
-            f"item code {code} is not a product in DK+ and "
-            "invoices.create_missing_products is off: create it in DK+",
-            ReasonCode.PRODUCT_MISSING,
-        )
-    with suppress(Conflict):  # created meanwhile: it exists, which is all an invoice needs
-        ctx.dkplus.create_product(product)
-    ctx.books.record(Outcome(ObjectKind.PRODUCTS, 0, code, Action.CREATE, payload=product))
-    return True
 
 
 def post(
@@ -220,7 +200,7 @@ def post(
                 return ctx.settle.defer(outcome, Lost(invoice, mapped, 0.0), str(exc))
             found = ctx.dkplus.invoices_by_reference(ref)
             if found:
-                return adopt(invoice, label, mapped, found, ours=True)
+                return adopt(ctx, invoice, label, mapped, found, ours=True)
             outcome.detail = f"{exc}; DK+ holds no such invoice: posted again"
             continue
         except RecordRejected as exc:
@@ -278,7 +258,7 @@ def resolve_lost(ctx: RunContext, lost: Lost, previous: Outcome) -> Outcome:
     def decide() -> Outcome:
         found = ctx.dkplus.invoices_by_reference(reference(invoice))
         if found:
-            return adopt(invoice, label, lost.mapped, found, ours=True)
+            return adopt(ctx, invoice, label, lost.mapped, found, ours=True)
         ensure_products(ctx, lost.mapped)
         return post(ctx, invoice, label, lost.mapped, may_defer=False)
 

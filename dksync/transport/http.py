@@ -27,6 +27,7 @@ from tenacity import (
 
 from dksync import jsonio, logs
 from dksync.errors import (
+    AccessDenied,
     BadAnswer,
     ConfigError,
     Conflict,
@@ -40,7 +41,7 @@ from dksync.errors import (
 )
 from dksync.kinds import ReasonCode
 from dksync.transport.reach import address, causes, credentials_in, unreachable_reason
-from dksync.transport.trace import trace
+from dksync.transport.trace import traced
 
 log = logging.getLogger("dksync.http")
 
@@ -60,6 +61,7 @@ class Kind(enum.Enum):
     REJECT = "reject"
     RETRY = "retry"
     FATAL = "fatal"
+    DENIED = "denied"  # 401/403: the credentials, or their permission for this path
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,15 +270,12 @@ class Transport:
         url = f"{self.base_url}{path}"
         data = None if body is None else jsonio.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data is not None else None
-        started = time.monotonic()
         try:
-            response = self._session().request(
-                method, url, params=params, data=data, headers=headers, timeout=self._timeout
+            response = traced(self.name, self._session().request, method, url, path, params)(
+                data=data, headers=headers, timeout=self._timeout
             )
         except (requests.RequestException, ValueError) as exc:
-            trace(self.name, f"{method} {path}", params, _describe(exc), started)
             raise self._failure(exc, safe) from exc
-        trace(self.name, f"{method} {path}", params, str(response.status_code), started)
         return self._interpret(response, method, path, safe, expect)
 
     def _failure(self, exc: Exception, safe: bool) -> DksyncError:
@@ -329,6 +328,8 @@ class Transport:
             raise RecordRejected(f"{self.name} refused it: {verdict.message}", ReasonCode.REFUSED)
         if verdict.kind is Kind.FATAL:
             raise ServiceError(f"{where}: {verdict.message}")
+        if verdict.kind is Kind.DENIED:
+            raise AccessDenied(f"{where}: {verdict.message}", path)
         if response.status_code == 429:
             self._pacer.slow_down()
         if safe or response.status_code == 429:

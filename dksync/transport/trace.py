@@ -6,18 +6,40 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 log = logging.getLogger("dksync.http")
 
 
-def trace(
+def traced(
+    service: str,
+    send: Callable[..., Any],
+    method: str,
+    url: str,
+    path: str,
+    params: Mapping[str, Any] | None,
+) -> Callable[..., Any]:
+    """``send(method, url, params=params, **options)``, with its trace line: "Moment GET
+    /api/...?page=2 -> 200 in 12 ms" (the status, or the error when nothing answered)."""
+
+    def call(**options: Any) -> Any:
+        started = time.monotonic()
+        try:
+            response = send(method, url, params=params, **options)
+        except Exception as exc:
+            _line(service, f"{method} {path}", params, f"{type(exc).__name__}: {exc}", started)
+            raise
+        _line(service, f"{method} {path}", params, str(response.status_code), started)
+        return response
+
+    return call
+
+
+def _line(
     service: str, request: str, params: Mapping[str, Any] | None, answer: str, since: float
 ) -> None:
-    """ "Moment GET /api/...?page=2 -> 200 in 12 ms": what was asked (``request`` is the
-    method and path), what came back (a status, or why nothing did) and how long it took."""
     if log.isEnabledFor(logging.DEBUG):
         query = "?" + urlencode(params, doseq=True) if params else ""
         took = f"{(time.monotonic() - since) * 1000:.0f} ms"

@@ -7,7 +7,9 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -76,14 +78,20 @@ def _config(sb: Sandbox, folder: Path) -> Path:
     return path
 
 
-def _one_run(config: Path, kill_after: float | None) -> tuple[int | None, Any]:
-    """Run dksync once; SIGKILL it after ``kill_after`` seconds. (exit code, JSON) or
-    (None, None) when it was killed."""
+def _one_run(
+    config: Path, kill_after: float | None, armed: Callable[[], bool] = lambda: True
+) -> tuple[int | None, Any]:
+    """Run dksync once; SIGKILL it ``kill_after`` seconds after ``armed()`` first holds
+    (at once by default; "DK+ got a write" makes the kill land while writing however slow
+    the machine is). (exit code, JSON) or (None, None) when it was killed."""
     process = subprocess.Popen(
         [sys.executable, "-m", "dksync", "run", "--json", "-c", str(config)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
+    if kill_after is not None:
+        while not armed() and process.poll() is None:
+            time.sleep(0.01)
     try:
         out, _ = process.communicate(timeout=kill_after if kill_after is not None else 180)
     except subprocess.TimeoutExpired:
@@ -144,9 +152,16 @@ def chaos(seed: int, kills: int, sizes: Sizes, folder: Path, max_runs: int = 600
             killing = figures.kills_while_writing < kills and figures.kills < 4 * kills
             if killing or workload.held_back:
                 workload.step()
-            kill_after = rng.uniform(0.3, 2.5) if killing else None
             writes_before = _writes(sb)
-            code, document = _one_run(config, kill_after)
+            on_write = rng.random() < 0.5  # half the kills at a random time, half mid-write
+
+            def armed(before: int = writes_before, wait: bool = on_write) -> bool:
+                return not wait or _writes(sb) > before
+
+            kill_after = (
+                (rng.uniform(0.0, 0.5) if on_write else rng.uniform(0.3, 2.5)) if killing else None
+            )
+            code, document = _one_run(config, kill_after, armed)
             figures.runs += 1
             if code is None:
                 figures.kills += 1

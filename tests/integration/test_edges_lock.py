@@ -166,8 +166,8 @@ def test_two_real_runs_on_one_state_through_two_configs_post_each_invoice_once(
     (tmp_path / "two" / "state.sqlite").symlink_to(state)
     first = _config(sandbox, tmp_path / "one", str(state))
     second = _config(sandbox, tmp_path / "two", str(tmp_path / "two" / "state.sqlite"))
-    sandbox.dkplus.knobs.update({"latency_ms": 40})
-    running = subprocess.Popen(
+    sandbox.dkplus.knobs.update({"latency_ms": 400})  # the first run is still writing when
+    running = subprocess.Popen(  # the second starts, however slow the machine is
         [*DKSYNC, "run", "-c", str(first)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -179,6 +179,7 @@ def test_two_real_runs_on_one_state_through_two_configs_post_each_invoice_once(
             time.sleep(0.02)
         assert running.poll() is None, "the first run still works"
         refused = _run(second, "run")
+        sandbox.dkplus.knobs.update({"latency_ms": 0})  # then let the first one finish
     finally:
         _, err = running.communicate(timeout=120)
     assert refused.returncode == 6, refused.stderr

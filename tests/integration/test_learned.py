@@ -1,5 +1,6 @@
 """Issue 11 over real HTTP: what DK+ holds is learned from its lists once that pays; a
-changed customer is PUT with only what changed and no GET; ``projects.update``; every way a
+changed customer is read once and written back whole (issue 18: DK's PUT may replace the
+record); ``projects.update``; every way a
 list can fail falls back to one lookup per record without losing or duplicating anything.
 """
 
@@ -75,18 +76,21 @@ def test_every_list_failure_falls_back_to_one_lookup_per_record(
     assert writes > 400 and requests > writes
 
 
-def test_changed_customer_is_put_with_what_changed_and_no_get(
+def test_changed_customer_is_read_once_and_written_back_whole(
     company: Sandbox, tmp_path: Path
 ) -> None:
     state = tmp_path / "state.sqlite"
     _run(company, state)
     customer = company.dataset.customers[0]
+    held = company.dkplus.snapshot()["customers"][customer.number]
     company.moment.change("customers", customer.id, lambda c: replace(c, phone="+354 555 9999"))
     start = len(company.dkplus.log)
     report = _run(company, state)
     entries = company.dkplus.log[start:]
-    assert [(e.method, e.body) for e in entries] == [
-        ("PUT", {"Number": customer.number, "Phone": "+354 555 9999"})
+    whole = {k: v for k, v in held.items() if k not in ("RecordID", "Modified", "BalanceAmount")}
+    assert [(e.method, e.path, e.body) for e in entries] == [
+        ("GET", f"/api/v1/customer/{customer.number}", None),
+        ("PUT", f"/api/v1/customer/{customer.number}", {**whole, "Phone": "+354 555 9999"}),
     ]
     [updated] = report.with_action(Action.UPDATE)
     assert updated.changes == {"Phone": (customer.phone, "+354 555 9999")}

@@ -450,7 +450,7 @@ def test_check_names_customers_the_first_run_would_reject(sandbox: Sandbox, tmp_
     raw = sandbox.moment.raw("customers", first)
     raw["creditDays"] = 45
     sandbox.moment.put_raw("customers", raw)
-    terms = {"customers": {"payment_terms": {0: "stgr", 14: "d14", 30: "m30"}}}
+    terms = {"customers": {"payment_terms": {0: "stgr", 14: "d15", 30: "d30"}}}  # DK+ has them
     config = str(config_file(sandbox, tmp_path, **terms))
     result = _invoke("check", "--json", "-c", config)
     assert result.exit_code == 1, result.output

@@ -18,7 +18,7 @@ from dksync.transport.http import Kind
         (404, {"Message": "nope"}, {}, Kind.NOT_FOUND, None, ""),
         (409, {"Message": "Customer 1 already exists"}, {}, Kind.CONFLICT, None, "already"),
         (400, {"Message": "ItemCode X does not exist"}, {}, Kind.REJECT, None, "ItemCode X"),
-        (401, {"Message": "Unauthorized"}, {}, Kind.FATAL, None, "dkplus.token"),
+        (401, {"Message": "Unauthorized"}, {}, Kind.DENIED, None, "dkplus.token"),
         (429, None, {"Retry-After": "3"}, Kind.RETRY, 3.0, ""),
         (503, "oops", {}, Kind.RETRY, None, ""),
         (418, None, {}, Kind.FATAL, None, "418"),

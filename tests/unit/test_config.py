@@ -57,7 +57,11 @@ def test_every_documented_key_is_read() -> None:
             "create_missing_products": False,
             "default_currency": "EUR",
         },
-        customers={"payment_terms": {30: "m30"}, "number_from": "kennitala"},
+        customers={
+            "payment_terms": {30: "d30"},
+            "number_from": "kennitala",
+            "link": {10004: "551021-0680", "10005": 5510210680},
+        },
         state={"path": "/tmp/x.sqlite"},
     )
     s = config.from_mapping(raw, {})
@@ -67,7 +71,8 @@ def test_every_documented_key_is_read() -> None:
     assert (s.dkplus.timeout, s.dkplus.rate_limit, s.dkplus.concurrency) == (8, 3, 2)
     assert s.invoice_rules.item_code_from == "revenue_class"
     assert s.invoice_rules.default_currency == "EUR" and not s.create_missing_products
-    assert s.customer_rules.payment_terms == {30: "m30"}
+    assert s.customer_rules.payment_terms == {30: "d30"}
+    assert s.customer_rules.link == {"10004": "551021-0680", "10005": "5510210680"}
     assert s.customer_rules.number_from == "kennitala"
     assert str(s.state_path) == "/tmp/x.sqlite"
 
@@ -83,6 +88,8 @@ def test_every_documented_key_is_read() -> None:
         (_with(invoices={"item_code_from": "sku"}), "invoices.item_code_from: must be one of"),
         (_with(invoices={"create_missing_products": "yes"}), "must be true or false"),
         (_with(customers={"payment_terms": {"14": ""}}), "customers.payment_terms"),
+        (_with(customers={"link": ["10004"]}), "customers.link"),
+        (_with(customers={"link": {"10004": "1234567890123"}}), "customers.link"),
         (_with(dkplus={"base_url": "api.dkplus.is"}), "dkplus.base_url: must be an http(s) URL"),
         (_with(sync={"lookbak": "10m"}), "sync.lookbak: unknown key (did you mean 'lookback'?)"),
         (_with(moment={"timeout": "fast"}), "moment.timeout: must be a number"),
@@ -132,7 +139,9 @@ def test_file_lookup_order_and_yaml_errors(tmp_path: Path) -> None:
 def test_example_config_is_valid() -> None:
     example = Path(__file__).parents[2] / "config.example.yaml"
     settings = config.load(example, {"MOMENT_API_KEY": "k", "DKPLUS_API_TOKEN": "t"})
-    assert settings.customer_rules.payment_terms
+    # term codes are the company's own: the example (and so ``init``) writes none it has
+    # not seen; ``dksync check`` lists the company's codes
+    assert settings.customer_rules.payment_terms == {}
 
 
 def test_env_reference_is_satisfied_by_its_file_variable(tmp_path: Path) -> None:

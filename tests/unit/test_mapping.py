@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dksync.mapping import Mapped, Rejected, differences
+from dksync.mapping import Mapped, Rejected, differences, kennitala
 from dksync.mapping.customers import CustomerRules, map_customer
 from dksync.mapping.invoices import InvoiceRules, map_invoice, skip_reason
 from dksync.mapping.money import line_total, round_half_up
@@ -113,8 +113,31 @@ def test_customer_fields_and_address_layout() -> None:
         "Email": "a@example.is",
         "Blocked": False,
         "PaymentTerm": "d14",
+        "SSNumber": "5302692619",
     }
     assert schema.errors("Customer", body) == []
+
+
+@given(st.text(alphabet="0123456789- ", max_size=13) | st.none())
+def test_ssnumber_is_ten_digits_of_a_usable_kennitala_or_absent(written: str | None) -> None:
+    """``SSNumber`` is sent exactly when the kennitala is usable (a failed check digit, as
+    issued since February 2026, included), always as 10 digits without the dash."""
+    body = _body(map_customer(replace(CUSTOMER, kennitala=written), CustomerRules()))
+    checked = kennitala.check(written)
+    assert body.get("SSNumber") == checked.digits
+    assert schema.errors("Customer", body) == []
+
+
+def test_ssnumber_kept_for_a_kennitala_without_a_valid_check_digit() -> None:
+    body = _body(map_customer(replace(CUSTOMER, kennitala="530269-2629"), CustomerRules()))
+    assert body["SSNumber"] == "5302692629"
+
+
+def test_link_makes_a_moment_customer_use_the_dk_customer_everywhere() -> None:
+    rules = CustomerRules(link={"10001": "530269-2619"})
+    assert _body(map_customer(CUSTOMER, rules))["Number"] == "530269-2619"
+    invoice = map_invoice(INVOICE, CUSTOMER, ACCOUNTS, rules, RULES)
+    assert _body(invoice)["Customer"]["Number"] == "530269-2619"
 
 
 def test_customer_status_maps_to_blocked() -> None:
@@ -188,6 +211,7 @@ def test_invoice_header_and_line() -> None:
             "Text": "Ráðgjöf",
             "Quantity": Decimal("7.5"),
             "Price": Decimal("27750.00"),
+            "IncludingVAT": False,
             "Discount": Decimal(10),
             "Total": Decimal("187312.50"),
         }
@@ -233,11 +257,13 @@ def test_missing_kennitala_rejects_and_bad_check_digit_warns() -> None:
 
 def test_line_total_that_differs_from_moment_is_not_posted() -> None:
     result = _invoice(lines=(replace(LINE, line_total=Decimal("187312.52")),))
-    assert isinstance(result, Rejected) and "differs from Moment's" in result.message
+    assert isinstance(result, Rejected) and "differ by more than 0.01" in result.message
+    assert "Moment's line total is 187312.52" in result.message
 
 
 def test_credit_note_quantities_are_negative() -> None:
-    body = _body(_invoice(is_credit_note=True))
+    credit = replace(LINE, quantity=-LINE.quantity, line_total=-(LINE.line_total or 0))
+    body = _body(_invoice(is_credit_note=True, lines=(credit,)))
     assert body["Lines"][0]["Quantity"] == Decimal("-7.5")
     assert body["Lines"][0]["Total"] == Decimal("-187312.50")
 
@@ -295,7 +321,8 @@ def test_every_line_total_is_quantity_times_price_less_discount(line: InvoiceLin
     out = body["Lines"][0]
     expected = round_half_up(out["Quantity"] * out["Price"] * (1 - out["Discount"] / 100))
     assert out["Total"] == expected == line_total(out["Quantity"], out["Price"], out["Discount"])
-    assert out["Price"] == round_half_up(line.unit_price * (1 + line.surcharge_percent / 100))
+    assert out["Price"] == abs(line.unit_price * (1 + line.surcharge_percent / 100))
+    assert abs(out["Quantity"]) == abs(line.quantity) and out["IncludingVAT"] is False
     assert not _has_float(body)
     assert schema.errors("InvoiceCreate", body) == []
 
@@ -307,7 +334,7 @@ def test_a_surcharge_changes_only_the_price(line: InvoiceLine, surcharge: Decima
     assert {k: v for k, v in plain.items() if k not in ("Price", "Total")} == {
         k: v for k, v in marked.items() if k not in ("Price", "Total")
     }
-    assert marked["Quantity"] == line.quantity
+    assert abs(marked["Quantity"]) == abs(line.quantity)
 
 
 @given(st.text(min_size=1, max_size=20).filter(str.strip), st.text(max_size=30))

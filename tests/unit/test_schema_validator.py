@@ -36,6 +36,7 @@ ODD_VALUES = st.one_of(
     st.integers(),
     st.floats(allow_nan=False),
     st.text(max_size=14),
+    st.text(alphabet="0123456789-", min_size=9, max_size=11),
     st.lists(st.integers(), max_size=2),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )
@@ -61,6 +62,7 @@ def _jsonschema_ok(definition: str, body: Any) -> bool:
                 "JobStatus",
                 "TaxPercent",
                 "Properties",
+                "SSNumber",
             ]
         ),
         st.text(max_size=5),
