@@ -34,7 +34,8 @@ def connect(config: Config, policy: RetryPolicy | None = None) -> Clients:
             m.api_key.reveal(),
             page_size=m.page_size,
             field_names=m.field_names,
+            max_pages=m.max_pages,
         ),
         DkPlusClient.connect(dkplus, token),
-        DkPlusLists.connect(dkplus, token),
+        DkPlusLists.connect(dkplus, token, max_pages=d.list_max_pages),
     )

@@ -98,7 +98,8 @@ class ListProblem(enum.Enum):
     ABSENT = "absent"  # 404 or 405: this DK+ has no such list
     REFUSED = "refused"  # 400: this DK+ does not take the parameters
     NOT_A_LIST = "not a list"  # 200 with something other than an array of objects
-    NOT_PAGING = "not paging"  # the same page twice: the page number was ignored
+    NOT_PAGING = "not paging"  # only objects read already: the page number was ignored
+    TOO_LONG = "too long"  # more pages than one read takes (``dkplus.list_max_pages``)
 
 
 class ListUnavailable(Signal):
@@ -175,11 +176,15 @@ class LockedError(FatalError):
 
 
 class Interrupted(FatalError):
-    """SIGINT or SIGTERM stopped the run; the writes in flight were finished first."""
+    """SIGINT or SIGTERM stopped the run; the writes in flight were finished first (within
+    one request's deadline; what did not finish is settled by the next run)."""
 
     def __init__(self, signal_number: int) -> None:
         name = {2: "SIGINT", 15: "SIGTERM"}.get(signal_number, f"signal {signal_number}")
-        super().__init__(f"interrupted by {name}: stopped reading, finished the writes in flight")
+        super().__init__(
+            f"interrupted by {name}: stopped reading; the writes in flight finished, or are "
+            "left pending for the next run to settle"
+        )
         self.exit_code = 128 + signal_number
 
 

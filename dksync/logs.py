@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
 from dksync.errors import UsageError
+from dksync.logformat import JsonLines, LogFormat, SyslogLevels, to_journal
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _TRACEBACKS = logging.Formatter()
@@ -119,8 +121,10 @@ def causes(error: BaseException) -> str:
     return "\n  caused by ".join(lines)
 
 
-def setup(verbosity: int, quiet: bool, log_file: Path | None) -> None:
-    """Configure the root logger once per CLI call."""
+def setup(
+    verbosity: int, quiet: bool, log_file: Path | None, form: LogFormat = LogFormat.TEXT
+) -> None:
+    """Configure the root logger once per CLI call (``form``: see ``logformat``)."""
     level = (
         logging.ERROR
         if quiet
@@ -137,8 +141,12 @@ def setup(verbosity: int, quiet: bool, log_file: Path | None) -> None:
         to_file.setLevel(logging.DEBUG if verbosity else logging.INFO)
         handlers.append(to_file)
     for handler in handlers:
-        handler.setFormatter(logging.Formatter(FORMAT))
+        shape = JsonLines(scrub) if form is LogFormat.JSON else logging.Formatter(FORMAT)
+        if handler is console and to_journal(os.environ):
+            shape = SyslogLevels(shape)
+        handler.setFormatter(shape)
         handler.addFilter(REDACT)
         root.addHandler(handler)
     root.setLevel(min(h.level for h in handlers))
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    logging.getLogger("apprise").setLevel(logging.CRITICAL)  # it may log a channel's URL

@@ -8,7 +8,7 @@ reached or refused the credentials; 4 bad configuration; 5 the state file cannot
 
 from __future__ import annotations
 
-from dksync.cli import operate, reconcile, records, sandbox, sync
+from dksync.cli import ledger, operate, reconcile, records, sandbox, sync
 from dksync.cli.common import GLOBAL_HELP, DksyncCommand, app
 
 for command in (
@@ -21,6 +21,7 @@ for command in (
     records.show,
     sandbox.sandbox,
     reconcile.reconcile,
+    ledger.ledger,
 ):
     app.command(cls=DksyncCommand, epilog=GLOBAL_HELP)(command)
 app.add_typer(records.failures_app, name="failures")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -17,10 +18,11 @@ from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
 from dksync import config as config_module
-from dksync import jsonio, logs
+from dksync import jsonio, logformat, logs
 from dksync.config import Config
 from dksync.errors import DksyncError, FatalError
 from dksync.kinds import SYNCED_KINDS, ObjectKind
+from dksync.logformat import LogFormat
 
 log = logging.getLogger("dksync.cli")
 
@@ -50,34 +52,44 @@ ALIASES = {
     "rejected": "failures",
 }
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "--verbose"})
-GLOBAL_VALUED = frozenset({"-c", "--config", "--log-file"})
+GLOBAL_VALUED = frozenset({"-c", "--config", "--log-file", "--log-format", "--company", "--jobs"})
 GLOBAL_HELP = (
     "Global options, before or after the command: -c/--config PATH, -v/-vv, -q, "
-    "--log-file PATH (see 'dksync --help')."
+    "--log-file PATH, --log-format text|json, --company NAME, --jobs N (see 'dksync --help')."
 )
+OWN_COMPANY_OPTION = "init"  # 'dksync init --company C' is the Moment company code
 
 
-def hoist_globals(args: list[str]) -> list[str]:
-    """The global options moved in front of the command, wherever they were written, so
-    ``dksync failures -c X drop 5`` and ``dksync run -q`` mean what they say."""
+def split_globals(args: list[str]) -> tuple[list[str], list[str]]:
+    """The global options, wherever they were written, and the rest (the command and its
+    own arguments), so ``dksync failures -c X drop 5`` and ``dksync run -q`` mean what
+    they say."""
     front: list[str] = []
     rest: list[str] = []
     i = 0
     while i < len(args):
         arg = args[i]
+        name = arg.split("=", 1)[0]
+        own = name == "--company" and rest[:1] == [OWN_COMPANY_OPTION]
         if arg == "--":
             rest.extend(args[i:])
             break
         if arg in GLOBAL_FLAGS or re.fullmatch(r"-v+", arg):
             front.append(arg)
-        elif arg in GLOBAL_VALUED and i + 1 < len(args):
+        elif arg in GLOBAL_VALUED and i + 1 < len(args) and not own:
             front.extend(args[i : i + 2])
             i += 1
-        elif arg.split("=", 1)[0] in ("--config", "--log-file") and "=" in arg:
+        elif name in GLOBAL_VALUED and name.startswith("--") and "=" in arg and not own:
             front.append(arg)
         else:
             rest.append(arg)
         i += 1
+    return front, rest
+
+
+def hoist_globals(args: list[str]) -> list[str]:
+    """The global options moved in front of the command (see ``split_globals``)."""
+    front, rest = split_globals(args)
     return front + rest
 
 
@@ -149,6 +161,8 @@ class DksyncGroup(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            ctx.meta[ARGS_KEY] = list(args)
         return super().parse_args(ctx, hoist_globals(args))
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
@@ -193,6 +207,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+ARGS_KEY = "dksync.args"
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
@@ -203,6 +218,7 @@ class Globals:
     config: Path | None = None
     verbosity: int = 0
     quiet: bool = False
+    company: str | None = None
 
 
 def _version(value: bool) -> None:
@@ -242,6 +258,27 @@ def main(
             metavar="PATH", help="Also write the log to this file (INFO, or DEBUG with -v)."
         ),
     ] = None,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            metavar="text|json",
+            help="Log lines as text (default) or one JSON object per line (time, level, "
+            "company, run id, message and fields).",
+        ),
+    ] = LogFormat.TEXT,
+    company: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="With -c naming a folder of companies: only this one (its file's stem).",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, metavar="N", help="With a folder of companies: how many at once."
+        ),
+    ] = 2,
     version: Annotated[
         bool,
         typer.Option(
@@ -251,9 +288,15 @@ def main(
 ) -> None:
     """Sync customers, projects and invoices from Moment to DK+ (dkPlus). Global options
     may also be written after the command."""
-    ctx.obj = Globals(config, verbose, quiet)
+    ctx.obj = Globals(config, verbose, quiet, company)
     with errors():
-        logs.setup(verbose, quiet, log_file)
+        logs.setup(verbose, quiet, log_file, log_format)
+        folder = config_module.find_config(config, os.environ)
+        if company is None and ctx.invoked_subcommand is not None and folder.is_dir():
+            from dksync.cli import companies  # only a folder of companies needs it
+
+            front, rest = split_globals(ctx.meta.get(ARGS_KEY, []))
+            companies.dispatch(folder, front, rest, jobs, quiet)
 
 
 def globals_of(ctx: typer.Context) -> Globals:
@@ -297,18 +340,28 @@ def fail(message: str, exit_code: int) -> NoReturn:
 
 
 def say_error(message: str) -> None:
-    Console(stderr=True).print(f"dksync: {message}", markup=False, highlight=False, soft_wrap=True)
+    """One error line on stderr (with journald's error level when stderr is the journal),
+    never hard-wrapped (cron mail and journald keep it whole)."""
+    level = "<3>" if logformat.to_journal(os.environ) else ""
+    Console(stderr=True).print(
+        f"{level}dksync: {message}", markup=False, highlight=False, soft_wrap=True
+    )
 
 
 def load(ctx: typer.Context) -> Config:
     """The validated config named by ``-c`` (wherever it was written); its secrets are
     registered so no log line can show them."""
     with errors():
-        settings = config_module.load(globals_of(ctx).config)
+        chosen = globals_of(ctx)
+        settings = config_module.load(chosen.config, company=chosen.company)
     secrets = [settings.moment.api_key.reveal(), settings.dkplus.token.reveal()]
     if settings.email is not None and settings.email.password is not None:
         secrets.append(settings.email.password.reveal())
+    secrets.extend(url.reveal() for url in settings.notify.urls)
+    if settings.monitor is not None:
+        secrets.append(settings.monitor.ping_url.reveal())
     logs.forget_secrets(secrets)
+    logformat.bind(company=settings.label)
     return settings
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
 from datetime import timedelta
@@ -27,11 +28,12 @@ from dksync.cli.reconcile import progress
 from dksync.cli.report import readiness_table
 from dksync.cli.tables import history_table, status_tables
 from dksync.clients import connect
-from dksync.config import from_mapping
+from dksync.config import Config, from_mapping
 from dksync.config.values import parse_duration
 from dksync.kinds import ObjectKind
 from dksync.ops import check as readiness
 from dksync.ops import init as init_module
+from dksync.ops import notify
 from dksync.ops import probe as monitor
 from dksync.ops import queries as commands
 
@@ -73,6 +75,14 @@ def check(
             "products) with every value masked, to share its shape without its data.",
         ),
     ] = None,
+    test_notify: Annotated[
+        bool,
+        typer.Option(
+            "--notify",
+            help="Only send a test message to every notification channel (the email and "
+            "each notify.urls entry) and report each; exit 1 if one failed.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Go-live readiness: config, services, credentials, sales person and Moment's field
@@ -80,6 +90,8 @@ def check(
     not; with --strict warnings fail too."""
     kind = _sample_kind(show_sample)
     settings = load(ctx)
+    if test_notify:
+        _test_channels(ctx, settings, json_output)
     if kind is not None:
         with errors():
             sample = readiness.masked_sample(connect(settings).moment, kind)
@@ -104,6 +116,20 @@ def check(
     else:
         _show(ctx, readiness_table(result))
     raise typer.Exit(0 if result.ready else NOT_READY)
+
+
+def _test_channels(ctx: typer.Context, settings: Config, json_output: bool) -> None:
+    """``check --notify``: one test message per channel, each result on its own line."""
+    results = notify.test_all(settings)
+    if json_output:
+        print_json(
+            {"channels": [{"channel": c, "sent": e is None, "error": e} for c, e in results]}
+        )
+    elif not results:
+        _show(ctx, "No notification channel is configured (email, notify.urls).")
+    else:
+        _show(ctx, *(f"{c}: {'sent' if e is None else 'NOT sent: ' + e}" for c, e in results))
+    raise typer.Exit(NOT_READY if not results or any(e for _, e in results) else 0)
 
 
 def status(
@@ -215,11 +241,13 @@ def init(
             yaml.safe_load(init_module.render(values)),
             env={"MOMENT_API_KEY": "-", "DKPLUS_API_TOKEN": "-"},
         )
-        init_module.write(output, values, force)
+        terms = init_module.company_terms(values["dkplus.base_url"], os.environ) or []
+        init_module.write(output, values, force, terms)
+    read = f" This DK+ company's payment terms: {', '.join(terms)}." if terms else ""
     _show(
         ctx,
         Text(
-            f"Wrote {output}. Put the secrets in the environment (MOMENT_API_KEY, "
+            f"Wrote {output}.{read} Put the secrets in the environment (MOMENT_API_KEY, "
             "DKPLUS_API_TOKEN, or MOMENT_API_KEY_FILE / DKPLUS_API_TOKEN_FILE naming files "
             f"that hold them), then run: dksync check -c {output}"
         ),

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
+from dksync.cli.ledger import ExcelOption
 from dksync.clients import connect
 from dksync.config import Config
 from dksync.ops import queries as commands
@@ -95,6 +96,7 @@ def reconcile(
         Path | None,
         typer.Option("--csv", metavar="PATH", help="Also write the problems to this CSV file."),
     ] = None,
+    excel: ExcelOption = False,
     fix: Annotated[
         bool,
         typer.Option(
@@ -113,7 +115,7 @@ def reconcile(
         result = gather.run(settings, period, connect(settings), tick)
     if csv_path is not None:
         try:
-            write_csv(csv_path, result)
+            write_csv(csv_path, result, excel)
         except OSError as exc:
             message = f"cannot write {csv_path}: {exc.strerror or exc}"
             raise typer.BadParameter(message, param_hint="--csv") from None

@@ -98,7 +98,7 @@ def _knobs(
     faults: list[str],
 ) -> dict[str, Any]:
     """The knobs the flags ask for; ``--fault`` values are read as YAML (numbers, words)."""
-    from dksync.sandbox.httpd import Knobs
+    from dksync.sandbox.knobs import Knobs
 
     chosen: dict[str, Any] = {"latency_ms": latency_ms, "error_rate": error_rate}
     chosen |= {"drop_rate": drop_rate, "rate_limit": rate_limit}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -22,10 +25,13 @@ from dksync.cli.common import (
 )
 from dksync.cli.progress import RunProgress
 from dksync.cli.report import as_json, nothing_changed, outcome_line, render
+from dksync.config import Config
+from dksync.errors import LockedError
 from dksync.kinds import SYNCED_KINDS
 from dksync.moment import parse_instant
-from dksync.ops import notify
+from dksync.ops import metrics, notify
 from dksync.ops import queries as commands
+from dksync.ops.heartbeat import Heartbeat
 from dksync.outcome import RunReport
 from dksync.sync import run as engine
 from dksync.sync.context import RunOptions
@@ -36,6 +42,20 @@ log = logging.getLogger("dksync.run")
 def _objects(values: list[str]) -> tuple[str, ...]:
     chosen = {object_type(v, "--only") for value in values for v in value.split(",") if v.strip()}
     return tuple(kind for kind in SYNCED_KINDS if kind in chosen)
+
+
+def _seconds(value: str | None) -> float:
+    """``--wait-lock``: a duration such as 90s, 10m or 2h (at most a day)."""
+    if value is None:
+        return 0.0
+    found = re.fullmatch(r"\s*(\d+)\s*([smh])\s*", value)
+    seconds = int(found.group(1)) * {"s": 1, "m": 60, "h": 3600}[found.group(2)] if found else -1
+    if not 0 <= seconds <= 86400:
+        raise typer.BadParameter(
+            f"{value!r} is not a duration such as 30s, 10m or 2h (at most 24h)",
+            param_hint="--wait-lock",
+        )
+    return float(seconds)
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -82,6 +102,14 @@ def run(
             help="Write at most this many records per object type.",
         ),
     ] = None,
+    wait_lock: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="When another run holds the lock, wait for it up to this long (30s, 10m, "
+            "2h), then exit 6 as without it.",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Sync what changed in Moment since the stored cursor to DK+, then print a summary.
@@ -95,12 +123,10 @@ def run(
         since=_instant(since),
         limit=limit,
         keep_unchanged=dry_run and verbose,
+        wait_lock=_seconds(wait_lock),
     )
     settings = load(ctx)
-    report = RunReport(lean=not (dry_run or verbose))
-    with errors(), RunProgress(report):
-        engine.run(settings, options, report=report)
-    notify.after_run(settings, report)
+    report = _watched_run(settings, options, RunReport(lean=not (dry_run or verbose)))
     since = None
     if nothing_changed(report) and not (json_output or chosen.quiet):
         with errors():
@@ -110,6 +136,31 @@ def run(
                 or _start_text(settings.sync.start_from)
             )
     finish(report, json_output, chosen, since=since)
+
+
+def _watched_run(settings: Config, options: RunOptions, report: RunReport) -> RunReport:
+    """The run with what watches it: the heartbeat around it (a real run only, ``/start``
+    once it holds the lock), then the notices and the metrics file."""
+    beat = None if options.dry_run or settings.monitor is None else Heartbeat(settings.monitor)
+    if beat is not None:
+        options = replace(options, on_locked=beat.start)
+    began = time.monotonic()
+    with errors(), RunProgress(report):
+        engine.run(settings, options, report=report)
+    notify.after_run(settings, report)
+    if beat is not None:
+        beat.finish(report.exit_code, outcome_line(report))
+    _write_metrics(settings, report, time.monotonic() - began)
+    return report
+
+
+def _write_metrics(settings: Config, report: RunReport, duration: float) -> None:
+    """The metrics file after a real run (a dry run writes nothing anywhere, and a run the
+    lock refused did not run)."""
+    if settings.metrics_file is None or report.dry_run or isinstance(report.fatal, LockedError):
+        return
+    facts = metrics.RunFacts(settings.label, report.exit_code, time.time(), duration)
+    metrics.after_run(settings.metrics_file, settings.state_path, facts, report)
 
 
 def _start_text(start: datetime | None) -> str | None:

@@ -9,24 +9,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from dksync.config import folder
 from dksync.config.model import (
     OBJECT_TYPES,
     Config,
     DkPlusConfig,
     EmailConfig,
     MomentConfig,
+    MonitorConfig,
+    NotifyConfig,
     Secret,
     SyncConfig,
     default_state_path,
 )
 from dksync.config.reader import Reader
-from dksync.config.values import decode_utf8
-from dksync.errors import ConfigError
+from dksync.errors import ConfigError, UsageError
 
 __all__ = [
     "DEFAULT_FILE",
@@ -35,6 +36,8 @@ __all__ = [
     "DkPlusConfig",
     "EmailConfig",
     "MomentConfig",
+    "MonitorConfig",
+    "NotifyConfig",
     "Secret",
     "SyncConfig",
     "default_state_path",
@@ -60,45 +63,41 @@ def find_config(path: str | Path | None, env: Mapping[str, str]) -> Path:
     return Path(chosen).expanduser()
 
 
-def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Read, expand and validate the config; ``ConfigError`` says which key is wrong."""
-    return _load(path, env, secrets=True)
-
-
 def load_without_secrets(
-    path: str | Path | None = None, env: Mapping[str, str] | None = None
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    company: str | None = None,
 ) -> Config:
     """The config for a command that only reads the state (status, history, failures,
     show): validated like ``load`` but its secrets are neither looked up nor checked, so
     an operator can look on a box where the secrets live only in the crontab line. Every
     secret in the answer is empty: it must never be used to connect."""
-    return _load(path, env, secrets=False)
+    return load(path, env, company, secrets=False)
 
 
-def _load(path: str | Path | None, env: Mapping[str, str] | None, *, secrets: bool) -> Config:
+def load(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    company: str | None = None,
+    *,
+    secrets: bool = True,
+) -> Config:
+    """Read, expand and validate the config; ``ConfigError`` says which key is wrong. A
+    folder of companies needs ``company`` (see ``config.folder``)."""
     env = os.environ if env is None else env
     source = find_config(path, env)
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the config file {source}: {exc.strerror}; "
-            "pass --config PATH or set DKSYNC_CONFIG"
-        ) from None
-    text = decode_utf8(source, data)
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None)
-        why = f": {problem}" if problem else ""
-        if "\t" in text and "'\\t'" in why:
-            why += " (YAML indents with spaces, not tabs)"
-        raise ConfigError(f"the config file {source} is not valid YAML{where}{why}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"the config file {source} must hold a mapping of sections")
-    return from_mapping(raw, env, source, secrets=secrets)
+    if source.is_dir():
+        if company is None:
+            raise UsageError(
+                f"{source} is a folder of companies; name one with --company NAME "
+                f"(one of {', '.join(folder.companies(source))})"
+            )
+        raw = folder.merged(source, company, default_state_path().parent)
+        chosen = folder.pick(source, company)
+        return replace(from_mapping(raw, env, chosen, secrets=secrets), name=company)
+    if company is not None:
+        raise UsageError(f"--company {company}: {source} is one company's file, not a folder")
+    return from_mapping(folder.read_mapping(source), env, source, secrets=secrets)
 
 
 def from_mapping(

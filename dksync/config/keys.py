@@ -71,6 +71,7 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("moment.api_key", _.SECRET, "API key", env="MOMENT_API_KEY", required="the Moment API key"),
     Key("moment.api_key_file", _.PATH, "a file holding the API key"),
+    Key("moment.api_key_command", _.STRUCTURE, "a command that prints the API key"),
     Key("moment.timeout", _.NUMBER, "seconds per request", 30.0, minimum=0.1, maximum=600),
     Key(
         "moment.rate_limit",
@@ -80,12 +81,22 @@ KEYS: tuple[Key, ...] = (
         maximum=10_000,
     ),
     Key("moment.page_size", _.INTEGER, "objects per page", 200, minimum=1, maximum=10_000),
+    Key(
+        "moment.max_pages",
+        _.INTEGER,
+        "the most pages one read of a change list takes; past it the read stops with a "
+        "warning and the cursor moves only past what was read",
+        10_000,
+        minimum=1,
+        maximum=1_000_000,
+    ),
     Key("moment.field_names", _.STRUCTURE, "corrections of the JSON names dksync reads"),
     Key("dkplus.base_url", _.URL, "DK+ address", "https://api.dkplus.is", prompt="DK+ API address"),
     Key(
         "dkplus.token", _.SECRET, "API token", env="DKPLUS_API_TOKEN", required="the DK+ API token"
     ),
     Key("dkplus.token_file", _.PATH, "a file holding the API token"),
+    Key("dkplus.token_command", _.STRUCTURE, "a command that prints the API token"),
     Key(
         "dkplus.sales_person",
         _.TEXT,
@@ -107,6 +118,15 @@ KEYS: tuple[Key, ...] = (
         "dkplus.concurrency", _.INTEGER, "records written to DK+ at once", 4, minimum=1, maximum=64
     ),
     Key("dkplus.use_lists", _.FLAG, "learn what DK+ holds from its list endpoints", True),
+    Key(
+        "dkplus.list_max_pages",
+        _.INTEGER,
+        "the most pages (of 1000) one DK+ list read takes; a longer list, or one that repeats "
+        "its objects, is given up for one request per record",
+        200,
+        minimum=1,
+        maximum=100_000,
+    ),
     Key("projects.update", _.FLAG, "carry a changed project to DK+", False),
     Key("sync.objects", _.STRUCTURE, "which kinds a run syncs"),
     Key(
@@ -177,7 +197,18 @@ KEYS: tuple[Key, ...] = (
         required="the SMTP password for email.user",
     ),
     Key("email.password_file", _.PATH, "a file holding the SMTP password"),
+    Key("email.password_command", _.STRUCTURE, "a command that prints the SMTP password"),
     Key("email.timeout", _.NUMBER, "seconds per SMTP step", 30.0, minimum=1, maximum=600),
+    Key("monitor.ping_url", _.TEXT, "a Healthchecks-style heartbeat URL (a secret of sorts)"),
+    Key("monitor.rejected_is_failure", _.FLAG, "exit 1 pings a failure", True),
+    Key("metrics.textfile", _.PATH, "a Prometheus text file written after every run"),
+    Key("notify.urls", _.STRUCTURE, "alert channels as Apprise URLs (secrets)"),
+    Key(
+        "notify.remind_after",
+        _.DURATION,
+        "say a problem that lasts again after this long (default: never)",
+        longest=timedelta(days=366),
+    ),
 )
 del _
 

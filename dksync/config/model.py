@@ -46,6 +46,7 @@ class MomentConfig:
     timeout: float = 30.0
     rate_limit: float | None = 25.0
     page_size: int = 200
+    max_pages: int = 10_000
     field_names: FieldNames = field(default_factory=FieldNames)
 
 
@@ -58,6 +59,7 @@ class DkPlusConfig:
     rate_limit: float | None = None
     concurrency: int = 4
     use_lists: bool = True
+    list_max_pages: int = 200
     settle: float | None = None
 
     @property
@@ -87,6 +89,24 @@ class EmailConfig:
 
 
 @dataclass(frozen=True)
+class MonitorConfig:
+    """A Healthchecks-style heartbeat: ``ping_url`` is a secret of sorts (anyone who has
+    it can ping), so it is never logged."""
+
+    ping_url: Secret
+    rejected_is_failure: bool = True
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """Apprise URLs (they hold the channels' tokens: secrets) and how often a problem
+    that lasts is said again (None: never)."""
+
+    urls: tuple[Secret, ...] = ()
+    remind_after: timedelta | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     moment: MomentConfig
     dkplus: DkPlusConfig
@@ -98,6 +118,16 @@ class Config:
     update_projects: bool = False
     source: Path | None = None
     email: EmailConfig | None = None
+    monitor: MonitorConfig | None = None
+    metrics_file: Path | None = None
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        """The company's name in metrics, logs and notices: its file's stem in a folder of
+        companies, else the Moment company code."""
+        return self.name or self.moment.company
 
 
 def default_state_path() -> Path:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dksync.config import alerts, secrets, tables
 from dksync.config.keys import BY_NAME, SECTIONS, Key, Shape
 from dksync.config.model import (
     OBJECT_TYPES,
@@ -25,7 +26,7 @@ from dksync.config.model import (
     SyncConfig,
     default_state_path,
 )
-from dksync.config.values import one_line, parse_duration, secret_flaw, url_flaw
+from dksync.config.values import shortened, shown, url_flaw
 from dksync.kinds import ObjectKind
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
@@ -33,6 +34,8 @@ from dksync.moment import FieldNames, parse_instant
 from dksync.moment.fieldnames import problems as field_name_problems
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_DURATION = re.compile(r"^([0-9]{1,30})\s*([smhd])$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _kind_word(item: object) -> object:
@@ -71,17 +74,21 @@ class Reader:
     def _unknown(self, key: str, known: Any) -> None:
         guess = difflib.get_close_matches(key.rsplit(".", 1)[-1], list(known), n=1)
         hint = f" (did you mean '{guess[0]}'?)" if guess else ""
-        self.problems.append(f"{key}: unknown key{hint}")
+        self.problems.append(f"{shortened(key)}: unknown key{hint}")
+
+    def _wrong(self, name: str, wanted: str, value: Any) -> None:
+        """A value that is not what ``name`` takes, echoed shortened (``shown``)."""
+        self.problems.append(f"{name}: must be {wanted}, got {shown(value)}")
 
     def value(self, key: str) -> Any:
         section, name = key.split(".")
         block = self.raw.get(section)
         value = block.get(name) if isinstance(block, Mapping) else None
         if isinstance(value, str):
-            value = self._expand(key, value)
+            value = self.expand(key, value)
         return value
 
-    def _expand(self, key: str, text: str) -> str | None:
+    def expand(self, key: str, text: str) -> str | None:
         """``${VAR}`` from the environment, else from the file ``$VAR_FILE`` names (the way
         containers and cron jobs pass secrets)."""
         values: dict[str, str] = {}
@@ -136,12 +143,10 @@ class Reader:
             number = int(value) if integer else float(value)
         except (TypeError, ValueError, OverflowError):
             kind = "a whole number" if integer else "a number"
-            self.problems.append(f"{name}: must be {kind}, got {value!r}")
+            self._wrong(name, kind, value)
             return fallback
         if not math.isfinite(number) or not spec.minimum <= number <= spec.maximum:
-            self.problems.append(
-                f"{name}: must be from {spec.minimum:g} to {spec.maximum:g}, got {value!r}"
-            )
+            self._wrong(name, f"from {spec.minimum:g} to {spec.maximum:g}", value)
             return fallback
         return number
 
@@ -151,7 +156,7 @@ class Reader:
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.problems.append(f"{name}: must be true or false, got {value!r}")
+            self._wrong(name, "true or false", value)
             return default
         return value
 
@@ -160,40 +165,13 @@ class Reader:
         default = str(spec.default)
         value = self.text(name) or default
         if value not in spec.options:
-            self.problems.append(f"{name}: must be one of {', '.join(spec.options)}, got {value!r}")
+            self._wrong(name, f"one of {', '.join(spec.options)}", value)
             return default
         return value
 
     def secret(self, name: str) -> Secret:
-        """From the config value, else ``$ENV``, else the file ``$ENV_FILE`` or
-        ``<key>_file`` names (one trailing line break dropped). The value itself never
-        appears in a message."""
-        spec = BY_NAME[name]
-        before = len(self.problems)
-        value, origin = self.text(name, may_be_missing=True), name
-        if len(self.problems) > before:  # a ${VAR} not set: said once, not also "missing"
-            return Secret("")
-        file_key = f"{name}_file"
-        file_name = self.text(file_key) or self.env.get(f"{spec.env}_FILE")
-        if value is None and self.env.get(spec.env):
-            value, origin = self.env[spec.env], f"${spec.env}"
-        if value is None and file_name:
-            try:
-                data = Path(file_name).expanduser().read_bytes()
-            except OSError as exc:
-                self.problems.append(f"{file_key}: cannot read {file_name}: {exc.strerror}")
-                return Secret("")
-            value, origin = one_line(data) or None, f"the file {file_name}"
-        if value is None:
-            self.problems.append(
-                f"{name}: missing ({spec.required}; or set {spec.env} or {spec.env}_FILE)"
-            )
-            return Secret("")
-        flaw = secret_flaw(value)
-        if flaw:
-            self.problems.append(f"{name}: the value from {origin} {flaw}")
-            return Secret("")
-        return Secret(value)
+        """The secret ``name``, from wherever it is given (see ``secrets.read``)."""
+        return secrets.read(self, name)
 
     def url(self, name: str) -> str:
         spec = BY_NAME[name]
@@ -218,9 +196,7 @@ class Reader:
         try:
             return parse_instant(str(value))
         except ValueError:
-            self.problems.append(
-                f"{name}: must be an ISO-8601 time such as 2026-01-01T00:00:00Z, got {value!r}"
-            )
+            self._wrong(name, "an ISO-8601 time such as 2026-01-01T00:00:00Z", value)
             return None
 
     def duration(self, name: str) -> timedelta:
@@ -230,16 +206,17 @@ class Reader:
         value = self.value(name)
         if value is None:
             return default
-        found = parse_duration(str(value))
-        if found is None:
+        match = _DURATION.match(str(value).strip())
+        if not match:
+            self._wrong(name, "a duration such as 10m, 2h or 30s", value)
+            return default
+        seconds = int(match.group(1)) * _SECONDS[match.group(2)]
+        if seconds > spec.longest.total_seconds():
             self.problems.append(
-                f"{name}: must be a duration such as 10m, 2h or 30s, got {value!r}"
+                f"{name}: {shown(value)} is too long a duration (at most {spec.longest})"
             )
-        elif found > spec.longest:
-            self.problems.append(
-                f"{name}: {value!r} is too long a duration (at most {spec.longest})"
-            )
-        return default if found is None or found > spec.longest else found
+            return default
+        return timedelta(seconds=seconds)
 
     # --- the sections ----------------------------------------------------------------------
 
@@ -250,9 +227,11 @@ class Reader:
             dkplus=dkplus,
             sync=self._sync(),
             customer_rules=CustomerRules(
-                payment_terms=self._payment_terms(),
+                payment_terms=tables.payment_terms(
+                    self.value("customers.payment_terms"), self.problems
+                ),
                 number_from=self.choice("customers.number_from"),
-                link=self._links(),
+                link=tables.links(self.value("customers.link"), self.problems),
             ),
             invoice_rules=InvoiceRules(
                 sales_person=dkplus.sales_person,
@@ -264,7 +243,14 @@ class Reader:
             state_path=_beside(source, Path(self.text("state.path") or default_state_path())),
             source=source,
             email=self._email(),
+            monitor=alerts.monitor(self),
+            metrics_file=self._path("metrics.textfile", source),
+            notify=alerts.notify(self),
         )
+
+    def _path(self, name: str, source: Path | None) -> Path | None:
+        value = self.text(name)
+        return None if value is None else _beside(source, Path(value))
 
     def _moment(self) -> MomentConfig:
         return MomentConfig(
@@ -274,6 +260,7 @@ class Reader:
             timeout=self.number("moment.timeout"),
             rate_limit=self.number("moment.rate_limit") or None,
             page_size=self.number("moment.page_size"),
+            max_pages=self.number("moment.max_pages"),
             field_names=self._field_names(),
         )
 
@@ -286,6 +273,7 @@ class Reader:
             rate_limit=self.number("dkplus.rate_limit") or None,
             concurrency=self.number("dkplus.concurrency"),
             use_lists=self.flag("dkplus.use_lists"),
+            list_max_pages=self.number("dkplus.list_max_pages"),
             settle=self.number("dkplus.settle"),
         )
 
@@ -347,52 +335,7 @@ class Reader:
         if isinstance(items, list):  # singular or plural, as everywhere else
             items = [_kind_word(o) for o in items]
         if not isinstance(items, list) or not items or any(o not in OBJECT_TYPES for o in items):
-            self.problems.append(
-                f"sync.objects: must list some of {', '.join(OBJECT_TYPES)}, got {objects!r}"
-            )
+            kinds = ", ".join(OBJECT_TYPES)
+            self.problems.append(f"sync.objects: must list some of {kinds}, got {shown(objects)}")
             return OBJECT_TYPES
         return tuple(o for o in OBJECT_TYPES if o in items)
-
-    def _links(self) -> dict[str, str]:
-        """``customers.link``: Moment customer number → the existing DK+ customer to use."""
-        value = self.value("customers.link")
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            self.problems.append(
-                "customers.link: must map Moment customer numbers to DK+ customer numbers, "
-                "such as {10004: 551021-0680}"
-            )
-            return {}
-        links: dict[str, str] = {}
-        for moment_number, dk_number in value.items():
-            dk = str(dk_number).strip() if isinstance(dk_number, str | int) else ""
-            if not str(moment_number).strip() or not dk or len(dk) > 12:
-                self.problems.append(
-                    f"customers.link: entry {moment_number!r}: {dk_number!r} must be a DK+ "
-                    "customer number (1 to 12 characters)"
-                )
-                continue
-            links[str(moment_number).strip()] = dk
-        return links
-
-    def _payment_terms(self) -> dict[int, str]:
-        value = self.value("customers.payment_terms")
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            self.problems.append(
-                "customers.payment_terms: must map credit days to DK+ term "
-                "codes, such as {14: d14, 30: m30}"
-            )
-            return {}
-        terms: dict[int, str] = {}
-        for days, code in value.items():
-            if not str(days).isdigit() or not isinstance(code, str) or not code:
-                self.problems.append(
-                    f"customers.payment_terms: entry {days!r}: {code!r} must "
-                    "be whole days mapped to a term code"
-                )
-                continue
-            terms[int(days)] = code
-        return terms

@@ -1,20 +1,23 @@
 """Checks of single config values that must hold before anything is sent: a config file
-in UTF-8, secrets that fit in a header or an SMTP login, base URLs ``requests`` can use.
-Messages name what is wrong, never a secret's value."""
+in UTF-8 and of a bounded size (no alias bomb), secrets that fit in a header or an SMTP
+login, base URLs ``requests`` can use. Messages name what is wrong, never a secret's value,
+and echo a value only shortened (``shown``)."""
 
 from __future__ import annotations
 
 import re
+import reprlib
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+
+import yaml
 
 from dksync.errors import ConfigError
 
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 _LONGEST = timedelta(days=3650)
 
 
@@ -26,6 +29,74 @@ def parse_duration(text: str) -> timedelta | None:
         return None
     seconds = int(match.group(1)) * _SECONDS[match.group(2)]
     return timedelta(seconds=min(seconds, int(_LONGEST.total_seconds())))
+
+
+MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_NODES = 10_000
+"""The most values a config may hold once its aliases are expanded (a real one: ~100)."""
+ECHO_CHARS = 60
+
+_echo = reprlib.Repr()
+_echo.maxlevel, _echo.maxdict, _echo.maxlist = 2, 4, 4
+_echo.maxstring = _echo.maxother = ECHO_CHARS
+
+
+def shown(value: Any) -> str:
+    """A config value as a message may echo it: at most ``ECHO_CHARS`` characters."""
+    return shortened(_echo.repr(value))
+
+
+def shortened(text: str) -> str:
+    """``text`` cut to ``ECHO_CHARS`` characters, an ellipsis saying so."""
+    return text if len(text) <= ECHO_CHARS else text[: ECHO_CHARS - 1] + "…"
+
+
+def parse_yaml(source: Path, text: str) -> Any:
+    """The config file's YAML, refused quickly with a short message when it is too large, so
+    nested that the parser would overflow, or holds aliases that expand past
+    ``MAX_CONFIG_NODES`` values (a "billion laughs" in ``sync.objects``)."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"the config file {source} is larger than {MAX_CONFIG_BYTES} bytes")
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None and _expanded(node, {}) > MAX_CONFIG_NODES:
+            raise ConfigError(
+                f"the config file {source} expands to more than {MAX_CONFIG_NODES} values "
+                "(aliases that repeat each other?)"
+            )
+        return None if node is None else loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None)
+        why = f": {problem}" if problem else ""
+        if "'\\t'" in why:
+            why += " (YAML indents with spaces, not tabs)"
+        raise ConfigError(f"the config file {source} is not valid YAML{where}{why}") from None
+    except (RecursionError, ValueError, OverflowError):
+        raise ConfigError(
+            f"the config file {source} holds a value YAML cannot build (nested too deep, or "
+            "a number too long)"
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def _expanded(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values ``node`` stands for once every alias is expanded (each node counted
+    once per place it appears; a node that contains itself counts as too many)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = MAX_CONFIG_NODES + 1  # while counting: a cycle is too many
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(_expanded(k, sizes) + _expanded(v, sizes) for k, v in node.value)
+    sizes[id(node)] = total = min(total, MAX_CONFIG_NODES + 1)
+    return total
 
 
 def decode_utf8(source: Path, data: bytes) -> str:
@@ -79,3 +150,11 @@ def url_flaw(value: str) -> str | None:
     if parts.query or parts.fragment:
         return "it must not hold ? or #"
     return None
+
+
+def unknown_urls(urls: list[str]) -> list[int]:
+    """The 1-based positions of the URLs Apprise cannot use (Apprise is imported only
+    when ``notify.urls`` is set; it is an optional extra)."""
+    import apprise
+
+    return [i for i, url in enumerate(urls, 1) if apprise.Apprise.instantiate(url) is None]

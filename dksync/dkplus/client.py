@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from dksync.dkplus.access import Guarded
 from dksync.errors import NotFound
+from dksync.transport.body import describe
 from dksync.transport.http import (
     Classifier,
     Endpoint,
@@ -22,7 +23,6 @@ from dksync.transport.http import (
     Kind,
     Transport,
     Verdict,
-    describe,
     retry_after_seconds,
 )
 

@@ -10,6 +10,10 @@ the same page again (it ignored the page number) raises ``ListUnavailable`` with
 Pages are 1-based and DK+ publishes no page cap, so a short page is never taken as the
 end: the next page is asked for until one comes back empty. A caller that falls back
 after ``ListUnavailable`` must drop whatever the generator yielded before it.
+
+Every read is bounded: at most ``max_pages`` pages (``dkplus.list_max_pages``), and a
+page that holds only objects read already in this read means DK+ does not page as it
+says; either way the list is unavailable (``TOO_LONG``, ``NOT_PAGING``), never endless.
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from dksync import jsonio
 from dksync.dkplus import client as dkplus
 from dksync.dkplus.access import Guarded
 from dksync.dkplus.client import classify as classify_single
 from dksync.errors import ListProblem, ListUnavailable, NotFound, RecordRejected
-from dksync.transport.http import Endpoint, Kind, Transport, Verdict, describe
+from dksync.transport.body import describe
+from dksync.transport.http import Endpoint, Kind, Transport, Verdict
 
 API = "/api/v1"
 PAGE_SIZE = 1000
+MAX_PAGES = 200
 CUSTOMERS = f"{API}/customer/page"
 PROJECTS = f"{API}/project/page"
 PRODUCTS = f"{API}/Product/page"
@@ -58,14 +65,19 @@ def _params(include: Sequence[str], **given: date | datetime | str | bool | None
 class DkPlusLists:
     """Generators over DK+'s lists; each yields the listed objects as plain dicts."""
 
-    def __init__(self, transport: Transport, page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self, transport: Transport, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES
+    ) -> None:
         self._t = Guarded(transport)
         self.page_size = page_size
+        self.max_pages = max_pages
 
     @classmethod
-    def connect(cls, endpoint: Endpoint, token: str, page_size: int = PAGE_SIZE) -> DkPlusLists:
+    def connect(
+        cls, endpoint: Endpoint, token: str, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES
+    ) -> DkPlusLists:
         """Pass the DK+ client's ``endpoint``, so both keep to one rate limit together."""
-        return cls(dkplus.transport(endpoint, token, classify), page_size)
+        return cls(dkplus.transport(endpoint, token, classify), page_size, max_pages)
 
     @property
     def requests_sent(self) -> int:
@@ -115,16 +127,21 @@ class DkPlusLists:
         return self.pages(SALES_INVOICES, params)
 
     def pages(self, path: str, params: Mapping[str, str]) -> Iterator[dict[str, Any]]:
-        """Every object of one list, page after page, until a page comes back empty."""
-        page, previous = 1, None
-        while True:
+        """Every object of one list, page after page, until a page comes back empty (within
+        ``max_pages``, and while each page brings an object not read before)."""
+        seen: set[str] = set()
+        for page in range(1, self.max_pages + 1):
             batch = self._page(path, page, params)
             if not batch:
                 return
-            if batch == previous:
-                raise ListUnavailable(path, ListProblem.NOT_PAGING, f"page {page} repeats")
+            fresh = {jsonio.fingerprint(item) for item in batch} - seen
+            if not fresh:
+                detail = f"page {page} holds only objects read already"
+                raise ListUnavailable(path, ListProblem.NOT_PAGING, detail)
+            seen |= fresh
             yield from batch
-            page, previous = page + 1, batch
+        detail = f"more than {self.max_pages} pages of {self.page_size}"
+        raise ListUnavailable(path, ListProblem.TOO_LONG, detail)
 
     def _page(self, path: str, page: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
         try:

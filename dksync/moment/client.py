@@ -43,12 +43,12 @@ from dksync.moment.names import (
 from dksync.moment.paging import MAX_PAGES, ListRead, Page, PageBounds
 from dksync.moment.parsing import field_problems, format_instant, parse, record_label
 from dksync.records import FinancialAccount
+from dksync.transport.body import describe
 from dksync.transport.http import (
     Endpoint,
     Kind,
     Transport,
     Verdict,
-    describe,
     retry_after_seconds,
 )
 
@@ -160,12 +160,20 @@ class MomentClient:
         *,
         page_size: int = 200,
         field_names: FieldNames | None = None,
+        max_pages: int = MAX_PAGES,
     ) -> MomentClient:
         token = base64.b64encode(f"{API_USER}:{api_key}".encode()).decode()
         clock = ServerClock()
         headers = {"Authorization": f"Basic {token}"}
         transport = Transport("Moment", endpoint, clock.classify, headers)
-        return cls(transport, company, page_size, field_names=field_names, clock=clock)
+        return cls(
+            transport,
+            company,
+            page_size,
+            field_names=field_names,
+            clock=clock,
+            max_pages=max_pages,
+        )
 
     def server_now(self) -> datetime:
         """Moment's own clock: the newest ``Date`` it answered with."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from dksync.dkplus.client import DkPlusClient
 from dksync.dkplus.lists import DkPlusLists
 from dksync.errors import ListUnavailable, MalformedListing, RecordRejected, ServiceError
 from dksync.mapping import MapResult, Rejected
-from dksync.mapping import kennitala as kt
+from dksync.mapping.customers import dk_number
 from dksync.mapping.invoices import map_invoice, skip_reason
 from dksync.moment import MomentClient
 from dksync.reconcile.compare import (
@@ -126,12 +126,14 @@ def _expected(
 
 
 def _customer_number(config: Config, invoice: Invoice, customer: Customer | None) -> str | None:
-    """The DK+ customer number Moment's invoice names: its customer's number (or, under
-    ``customers.number_from: kennitala``, its kennitala); None when Moment cannot tell."""
-    if config.customer_rules.number_from == "kennitala":
-        return None if customer is None else kt.check(customer.kennitala).digits
-    number = invoice.customer_number or (customer.number if customer else None)
-    return (number or "").strip() or None
+    """The DK+ customer number Moment's invoice names: the invoice's own customer number,
+    put through the config's numbering (``customers.number_from`` and the like, the one
+    translation the customers step uses too); None when Moment cannot tell."""
+    named = (invoice.customer_number or (customer.number if customer else None) or "").strip()
+    if customer is None:
+        return None if config.customer_rules.number_from == "kennitala" else named or None
+    number = dk_number(replace(customer, number=named or customer.number), config.customer_rules)
+    return (named or None) if isinstance(number, Rejected) else number
 
 
 def dk_invoices(

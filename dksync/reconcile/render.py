@@ -57,11 +57,11 @@ def problems_table(result: Result) -> Table:
     return table
 
 
-def write_csv(path: Path, result: Result) -> None:
+def write_csv(path: Path, result: Result, excel: bool = False) -> None:
     """The problems, one row each, with a header row (UTF-8 with BOM, so spreadsheet
-    programs read Icelandic letters right)."""
+    programs read Icelandic letters right); ``excel``: ``;``-separated."""
     with path.open("w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, delimiter=";" if excel else ",")
         writer.writerow(COLUMNS)
         for p in result.problems:
             writer.writerow((p.kind.value, p.invoice, " ".join(p.dk_numbers), p.detail))

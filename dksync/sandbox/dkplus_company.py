@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dksync.mapping import kennitala
-from dksync.sandbox.httpd import BadRequest, Reply, Request
+from dksync.sandbox.messages import BadRequest, Reply, Request
 
 if TYPE_CHECKING:
     from dksync.sandbox.dkplus_server import DkPlusServer

@@ -11,11 +11,12 @@ Knobs (``DkPlusKnobs``): ``list_page_cap`` silently answers at most that many ob
 page (pages then count in capped sizes, so a client that takes a short page as the end
 loses the rest); ``lists_status`` answers 404 or 405 to every list (a DK+ without them);
 ``lists_not_a_list`` answers an object instead of an array; ``lists_ignore_page`` answers
-page 1 whatever page is asked for (a client must not loop on it); ``project_update_status``
-answers 404 or 405 to the project PUT (a DK+ older than the 2026 Swagger). Amounts (in
-``dkplus_server``): ``vat_inclusive_default`` reads a line's ``Price`` as VAT-inclusive when
-``IncludingVAT`` is left out (books Price / (1 + VAT)); ``isk_whole_kronur`` stores ISK line
-totals in whole krónur, as live DK does.
+page 1 whatever page is asked for (a client must not loop on it); ``lists_endless`` answers
+every page of every list full of objects never listed before (a list that never ends);
+``project_update_status`` answers 404 or 405 to the project PUT (a DK+ older than the 2026
+Swagger). Amounts (in ``dkplus_server``): ``vat_inclusive_default`` reads a line's ``Price``
+as VAT-inclusive when ``IncludingVAT`` is left out (books Price / (1 + VAT));
+``isk_whole_kronur`` stores ISK line totals in whole krónur, as live DK does.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from dksync.sandbox import schema
-from dksync.sandbox.httpd import BadRequest, Knobs, Reply, Request
+from dksync.sandbox.knobs import Knobs
+from dksync.sandbox.messages import BadRequest, Reply, Request
 
 if TYPE_CHECKING:
     from dksync.sandbox.dkplus_server import DkPlusServer
@@ -53,6 +55,7 @@ class DkPlusKnobs(Knobs):
     lists_status: int = 0
     lists_not_a_list: bool = False
     lists_ignore_page: bool = False
+    lists_endless: bool = False
     project_update_status: int = 0
     vat_inclusive_default: bool = False
     isk_whole_kronur: bool = False
@@ -152,6 +155,14 @@ def _page_bounds(knobs: DkPlusKnobs, page: str, count: str) -> tuple[int, int]:
     return start, start + size
 
 
+def _invented(start: int, end: int) -> list[dict[str, Any]]:
+    """Objects ``start``..``end`` of a list that never ends (the ``lists_endless`` knob)."""
+    return [
+        {"Number": str(800_000 + n), "ItemCode": f"E{n}", "Name": f"Endless {n}", "Reference": ""}
+        for n in range(start, end)
+    ]
+
+
 def answer_page(
     knobs: DkPlusKnobs,
     request: Request,
@@ -164,6 +175,8 @@ def answer_page(
     for name in DATE_PARAMS:
         _bound(request.query, name)  # a malformed date is a 400 even on an empty list
     start, end = _page_bounds(knobs, *request.params)
+    if knobs.lists_endless:
+        objects, keep, start, end = _invented(start, end), lambda o, q: True, 0, end - start
     chosen = [o for o in objects if keep(o, request.query)][start:end]
     listed = [_trim(o, request.query) for o in chosen]
     if knobs.lists_not_a_list:

@@ -22,7 +22,9 @@ from typing import Any
 from dksync.mapping.money import HUNDRED, line_total, round_half_up
 from dksync.sandbox import dkplus_company, dkplus_lists, schema
 from dksync.sandbox.dkplus_lists import DkPlusKnobs
-from dksync.sandbox.httpd import BadRequest, Handler, Knobs, Reply, Request, SandboxServer
+from dksync.sandbox.httpd import SandboxServer
+from dksync.sandbox.knobs import Knobs
+from dksync.sandbox.messages import BadRequest, Handler, Reply, Request
 
 API = "/api/v1"
 SEG = "([^/]+)"

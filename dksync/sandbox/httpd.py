@@ -12,142 +12,27 @@ import base64
 import math
 import random
 import re
-import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
+from dataclasses import asdict
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
-from dksync import jsonio
-
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-ADMIN_PREFIX = "/_sandbox"
-
-
-@dataclass
-class Knobs:
-    """Behaviour settings; change them at any time from Python or ``PUT /_sandbox/knobs``.
-
-    ``latency_ms`` delays every request; ``rate_limit`` answers 429 above that many
-    requests/s per key; ``error_rate`` answers that share 503 before any write;
-    ``drop_rate`` lets that share of writes happen and then closes the connection without an
-    answer; ``burst_rate`` starts a run of ``burst_length`` 429s; ``slow_rate`` delays that
-    share by ``slow_ms`` more (past a client's timeout; the request is still carried out);
-    ``fault_path`` limits all of these to requests for exactly that path;
-    ``unreliable_order`` makes Moment lists ignore their date filter and sort;
-    ``rewrites`` replace answers the way a broken server or proxy does (see ``Rewrite``);
-    ``transport_fault`` breaks every answer at the HTTP level: ``broken_chunks`` (the write
-    happens, the chunked answer stops midway), ``bad_gzip`` (the write happens, the answer
-    claims gzip and is not), ``deep_json`` (the write happens, the answer is JSON nested
-    past any parser's depth), ``redirect_loop`` (nothing happens, a 302 to itself);
-    ``echo_credentials`` repeats the request's credentials in every error message, as
-    some services do ("invalid token abc…").
-    Moment's shapes: ``page_cap`` silently caps a list page's size; ``page_metadata`` off
-    leaves out the ``page`` block; ``repeat_page`` ignores the ``page`` parameter (always the
-    first page); ``flat_references`` answers ``customerId``/``customerName`` instead of
-    ``customer: {id, customerNumber}`` (and so for projects, products, accounts);
-    ``renamed_fields`` spells fields as an account would (``{"customer.phone": "tel"}``);
-    ``include_only`` lists fields sent only through ``/include/base``.
-    """
-
-    latency_ms: float = 0.0
-    rate_limit: float | None = None
-    error_rate: float = 0.0
-    drop_rate: float = 0.0
-    burst_rate: float = 0.0
-    burst_length: int = 5
-    slow_rate: float = 0.0
-    slow_ms: float = 0.0
-    fault_path: str = ""
-    unreliable_order: bool = False
-    rewrites: list[dict[str, Any]] = field(default_factory=list)
-    transport_fault: str = ""
-    echo_credentials: bool = False
-    page_cap: int = 500
-    page_metadata: bool = True
-    repeat_page: bool = False
-    flat_references: bool = False
-    renamed_fields: dict[str, str] = field(default_factory=dict)
-    include_only: list[str] = field(default_factory=list)
-
-    def update(self, changes: Mapping[str, Any]) -> None:
-        known = {f.name for f in fields(self)}
-        unknown = set(changes) - known
-        if unknown:
-            raise ValueError(f"unknown knobs: {', '.join(sorted(unknown))}")
-        for name, value in changes.items():
-            setattr(self, name, value)
-
-
-ANSWERS: dict[str, tuple[int, bytes | None]] = {
-    "html": (200, b"<html><body><h1>Gateway</h1>Please wait</body></html>"),
-    "empty": (200, b""),
-    "object": (200, b"{}"),
-    "list": (200, b"[]"),
-    "404": (404, b'{"Message": "Not found"}'),
-    "500": (500, b'{"Message": "Internal Server Error"}'),
-    "502": (502, b"<html>Bad Gateway</html>"),
-    "503": (503, b'{"Message": "Service Unavailable"}'),
-    "504": (504, b"<html>Gateway Timeout</html>"),
-}
-
-
-@dataclass
-class Rewrite:
-    """One answer rewrite: requests with ``method`` whose path matches the regular expression
-    ``path`` get ``answer`` (a key of ``ANSWERS``, or ``echo:<text>`` for a 400 whose message
-    is that text). ``write`` says whether the request is still carried out first (the answer
-    is lost on the way back) or not at all. ``times`` bounds how often (-1: always)."""
-
-    method: str
-    path: str
-    answer: str
-    write: bool = False
-    times: int = -1
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.times != 0 and method == self.method and re.search(self.path, path) is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: Mapping[str, str]
-    body: Any
-    params: tuple[str, ...] = ()
-    key: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: int
-    body: Any = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-Handler = Callable[[Request], Reply]
-
-
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    method: str
-    path: str
-    status: int
-    fault: str | None
-    body: Any = None
-
-
-class BadRequest(Exception):
-    """A handler's way to answer 4xx with a ``{"Message": ...}`` body."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+from dksync.sandbox import hostile
+from dksync.sandbox.knobs import ANSWERS, Knobs, Rewrite
+from dksync.sandbox.messages import (
+    ADMIN_PREFIX,
+    WRITE_METHODS,
+    BadRequest,
+    Handler,
+    LogEntry,
+    RawBody,
+    Reply,
+    Request,
+)
+from dksync.sandbox.wire import TRANSPORT_FAULTS, make_handler
 
 
 class RateLimiter:
@@ -214,7 +99,7 @@ class SandboxServer:
         self.add_admin("PUT", "/knobs", self._set_knobs)
         self.add_admin("GET", "/log", lambda r: Reply(200, [asdict(e) for e in self.log]))
         self.add_admin("GET", "/faults", lambda r: Reply(200, dict(self.faults.injected)))
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), make_handler(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -320,11 +205,7 @@ class SandboxServer:
         if rewrite is not None:
             return _rewritten(rewrite), "rewrite"
         reply = routed or Reply(404, {"Message": f"No route for {request.method} {request.path}"})
-        if drop and reply.status < 300:
-            return reply, "drop"
-        if knobs.transport_fault in TRANSPORT_FAULTS and reply.status < 300:
-            return reply, knobs.transport_fault
-        return reply, None
+        return _carried_out(reply, knobs, drop)
 
     def _rewrite_for(self, request: Request) -> Rewrite | None:
         """The first rewrite knob that applies to this request, its count taken."""
@@ -338,36 +219,25 @@ class SandboxServer:
         return None
 
 
+def _carried_out(reply: Reply, knobs: Knobs, drop: bool) -> tuple[Reply, str | None]:
+    """The answer to a request the handler carried out, and how the knobs break it."""
+    trickle = "trickle" if knobs.trickle_ms else None
+    if reply.status >= 300:
+        return reply, trickle
+    if drop:
+        return reply, "drop"
+    if knobs.transport_fault in TRANSPORT_FAULTS:
+        return reply, knobs.transport_fault
+    if knobs.absurd_numbers:
+        reply = Reply(reply.status, hostile.with_numbers(reply.body, knobs.absurd_numbers))
+    return reply, "gzip_bomb" if knobs.gzip_bomb_mb else trickle
+
+
 def _rewritten(rewrite: Rewrite) -> Reply:
     if rewrite.answer.startswith("echo:"):
         return Reply(400, {"Message": rewrite.answer[5:]})
     status, raw = ANSWERS[rewrite.answer]
     return Reply(status, RawBody(raw or b""))
-
-
-class RawBody(bytes):
-    """An answer body sent as it is (not JSON-encoded): HTML, empty, or broken JSON."""
-
-
-TRANSPORT_FAULTS = frozenset({"broken_chunks", "bad_gzip", "deep_json"})
-
-
-def broken_answer(fault: str) -> tuple[dict[str, str], bytes]:
-    """Headers and bytes of an answer broken as ``fault`` says (see ``Knobs``)."""
-    if fault == "broken_chunks":  # announces 0x40 bytes, sends 11, then hangs up
-        return {"Transfer-Encoding": "chunked"}, b'40\r\n{"Number": '
-    if fault == "bad_gzip":
-        junk = b"this is not gzip"
-        return {"Content-Encoding": "gzip", "Content-Length": str(len(junk))}, junk
-    deep = b"[" * 100_000 + b"]" * 100_000
-    return {"Content-Length": str(len(deep))}, deep
-
-
-def _encoded(body: Any) -> bytes:
-    """A reply body's bytes: a ``RawBody`` as it is, anything else as JSON."""
-    if isinstance(body, RawBody):
-        return bytes(body)
-    return b"" if body is None else jsonio.dumps(body).encode()
 
 
 def _credentials(request: Request) -> str:
@@ -409,66 +279,3 @@ def _dispatch(routes: list[tuple[str, re.Pattern[str], Handler]], request: Reque
     if path_matched:
         return Reply(405, {"Message": f"{request.method} is not allowed here"})
     return None
-
-
-def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the server keeps its own request log."""
-
-        def _serve(self) -> None:
-            split = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                body = jsonio.loads(raw) if raw else None
-            except ValueError:
-                self._send(Reply(400, {"Message": "The request body is not valid JSON"}))
-                return
-            query = {k: v[-1] for k, v in parse_qs(split.query).items()}
-            request = Request(self.command, split.path, query, dict(self.headers.items()), body)
-            if split.path.startswith(ADMIN_PREFIX):
-                self._send(server.handle_admin(request))
-                return
-            reply, fault = server.handle_api(request)
-            with server.lock:
-                logged = body if self.command in WRITE_METHODS else None
-                server.log.append(LogEntry(self.command, split.path, reply.status, fault, logged))
-            if fault == "drop" or fault in TRANSPORT_FAULTS:
-                self._send_broken(reply, fault)
-                return
-            self._send(reply)
-
-        def _send_broken(self, reply: Reply, fault: str) -> None:
-            """No answer at all ('drop'), or one that breaks at the HTTP level; either way
-            after the handler did its work."""
-            self.close_connection = True
-            if fault != "drop":
-                self.send_response(reply.status)
-                headers, data = broken_answer(fault)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-                self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-        def _send(self, reply: Reply) -> None:
-            data = _encoded(reply.body)
-            try:
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True  # the client gave up waiting: nothing to answer
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-    return Handler

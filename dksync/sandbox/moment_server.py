@@ -4,14 +4,18 @@ Every Moment name it uses comes from the adapter (``dksync.moment``), so the san
 the client change together when an assumption about Moment's shapes is corrected.
 Its knobs make it answer every way the spec warns about: ignoring the date filter and the
 sort (``unreliable_order``), a silent page-size cap (``page_cap``), no page metadata, the
-same page whatever was asked (``repeat_page``), flat references and renamed fields; and
-``stamp`` dates a record in the future.
+same page whatever was asked (``repeat_page``), flat references and renamed fields, a list
+that never ends (``endless_list``: that kind's every page is full of objects never seen
+before, copies of its first object under new ids and numbers, stamped after the asked
+time, and the page block always says more follow); and ``stamp`` dates a record in the
+future.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import itertools
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -19,7 +23,10 @@ from typing import Any
 
 from dksync import moment as m
 from dksync.moment import encode
-from dksync.sandbox.httpd import BadRequest, Knobs, Reply, Request, SandboxServer
+from dksync.moment.names import NUMBER_FIELDS
+from dksync.sandbox.httpd import SandboxServer
+from dksync.sandbox.knobs import Knobs
+from dksync.sandbox.messages import BadRequest, Reply, Request
 
 ENCODERS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "customers": m.encode_customer,
@@ -47,6 +54,7 @@ class MomentServer(SandboxServer):
         self.api_key = api_key or secrets.token_hex(16)
         self.objects: dict[str, dict[int, dict[str, Any]]] = {k: {} for k in m.ENTITY_PATHS}
         self._latest = datetime(2000, 1, 1, tzinfo=UTC)
+        self._invented = itertools.count(1)
         self._register()
 
     def authenticate(self, headers: Any) -> str | None:
@@ -147,6 +155,8 @@ class MomentServer(SandboxServer):
             page, size = _int(request, m.PARAM_PAGE, 0), _int(request, m.PARAM_SIZE, 20)
             size = max(1, min(size, self.knobs.page_cap))
             page = 0 if self.knobs.repeat_page else page
+            if self.knobs.endless_list == kind:
+                return self._endless(kind, request, size)
             with self.lock:
                 chosen = self._select(kind, request)
                 start = page * size
@@ -162,6 +172,26 @@ class MomentServer(SandboxServer):
             return Reply(200, body)
 
         return list_
+
+    def _endless(self, kind: str, request: Request, size: int) -> Reply:
+        """A full page of objects never seen before (the ``endless_list`` knob)."""
+        after = _instant(request, m.PARAM_FROM) or self._latest
+        with self.lock:
+            model = next(iter(self.objects[kind].values()))
+            content = []
+            for _ in range(size):
+                n = next(self._invented)
+                after += timedelta(milliseconds=1)
+                content.append(
+                    {
+                        **copy.deepcopy(model),
+                        m.ID: 900_000_000 + n,
+                        NUMBER_FIELDS[kind]: str(900_000 + n),
+                        m.MODIFIED: m.format_instant(after),
+                    }
+                )
+        page = {"number": 0, "size": size, m.TOTAL_ELEMENTS: 10**9, m.TOTAL_PAGES: 10**9}
+        return Reply(200, {m.ENVELOPE_CONTENT: content, m.ENVELOPE_PAGE: page})
 
     def _shaped(self, kind: str, raw: dict[str, Any], include: bool = False) -> Any:
         """A stored object as this account answers it (callers hold the lock)."""

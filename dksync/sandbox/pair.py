@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from dksync.mapping import kennitala
 from dksync.sandbox.dkplus_server import DkPlusServer
 from dksync.sandbox.generator import Dataset, generate
-from dksync.sandbox.httpd import Knobs
+from dksync.sandbox.knobs import Knobs
 from dksync.sandbox.moment_server import MomentServer
 
 

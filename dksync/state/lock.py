@@ -138,10 +138,15 @@ class RunLock:
     """
 
     def __init__(
-        self, state_path: Path, purpose: str = "run", lock: FileLock | None = None
+        self,
+        state_path: Path,
+        purpose: str = "run",
+        lock: FileLock | None = None,
+        wait: float = 0.0,
     ) -> None:
         self.state_path = state_path
         self.purpose = purpose
+        self.wait = wait
         self._lock = lock
         self._fd: int | None = None
         self._real = state_path
@@ -155,7 +160,7 @@ class RunLock:
         except OSError as exc:
             raise StateError(explain(real, exc)) from exc
         try:
-            taken = _acquire(lock, fd)
+            taken = _acquire(lock, fd, self.wait)
         except OSError as exc:
             os.close(fd)
             raise StateError(explain(real, exc)) from exc
@@ -183,14 +188,19 @@ class RunLock:
             os.close(fd)
 
 
-def _acquire(lock: FileLock, fd: int) -> bool:
-    """The exclusive lock, tried a few times within half a second: ``holder()`` (``dksync
-    status``) holds a shared lock for an instant, and that must not refuse a run."""
-    for _ in range(ACQUIRE_TRIES - 1):
+def _acquire(lock: FileLock, fd: int, wait: float = 0.0) -> bool:
+    """The exclusive lock, tried a few times within half a second (``holder()``, ``dksync
+    status``, holds a shared lock for an instant, and that must not refuse a run), or
+    every ``ACQUIRE_PAUSE`` for ``wait`` seconds (``run --wait-lock``)."""
+    deadline = time.monotonic() + wait
+    tries = 0
+    while True:
         if lock.acquire(fd, exclusive=True):
             return True
+        tries += 1
+        if tries >= ACQUIRE_TRIES and time.monotonic() >= deadline:
+            return False
         time.sleep(ACQUIRE_PAUSE)
-    return lock.acquire(fd, exclusive=True)
 
 
 def holder(state_path: Path, lock: FileLock | None = None) -> dict[str, Any] | None:

@@ -51,6 +51,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     ("ALTER TABLE written ADD COLUMN payload TEXT",),
     (
+        (
+            "CREATE TABLE ledger (id INTEGER PRIMARY KEY AUTOINCREMENT, moment_id INTEGER NOT "
+            "NULL, number TEXT NOT NULL, dk_number TEXT NOT NULL, customer TEXT NOT NULL, "
+            "invoice_date TEXT NOT NULL, currency TEXT NOT NULL, total TEXT NOT NULL, action "
+            "TEXT NOT NULL, at TEXT NOT NULL, run_id INTEGER)"
+        ),
+        "CREATE INDEX ledger_by_time ON ledger (at)",
+    ),
+    (
         "ALTER TABLE runs ADD COLUMN error TEXT",
         (
             "CREATE TABLE skipped (object_type TEXT NOT NULL, moment_id INTEGER NOT NULL, "

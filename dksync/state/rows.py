@@ -57,3 +57,17 @@ class RejectedRow:
     def label(self) -> str:
         """How the audit log names it: kind, number and Moment id."""
         return f"{self.object_type} {self.number} (Moment id {self.moment_id})"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """An invoice as it went to DK+: what an accountant's audit trail lists."""
+
+    moment_id: int
+    number: str
+    dk_number: str
+    customer: str
+    invoice_date: str
+    currency: str  # "" is the company's own currency (DK+ is sent none)
+    total: str  # without VAT, a Decimal as text
+    action: str  # "posted" or "adopted"

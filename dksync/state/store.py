@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import replace
+from dataclasses import astuple, replace
 from datetime import datetime
 from typing import Any
 
 from dksync import jsonio
 from dksync.state.db import Database
 from dksync.state.files import now_text
-from dksync.state.rows import Cursor, InvoiceRow, RejectedRow, WrittenRow
+from dksync.state.rows import Cursor, InvoiceRow, LedgerEntry, RejectedRow, WrittenRow
 
 _INVOICE_COLUMNS = "moment_id, reference, status, dk_number, updated_at"
 _REJECTED_COLUMNS = (
@@ -37,6 +37,8 @@ def _rejected(row: sqlite3.Row) -> RejectedRow:
 class State(Database):
     """The state file's records: cursors, what was written, invoices, rejected records,
     notices and run history. Every change inside ``atomic()``."""
+
+    run_id: int | None = None  # the run under way in this process, for the ledger
 
     # --- cursors ----------------------------------------------------------------------------
 
@@ -104,12 +106,10 @@ class State(Database):
 
     def wrote_number(self, object_type: str, number: str) -> bool:
         """Whether dksync wrote a record of this kind under this DK+ number."""
-        return (
-            self._one(
-                "SELECT 1 FROM written WHERE object_type = ? AND number = ?", (object_type, number)
-            )
-            is not None
+        found = self._one(
+            "SELECT 1 FROM written WHERE object_type = ? AND number = ?", (object_type, number)
         )
+        return found is not None
 
     def forget_written(self, object_type: str, moment_id: int) -> None:
         """DK+ no longer has what dksync wrote: the next write starts with a lookup."""
@@ -309,6 +309,11 @@ class State(Database):
         row = self._one("SELECT fingerprint FROM notices WHERE channel = ?", (channel,))
         return None if row is None else row[0]
 
+    def notice_sent_at(self, channel: str) -> str | None:
+        """When ``channel`` was last sent a notice (for ``notify.remind_after``)."""
+        row = self._one("SELECT sent_at FROM notices WHERE channel = ?", (channel,))
+        return None if row is None else str(row[0])
+
     def record_notice(self, channel: str, fingerprint: str | None) -> None:
         with self.atomic():
             self._sql(
@@ -333,7 +338,27 @@ class State(Database):
 
     def start_run(self) -> int:
         with self.atomic():
-            return self._sql("INSERT INTO runs (started_at) VALUES (?)", (now_text(),))
+            self.run_id = self._sql("INSERT INTO runs (started_at) VALUES (?)", (now_text(),))
+            return self.run_id
+
+    # --- the ledger: every invoice posted or adopted, for the audit trail ------------------
+
+    def add_ledger(self, entry: LedgerEntry) -> None:
+        """One invoice posted or adopted now, by the run under way (None: a resync)."""
+        self._sql(
+            "INSERT INTO ledger (moment_id, number, dk_number, customer, invoice_date, "
+            "currency, total, action, at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*astuple(entry), now_text(), self.run_id),
+        )
+
+    def ledger(self, start: str, end: str) -> list[dict[str, Any]]:
+        """The entries posted or adopted from ``start`` up to (not including) ``end``."""
+        rows = self._all(
+            "SELECT number, dk_number, customer, invoice_date, currency, total, action, at, "
+            "run_id, moment_id FROM ledger WHERE at >= ? AND at < ? ORDER BY at, id",
+            (start, end),
+        )
+        return [dict(row) for row in rows]
 
     def finish_run(
         self, run_id: int, outcome: str, counts: dict[str, Any], error: str | None = None

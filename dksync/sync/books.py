@@ -21,6 +21,7 @@ from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome, RunReport
 from dksync.state.rows import Cursor, InvoiceRow, RejectedRow, WrittenRow
 from dksync.state.store import State
+from dksync.sync.ledger import ledger_entry
 
 Key = tuple[ObjectKind, int | str]
 Facts = tuple[str, str, str | None]
@@ -214,6 +215,9 @@ class Books:
                 )
             if outcome.facts is not None:
                 self.state.record_customer_facts(outcome.moment_id, *outcome.facts)
+            entry = ledger_entry(outcome)
+            if entry is not None:
+                self.state.add_ledger(entry)
             if outcome.invoice_state is not None:
                 self.state.mark_invoice(
                     outcome.moment_id,

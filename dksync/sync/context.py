@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -183,3 +183,7 @@ class RunOptions:
     since: datetime | None = None
     limit: int | None = None
     keep_unchanged: bool = False
+    on_locked: Callable[[], None] | None = None
+    """Called once the run holds its lock (the heartbeat's start ping)."""
+    wait_lock: float = 0.0
+    """Seconds to wait for another run's lock before giving up (exit 6)."""

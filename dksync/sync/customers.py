@@ -127,7 +127,7 @@ def _update(
     outcome.action = Action.UPDATE
     body = whole_record(current, payload)
     try:
-        _send(ctx, outcome, partial(ctx.dkplus.update_customer, number), body)
+        _send(ctx, outcome, partial(ctx.dkplus.update_customer, number), body, current)
     except NotFound:
         outcome.action, outcome.detail = Action.CREATE, "DK+ no longer had it: created again"
         _send(ctx, outcome, ctx.dkplus.create_customer, payload)
@@ -161,7 +161,7 @@ def _create(
         current = ctx.dkplus.customer(number) or {}
         outcome.action, outcome.detail = Action.UPDATE, "already in DK+: updated"
         body = whole_record(current, payload)
-        _send(ctx, outcome, partial(ctx.dkplus.update_customer, number), body)
+        _send(ctx, outcome, partial(ctx.dkplus.update_customer, number), body, current)
 
 
 def _send(
@@ -169,15 +169,19 @@ def _send(
     outcome: Outcome,
     write: Callable[[Mapping[str, Any]], object],
     body: Mapping[str, Any],
+    held: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``body``; a DK refusal of its kennitala never costs the customer (nor its
-    invoices): it is written again without ``SSNumber``, with a warning saying why."""
+    invoices): it is written again without dksync's ``SSNumber`` (keeping the one DK+
+    ``held``, if any, which a replacing PUT would otherwise blank), with a warning."""
     try:
         write(body)
     except RecordRejected as exc:
-        if "SSNumber" not in body or not _names_kennitala(str(exc)):
+        kept = (held or {}).get("SSNumber")
+        if "SSNumber" not in body or not _names_kennitala(str(exc)) or kept == body["SSNumber"]:
             raise
-        write({k: v for k, v in body.items() if k != "SSNumber"})
+        again = {k: v for k, v in body.items() if k != "SSNumber"}
+        write({**again, "SSNumber": kept} if kept else again)
         warning = f"DK+ refused its kennitala {body['SSNumber']} ({exc}): written without SSNumber"
         outcome.warnings = (*outcome.warnings, warning)
         ctx.books.warn(KIND, outcome.label, warning)

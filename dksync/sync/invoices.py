@@ -160,6 +160,7 @@ def adopt(
         detail,
         dk_number=number,
         invoice_state=InvoiceState.POSTED,
+        payload=mapped.payload,  # for the ledger: the invoice as dksync would have sent it
     )
 
 

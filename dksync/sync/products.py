@@ -53,7 +53,8 @@ def _ensure_product(ctx: RunContext, key: str, product: dict[str, Any]) -> bool:
         except Conflict:  # created meanwhile, not by this run: DK+ says its rate
             held = ctx.dkplus.product(code)
         else:
-            ctx.product_rates.set(key, Decimal(product["TaxPercent"]), f"product {code}")
+            created = Decimal(product["TaxPercent"])
+            ctx.product_rates.set(key, created, f"product {code}, created in this run,")
             ctx.books.record(Outcome(ObjectKind.PRODUCTS, 0, code, Action.CREATE, payload=product))
             return True
     rate = None if held is None else _rate(code, held.get("TaxPercent"))
@@ -90,7 +91,8 @@ def _require_rate(ctx: RunContext, key: str, product: dict[str, Any]) -> None:
         return
     rate, source = known
     if rate is None:  # DK+ did not say: the first rate used in this run holds
-        ctx.product_rates.set(key, line_rate, f"product {product['ItemCode']} in this run")
+        used = f"product {product['ItemCode']}, as used earlier in this run,"
+        ctx.product_rates.set(key, line_rate, used)
         return
     if rate != line_rate:
         raise RecordRejected(

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
 from typing import Any
 
-from dksync import moment
+from dksync import logformat, moment
 from dksync.clients import Clients, connect
 from dksync.config import Config
 from dksync.dkplus.api import DkPlusApi
@@ -58,8 +58,13 @@ def run(
     stop = StopSignal()
     with stop.installed(), _boundary(report, stop):
         clients = clients or connect(config)
-        with _lock(config, options.dry_run), _open_state(config, options.dry_run) as state:
+        with (
+            _lock(config, options.dry_run, wait=options.wait_lock),
+            _locked(options),
+            _open_state(config, options.dry_run) as state,
+        ):
             run_id = None if options.dry_run else state.start_run()
+            logformat.bind(run_id=run_id)
             notes = None if run_id is None else LiveCounts(state, run_id, report)
             try:
                 with _boundary(report, stop):
@@ -168,9 +173,18 @@ def _fetch_by_number(client: MomentClient, state: State, object_type: str, numbe
     return client.find(object_type, number)
 
 
-def _lock(config: Config, dry_run: bool, purpose: str = "run") -> AbstractContextManager[object]:
+def _lock(
+    config: Config, dry_run: bool, purpose: str = "run", wait: float = 0.0
+) -> AbstractContextManager[object]:
     """The run lock; a dry run takes none, since it writes nothing (not even the lock file)."""
-    return nullcontext() if dry_run else RunLock(config.state_path, purpose)
+    return nullcontext() if dry_run else RunLock(config.state_path, purpose, wait=wait)
+
+
+@contextmanager
+def _locked(options: RunOptions) -> Iterator[None]:
+    if options.on_locked is not None:
+        options.on_locked()
+    yield
 
 
 @contextmanager

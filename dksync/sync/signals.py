@@ -1,5 +1,6 @@
 """SIGINT and SIGTERM during a run: a flag the read loop looks at, never an exception in
-the middle of a write."""
+the middle of a write; and the transport's ``HALT``, so that no request starts after the
+signal and what is in flight ends within one request's deadline."""
 
 from __future__ import annotations
 
@@ -11,13 +12,18 @@ from contextlib import contextmanager
 from types import FrameType
 
 from dksync.errors import Interrupted
+from dksync.transport.deadline import HALT
 
 log = logging.getLogger("dksync.engine")
 
 
 class StopSignal:
     """Set by SIGINT or SIGTERM: stop reading, finish the writes in flight, then stop.
-    Several Ctrl-C are one request to stop (no ``KeyboardInterrupt`` traceback)."""
+    Several Ctrl-C are one request to stop (no ``KeyboardInterrupt`` traceback).
+
+    The wait is bounded: from the signal on no request starts and no retry waits, so what
+    is in flight ends within one request's deadline; a write that did not finish stays
+    pending or uncertain, and the next run settles it."""
 
     def __init__(self) -> None:
         self.signal_number: int | None = None
@@ -29,6 +35,7 @@ class StopSignal:
         if self.signal_number is None:
             log.warning("stopping: finishing the writes in flight (signal %d)", number)
         self.signal_number = self.signal_number or number
+        HALT.set(self.signal_number)
 
     @contextmanager
     def installed(self) -> Iterator[StopSignal]:
@@ -40,8 +47,11 @@ class StopSignal:
         try:
             yield self
         finally:
+            HALT.clear()
             for number, handler in previous.items():
-                signal.signal(number, handler)
+                # once stopping, a later Ctrl-C (while the summary prints) is the same
+                # request: it must not turn into a KeyboardInterrupt or kill the process
+                signal.signal(number, signal.SIG_IGN if self() else handler)
 
     def check(self) -> None:
         if self.signal_number is not None:

@@ -1,9 +1,16 @@
-"""The HTTP boundary: the only module that imports ``requests``.
+"""The HTTP boundary: with ``failures`` (what a failed request means) and ``deadline`` (a
+request's total deadline), the only modules that import ``requests`` and urllib3.
 
 Every ``requests`` error and every HTTP status is translated here into dksync's own
 errors (see ``errors.py``), so nothing above this module ever sees a ``Response``.
 Each API supplies a classifier (status and body in, a ``Verdict`` out); this module
 applies it and retries what is safe to retry.
+
+Every request is bounded: a total deadline of the configured timeout (connect, headers and
+body together, see ``deadline``), and at most ``MAX_ANSWER_BYTES`` of answer after
+decompression (see ``body``). A missed deadline is a transient failure for a request that
+may be repeated and an uncertain write for one that may not; an answer past the cap is a
+``BadAnswer`` (uncertain for a write).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from requests import exceptions as rex
+import urllib3.exceptions
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -29,9 +36,7 @@ from dksync import jsonio, logs
 from dksync.errors import (
     AccessDenied,
     BadAnswer,
-    ConfigError,
     Conflict,
-    DksyncError,
     NotFound,
     RecordRejected,
     ServiceError,
@@ -40,10 +45,15 @@ from dksync.errors import (
     Unreachable,
 )
 from dksync.kinds import ReasonCode
-from dksync.transport.reach import address, causes, credentials_in, unreachable_reason
+from dksync.transport import body as answer
+from dksync.transport.deadline import HALT, Watch, WatchedAdapter, watched
+from dksync.transport.failures import BROKE_OFF, Service, broken, failure, late
+from dksync.transport.reach import address, credentials_in
 from dksync.transport.trace import traced
 
 log = logging.getLogger("dksync.http")
+# A cut answer is one of dksync's errors already; urllib3 would also log it, with a traceback.
+logging.getLogger("urllib3.connection").setLevel(logging.ERROR)
 
 ANSWER_LOST_STATUSES = frozenset({502, 504})
 """Gateway answers: the server behind may still be working on the request."""
@@ -166,12 +176,14 @@ class Transport:
         self.name = name
         self.base_url = endpoint.base_url.rstrip("/")
         self.address = address(self.base_url)
+        self._service = Service(name, self.base_url, self.address)
         self._classify = classify
         self._headers = {"Accept": "application/json", **headers}
         secrets = credentials_in(headers)
         logs.forget_secrets(secrets)
         self._secrets = sorted((s.encode() for s in secrets if len(s) >= 4), key=len)[::-1]
         self._timeout = (min(5.0, endpoint.timeout), endpoint.timeout)
+        self._deadline = endpoint.timeout
         self._policy = endpoint.policy
         self._pacer = endpoint.pacer
         self._local = threading.local()
@@ -204,6 +216,7 @@ class Transport:
         ``expect`` checks a 2xx answer against the contract. Once nothing answered at the
         address, every call fails at once for ``UNREACHABLE_SECONDS`` (no second wait).
         """
+        HALT.check()
         dead = self._unreachable
         if dead is not None and time.monotonic() < dead[1]:
             raise ServiceError(dead[0])
@@ -211,6 +224,7 @@ class Transport:
             retry=retry_if_exception_type(TransientError),
             stop=self._stop,
             wait=self._wait,
+            sleep=HALT.sleep,
             before_sleep=_log_retry,
             reraise=True,
         )
@@ -251,7 +265,10 @@ class Transport:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            session.mount("http://", WatchedAdapter())
+            session.mount("https://", WatchedAdapter())
             session.headers.update(self._headers)
+            session.headers["Accept-Encoding"] = answer.ACCEPT_ENCODING
             self._local.session = session
         return session
 
@@ -264,51 +281,55 @@ class Transport:
         safe: bool,
         expect: Expect,
     ) -> Any:
+        HALT.check()
         self._pacer.wait()
         with self._count_lock:
             self.requests_sent += 1
         url = f"{self.base_url}{path}"
-        data = None if body is None else jsonio.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if data is not None else None
-        try:
-            response = traced(self.name, self._session().request, method, url, path, params)(
-                data=data, headers=headers, timeout=self._timeout
-            )
-        except (requests.RequestException, ValueError) as exc:
-            raise self._failure(exc, safe) from exc
-        return self._interpret(response, method, path, safe, expect)
+        data, headers = jsonio.request_body(body)
+        with watched(self._deadline) as watch:
+            try:
+                response = traced(self.name, self._session().request, method, url, path, params)(
+                    data=data, headers=headers, timeout=self._timeout, stream=True
+                )
+            except (requests.RequestException, ValueError) as exc:
+                lost = late(self._service, self._deadline, safe) if watch.expired else None
+                raise lost or failure(self._service, exc, safe) from exc
+            content = self._content(response, watch, f"{self.name} {method} {path}", safe)
+            if watch.expired:  # a cut answer can look whole (headers end at EOF)
+                raise late(self._service, self._deadline, safe)
+        return self._interpret(response, content, method, path, safe, expect)
 
-    def _failure(self, exc: Exception, safe: bool) -> DksyncError:
-        """What a ``requests`` exception means for the caller: every kind becomes one of
-        dksync's errors. A write is only repeated when it certainly never left."""
-        at = f"{self.name} at {self.address}"
-        if isinstance(exc, rex.InvalidHeader):
-            return ConfigError(
-                f"{self.name}: a credential cannot be sent in an HTTP header (a line break "
-                "or a character that is not allowed); copy it again from the service"
-            )
-        if isinstance(exc, rex.ConnectTimeout):
-            return TransientError(f"no answer from {at} while connecting (timeout)")
-        reason = unreachable_reason(exc)
-        if reason is not None:
-            return Unreachable(f"cannot reach {at}: {reason}")
-        if any(type(c).__name__ == "NewConnectionError" for c in causes(exc)):
-            return TransientError(f"cannot connect to {at} ({_describe(exc)})")
-        if isinstance(exc, (rex.InvalidURL, rex.MissingSchema, rex.InvalidSchema, ValueError)):
-            return ConfigError(
-                f"{self.name}: cannot send a request to {self.base_url} ({type(exc).__name__});"
-                " check its base_url"
-            )
-        if isinstance(exc, rex.TooManyRedirects) and safe:
-            return ServiceError(f"{at} redirects in a loop; check its base_url")
-        if safe:
-            return TransientError(f"{self.name} failed: {_describe(exc)}")
-        return UncertainWrite(f"{at}: {_describe(exc)} after the request was sent")
+    def _content(self, response: requests.Response, watch: Watch, where: str, safe: bool) -> bytes:
+        """The answer's bytes, read in chunks within the deadline and the size cap; the
+        connection is closed (not kept) when the answer is not read to its end."""
+        encoding = response.headers.get("Content-Encoding", "")
+        chunks = response.raw.stream(answer.CHUNK, decode_content=False)
+        try:
+            return self._scrub(answer.read_capped(chunks, encoding))
+        except answer.TooLarge:
+            response.close()
+            text = f"{where} answered more than {answer.MAX_ANSWER_BYTES // 2**20} MB"
+            if safe:
+                raise BadAnswer(text) from None
+            raise UncertainWrite(f"{text}: the write may or may not have happened") from None
+        except (answer.Undecodable, urllib3.exceptions.HTTPError, OSError) as exc:
+            response.close()
+            if watch.expired:
+                raise late(self._service, self._deadline, safe) from exc
+            reason = "no answer in time" if isinstance(exc, TimeoutError) else BROKE_OFF
+            raise broken(self._service, reason, safe) from exc
 
     def _interpret(
-        self, response: requests.Response, method: str, path: str, safe: bool, expect: Expect
+        self,
+        response: requests.Response,
+        content: bytes,
+        method: str,
+        path: str,
+        safe: bool,
+        expect: Expect,
     ) -> Any:
-        payload = _parse_body(self._scrub(response.content))
+        payload = answer.parse(content)
         verdict = self._classify(response.status_code, payload, response.headers)
         where = f"{self.name} {method} {path}"
         if verdict.kind is Kind.OK:
@@ -350,19 +371,6 @@ class Transport:
         return content
 
 
-def _describe(exc: BaseException) -> str:
-    """A short, secret-free account of a failure after the request may have left."""
-    if isinstance(exc, rex.Timeout):
-        return "no answer in time"
-    if isinstance(exc, rex.ChunkedEncodingError | rex.ContentDecodingError):
-        return "the answer broke off or could not be decoded"
-    if isinstance(exc, rex.TooManyRedirects):
-        return "too many redirects"
-    if isinstance(exc, rex.ConnectionError):
-        return "the connection dropped"
-    return f"the request failed ({type(exc).__name__})"
-
-
 def _log_retry(state: RetryCallState) -> None:
     outcome = state.outcome
     wait = state.next_action.sleep if state.next_action else 0.0
@@ -372,29 +380,3 @@ def _log_retry(state: RetryCallState) -> None:
         wait,
         state.attempt_number + 1,
     )
-
-
-class NotJson(str):
-    """The start of an answer body that is not JSON (an HTML error page from a proxy...)."""
-
-
-def _parse_body(content: bytes) -> Any:
-    if not content.strip():
-        return None
-    try:
-        return jsonio.loads(content)
-    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
-        return NotJson(content.decode("utf-8", "replace")[:500])
-
-
-def describe(body: Any) -> str:
-    """What an answer body is, in words for a message (never its content)."""
-    if body is None:
-        return "an empty body"
-    if isinstance(body, NotJson):
-        return "a body that is not JSON" + (" (an HTML page)" if "<" in body[:50] else "")
-    if isinstance(body, dict):
-        return "an empty JSON object" if not body else "a JSON object"
-    if isinstance(body, list):
-        return "a JSON list"
-    return f"a JSON {type(body).__name__} ({str(body)[:20]})"

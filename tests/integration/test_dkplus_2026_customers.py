@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from dksync import config as config_module
 from dksync.cli import app
 from dksync.errors import PermissionDenied, ServiceError
 from dksync.kinds import ReasonCode
@@ -51,6 +52,10 @@ def _check(sb: Sandbox, folder: Path, **sections: dict[str, Any]) -> tuple[int, 
     result = runner.invoke(app, ["check", "--json", "-c", str(config_file(sb, folder, **sections))])
     document = json.loads(result.stdout)
     return result.exit_code, {c["name"]: c for c in document["checks"]}
+
+
+def config_for_file(path: Path) -> Any:
+    return config_module.load(path, {"MOMENT_API_KEY": "k", "DKPLUS_API_TOKEN": "t"})
 
 
 def _dk_customers(sb: Sandbox) -> dict[str, dict[str, Any]]:
@@ -98,6 +103,23 @@ def test_refused_ssnumber_costs_neither_the_customer_nor_its_invoices(
     assert "written without SSNumber" in event["detail"], "kept with the record's history"
     again = _run(company, tmp_path / "state.sqlite")
     assert again.warnings == [] and again.exit_code == 0
+
+
+def test_a_refused_ssnumber_on_update_keeps_the_one_dk_holds_under_a_replacing_put(
+    company: Sandbox, tmp_path: Path
+) -> None:
+    state, customer = tmp_path / "state.sqlite", company.dataset.customers[0]
+    assert _run(company, state).exit_code == 0
+    before = _dk_customers(company)[customer.number]["SSNumber"]
+    company.dkplus.knobs.update({"check_ssnumber": True, "replace_on_put": True})
+    company.moment.change(
+        "customers", customer.id, lambda c: replace(c, kennitala="530269-2629", phone="+354 1")
+    )
+    report = _run(company, state)
+    assert report.exit_code == 0 and report.count("customers", Action.UPDATE) == 1
+    after = _dk_customers(company)[customer.number]
+    assert after["SSNumber"] == before and after["Phone"] == "+354 1" and after["Name"]
+    assert [w for w in report.warnings if "refused its kennitala 5302692629" in w]
 
 
 # --- whole-record updates -----------------------------------------------------------------
@@ -280,3 +302,21 @@ def test_payment_terms_unreadable_by_the_token_are_not_checked_but_said(
         warning.startswith("payment terms not checked against DK+") and "payment terms" in warning
     )
     assert all(c.get("PaymentTerm") for c in _dk_customers(company).values())
+
+
+@pytest.mark.parametrize("token", [True, False])
+def test_init_writes_no_term_code_it_has_not_seen(
+    company: Sandbox, tmp_path: Path, token: bool
+) -> None:
+    """The term table stays commented; with the token at hand, DK+'s own codes are named."""
+    company.dkplus.knobs.update({"payment_terms": ["stgr", "d30", "post"]})
+    target = tmp_path / "dksync.yaml"
+    args = ["init", "-o", str(target), "--company", "x", "--sales-person", "1"]
+    env = {"DKPLUS_API_TOKEN": company.dkplus.token if token else ""}
+    done = runner.invoke(app, [*args, "--dkplus-url", company.dkplus.url], env=env)
+    assert done.exit_code == 0, done.output
+    text = target.read_text()
+    named = "# This DK+ company's term codes (read by dksync init): stgr, d30, post" in text
+    assert named is token
+    settings = config_for_file(target)
+    assert settings.customer_rules.payment_terms == {}

@@ -23,7 +23,7 @@ from dksync.clients import connect
 from dksync.config import Config
 from dksync.outcome import RunReport
 from dksync.sandbox.generator import generate
-from dksync.sandbox.httpd import LogEntry
+from dksync.sandbox.messages import LogEntry
 from dksync.sandbox.pair import Sandbox, Sizes
 from dksync.state.store import State
 from dksync.sync import run as engine

@@ -178,7 +178,7 @@ def test_under_whole_kronur_a_lost_answer_is_adopted_and_reconcile_agrees(
     sb.dkplus.knobs.isk_whole_kronur = True
     sb.dkplus.knobs.fault_path = INVOICE_POST
     sb.dkplus.knobs.drop_rate = 1.0  # every POST lands in DK+, every answer is lost
-    report = _sync(sb, tmp_path, timeout=0.5)  # lost answers settle after 2 × timeout
+    report = _sync(sb, tmp_path)  # lost answers settle after dkplus.settle (1 s here)
     assert report.fatal is None and sb.dkplus.faults.injected["drop"] > 0
     fractional = _dk(sb, labels["fractional krónur"])
     assert [Decimal(x["TotalAmount"]) for x in fractional["Lines"]] == [Decimal(1000), Decimal(0)]
@@ -206,7 +206,8 @@ def test_one_item_code_is_booked_at_one_vat_rate_in_a_run(
     rates = {labels["at 24 %"]: "24", labels["at 11 %"]: "11"}
     assert refused.code == "vat_mismatch"
     assert f"item code KLASH is at {rates[refused.label]} % VAT on this invoice" in refused.detail
-    assert f"is at {rates[booked.label]} %" in refused.detail and "in Moment" in refused.detail
+    assert f"product KLASH, created in this run, is at {rates[booked.label]} %" in refused.detail
+    assert "in Moment" in refused.detail
     product = sb.dkplus.snapshot()["products"]["KLASH"]
     assert str(product["TaxPercent"]) == rates[booked.label]
 
@@ -265,3 +266,50 @@ def test_dk_answers_year_one_for_no_due_date_and_dksync_reads_it_as_none(
         timeout=5,
     ).json()
     assert answer["DueDate"] == "0001-01-01T00:00:00" and dk_date(answer["DueDate"]) is None
+
+
+def test_a_dk_product_that_does_not_say_its_rate_takes_the_first_use_of_the_run(
+    hostile: tuple[Sandbox, dict[str, str]], tmp_path: Path
+) -> None:
+    sb, labels = hostile
+    with sb.dkplus.lock:
+        sb.dkplus.store.products["KLASH"] = {"ItemCode": "KLASH"}
+    report = _sync(sb, tmp_path, concurrency=1)
+    clash = _vat_clash_outcomes(report, labels)
+    assert sorted(o.action.value for o in clash.values()) == ["create", "reject"]
+    [refused] = [o for o in clash.values() if o.action is Action.REJECT]
+    assert "product KLASH, as used earlier in this run, is at" in refused.detail
+    created = [e.body["ItemCode"] for e in sb.dkplus.log if e.path == "/api/v1/Product"]
+    assert created and "KLASH" not in created
+
+
+def test_reconcile_numbers_customers_as_the_config_does(
+    hostile: tuple[Sandbox, dict[str, str]], tmp_path: Path
+) -> None:
+    """Under ``customers.number_from: kennitala`` DK+ holds the kennitala as the customer
+    number: reconcile puts Moment's invoice customer through the same numbering."""
+    sb, _ = hostile
+    settings = config_for(sb, tmp_path / "state.sqlite", customers={"number_from": "kennitala"})
+    engine.run(settings, engine.RunOptions(), connect(settings, policy=FAST_RETRIES))
+    numbers = {i["CNumber"] for i in sb.dkplus.snapshot()["invoices"]}
+    assert numbers and all(len(n) == 10 and n.isdigit() for n in numbers)
+    dates = [i.invoice_date for i in sb.dataset.invoices]
+    result = gather.run(settings, Period(min(dates), max(dates)), connect(settings, FAST_RETRIES))
+    assert result.matched >= len(MOMENTS_TOTALS)
+    assert [p for p in result.problems if p.kind is not ProblemKind.MISSING] == []
+
+
+def test_reconcile_follows_customers_link(
+    hostile: tuple[Sandbox, dict[str, str]], tmp_path: Path
+) -> None:
+    """Invoices of a linked Moment customer are in DK+ under the linked DK+ number:
+    reconcile names them by that number too, so they agree."""
+    sb, _ = hostile
+    held = sb.kennitala_numbered(every=2)
+    settings = config_for(sb, tmp_path / "state.sqlite", customers={"link": held})
+    engine.run(settings, engine.RunOptions(), connect(settings, policy=FAST_RETRIES))
+    linked = {i["CNumber"] for i in sb.dkplus.snapshot()["invoices"]} & set(held.values())
+    assert linked, "some invoices went to a linked DK+ customer"
+    dates = [i.invoice_date for i in sb.dataset.invoices]
+    result = gather.run(settings, Period(min(dates), max(dates)), connect(settings, FAST_RETRIES))
+    assert [p for p in result.problems if p.kind is not ProblemKind.MISSING] == []

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from dksync.sandbox.dkplus_server import DkPlusServer
-from dksync.sandbox.httpd import Knobs
+from dksync.sandbox.knobs import Knobs
 from dksync.sandbox.pair import Sandbox
 
 

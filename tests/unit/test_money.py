@@ -14,6 +14,7 @@ from dksync.mapping import Mapped, Rejected
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import map_invoice
 from dksync.mapping.money import amounts_agree, line_total, price_with_surcharge, round_half_up
+from dksync.reconcile.compare import moments_total
 from dksync.records import InvoiceLine
 from dksync.sandbox import schema
 from tests.unit.test_mapping import ACCOUNTS, CUSTOMER, INVOICE, LINE, RULES
@@ -184,3 +185,18 @@ def _moments_total(line: InvoiceLine, meant: int) -> Decimal:
     exact = abs(line.quantity * line.unit_price)
     exact *= (1 + line.surcharge_percent / 100) * (1 - line.discount_percent / 100)
     return meant * round_half_up(exact)
+
+
+@given(st.lists(signed_lines(), min_size=1, max_size=5), st.booleans())
+def test_what_is_booked_adds_up_to_what_reconcile_expects(
+    drawn: list[tuple[InvoiceLine, int]], credit: bool
+) -> None:
+    """Two independent readings of Moment's amounts, the mapping's and reconcile's, agree
+    to the cent on every invoice dksync sends."""
+    invoice = replace(INVOICE, lines=tuple(line for line, _ in drawn), is_credit_note=credit)
+    result = map_invoice(invoice, CUSTOMER, ACCOUNTS, CustomerRules(), RULES)
+    if isinstance(result, Mapped):
+        booked = sum((x["Total"] for x in result.payload["Lines"]), Decimal(0))
+        assert booked == moments_total(invoice)
+    else:
+        assert credit and (moments_total(invoice) or 0) > 0

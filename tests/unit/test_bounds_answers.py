@@ -1,0 +1,106 @@
+"""Issue 17: an answer body is read within its cap however it is encoded, and a JSON
+number is computed with only within its bounds (properties over generated input)."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dksync import jsonio
+from dksync.jsonio import MAX_EXPONENT, OutOfBounds
+from dksync.transport.body import TooLarge, Undecodable, read_capped
+
+
+def _chunks(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+
+
+@given(st.binary(max_size=5000), st.integers(1, 700), st.sampled_from(["gzip", "deflate", ""]))
+def test_an_answer_under_its_cap_reads_back_whole_in_any_chunking(
+    data: bytes, size: int, encoding: str
+) -> None:
+    wire = {"gzip": gzip.compress, "deflate": zlib.compress, "": bytes}[encoding](data)
+    assert read_capped(_chunks(wire, size), encoding, cap=5000) == data
+
+
+@given(st.integers(1, 4000), st.integers(1, 3), st.sampled_from(["gzip", ""]))
+def test_an_answer_past_its_cap_is_refused_whatever_its_encoding(
+    cap: int, members: int, encoding: str
+) -> None:
+    data = b"x" * (cap // members + 1)
+    wire = (gzip.compress(data) if encoding else data) * members
+    with pytest.raises(TooLarge):
+        read_capped(_chunks(wire, 97), encoding, cap=cap)
+
+
+def test_a_bomb_is_refused_after_inflating_little_more_than_the_cap() -> None:
+    bomb = gzip.compress(b"\0" * 50_000_000)  # 50 MB in about 50 KB
+    fed: list[int] = []
+
+    def wire() -> Iterator[bytes]:
+        for chunk in _chunks(bomb, 1000):
+            fed.append(len(chunk))
+            yield chunk
+
+    with pytest.raises(TooLarge):
+        read_capped(wire(), "gzip", cap=1_000_000)
+    assert sum(fed) < len(bomb) / 10, "stopped early in the compressed stream"
+
+
+@pytest.mark.parametrize(
+    ("wire", "encoding"),
+    [(b"not gzip", "gzip"), (gzip.compress(b"abc" * 100, mtime=0)[:-12], "gzip"), (b"x", "br")],
+)
+def test_an_answer_that_is_not_its_encoding_is_undecodable(wire: bytes, encoding: str) -> None:
+    with pytest.raises(Undecodable):
+        read_capped([wire], encoding)
+
+
+@given(
+    st.integers(0, 10**6),
+    st.integers(-MAX_EXPONENT - 30, MAX_EXPONENT + 30),
+    st.booleans(),
+)
+def test_a_json_number_is_a_decimal_exactly_when_its_exponent_is_within_bounds(
+    digits: int, exponent: int, negative: bool
+) -> None:
+    text = f"{'-' if negative else ''}{digits}E{exponent:+d}"
+    number = Decimal(text)
+    value = jsonio.loads(f"[{text}]")[0]
+    inside = exponent >= -MAX_EXPONENT and number.adjusted() <= MAX_EXPONENT
+    if inside:
+        assert value == number and isinstance(value, Decimal)
+        assert len(jsonio.dumps(value)) < 2 * MAX_EXPONENT + 10
+    else:
+        assert isinstance(value, OutOfBounds)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1E+999999999",
+        "1E-999999999",
+        "0E-999999999",
+        "1e99999999999999999999",
+        "NaN",
+        "-Infinity",
+        "9" * 5000,
+        "-" + "1" * 42,
+    ],
+)
+def test_absurd_numbers_are_read_at_once_as_out_of_bounds_and_show_short(text: str) -> None:
+    value = jsonio.loads(f'{{"n": {text}}}')["n"]
+    assert isinstance(value, OutOfBounds)
+    assert len(repr(value)) < 40 and "out of bounds" in repr(value)
+    with pytest.raises(TypeError):
+        jsonio.dumps(value)
+
+
+def test_integers_of_up_to_41_digits_are_kept_exactly() -> None:
+    assert jsonio.loads("9" * 41) == int("9" * 41)
