@@ -369,7 +369,10 @@ def load_for_reading(ctx: typer.Context) -> Config:
     """The config for a command that only reads the state: no secret is looked up, so it
     works where the secrets live only in the crontab line."""
     with errors():
-        return config_module.load_without_secrets(globals_of(ctx).config)
+        chosen = globals_of(ctx)
+        settings = config_module.load_without_secrets(chosen.config, company=chosen.company)
+    logformat.bind(company=settings.label)
+    return settings
 
 
 def print_json(document: Any) -> None:
