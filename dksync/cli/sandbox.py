@@ -139,9 +139,9 @@ def _serve(pair: Sandbox, write_config: Path | None, knobs: dict[str, Any]) -> N
     note = _remembered_posts(write_config.parent if write_config else Path.cwd())
     if note:
         out.write(note)
-    out.write("Serving until Ctrl-C.\n")
-    out.flush()
-    try:
+    try:  # from the line a user waits for on: a Ctrl-C right after it still stops cleanly
+        out.write("Serving until Ctrl-C.\n")
+        out.flush()
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
