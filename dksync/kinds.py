@@ -79,5 +79,7 @@ class ReasonCode(enum.StrEnum):
     ADOPT_MISMATCH = "adopt_mismatch"  # DK+ holds this reference with another customer/total
     UNCERTAIN = "uncertain"  # a POST may have reached DK+; looked up again before any retry
     DRIFT = "drift"  # DK+ differs from Moment and dksync does not overwrite it
+    UNEXPECTED = "unexpected"  # a failure dksync has no rule for, in this record only (see -vv)
+    UNREADABLE = "unreadable"  # a final Moment invoice reconcile cannot read or map
     PAYMENT_TERM = "payment_term"  # its payment term is not one of the DK+ company's codes
     KENNITALA_TAKEN = "kennitala_taken"  # DK+ holds its kennitala under another number

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dksync.errors import UsageError
 from dksync.logformat import JsonLines, LogFormat, SyslogLevels, to_journal
+from dksync.state.files import refuse_as_output
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _TRACEBACKS = logging.Formatter()
@@ -65,6 +66,7 @@ class _LogFile(logging.FileHandler):
     stderr says so and the file is left alone, instead of a traceback for every line."""
 
     broken = False
+    created = False
 
     def emit(self, record: logging.LogRecord) -> None:
         if not self.broken:
@@ -96,14 +98,37 @@ def scrub(text: str) -> str:
 def _file_handler(path: Path) -> _LogFile:
     """The log file, its folder created if missing; ``UsageError`` (exit 2) when it cannot
     be written, before the run starts rather than with a traceback at the first line."""
+    refuse_as_output(path, None, "--log-file")  # any SQLite file, before the config is read
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return _LogFile(path, encoding="utf-8")
+        existed = path.exists()
+        handler = _LogFile(path, encoding="utf-8")
+        handler.created = not existed
+        return handler
     except OSError as exc:
         raise UsageError(
             f"--log-file {path}: cannot write it ({exc.strerror or exc}); "
             "choose a file in a folder dksync may write to"
         ) from None
+
+
+def refuse_state(state_path: Path) -> None:
+    """Once the config names the state file: ``--log-file`` must be neither it nor one of
+    its companions. Refused, the log file is closed (and removed when this call made it)
+    before anything is written there, and the command stops with exit 2."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if not isinstance(handler, _LogFile):
+            continue
+        path = Path(handler.baseFilename)
+        try:
+            refuse_as_output(path, state_path, "--log-file")
+        except UsageError:
+            root.removeHandler(handler)
+            handler.close()
+            if handler.created:  # made by this call: only its own lines are lost
+                path.unlink(missing_ok=True)
+            raise
 
 
 def causes(error: BaseException) -> str:

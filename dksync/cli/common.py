@@ -354,6 +354,7 @@ def load(ctx: typer.Context) -> Config:
     with errors():
         chosen = globals_of(ctx)
         settings = config_module.load(chosen.config, company=chosen.company)
+        logs.refuse_state(settings.state_path)
     secrets = [settings.moment.api_key.reveal(), settings.dkplus.token.reveal()]
     if settings.email is not None and settings.email.password is not None:
         secrets.append(settings.email.password.reveal())

@@ -23,6 +23,7 @@ from dksync.reconcile import gather
 from dksync.reconcile.compare import ProblemKind, Result
 from dksync.reconcile.gather import Period, Tick
 from dksync.reconcile.render import document, problems_table, summary_table, write_csv
+from dksync.state.files import refuse_as_output
 from dksync.sync import run as engine
 
 PROBLEMS = 1
@@ -111,6 +112,9 @@ def reconcile(
     agree, 1 when there is any problem."""
     settings = load(ctx)
     period = _period(settings, start, end)
+    if csv_path is not None:
+        with errors():
+            refuse_as_output(csv_path, settings.state_path, "--csv")
     with errors(), progress() as tick:
         result = gather.run(settings, period, connect(settings), tick)
     if csv_path is not None:

@@ -146,8 +146,7 @@ def _watched_run(settings: Config, options: RunOptions, report: RunReport) -> Ru
         options = replace(options, on_locked=beat.start)
     began = time.monotonic()
     with errors(), RunProgress(report):
-        engine.run(settings, options, report=report)
-    notify.after_run(settings, report)
+        engine.run(settings, options, report=report, notifier=notify.after_run)
     if beat is not None:
         beat.finish(report.exit_code, outcome_line(report))
     _write_metrics(settings, report, time.monotonic() - began)

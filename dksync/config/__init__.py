@@ -113,6 +113,8 @@ def from_mapping(
     reader.check_known()
     config = reader.build(source)
     if reader.problems:
-        raise ConfigError("the config has problems:\n  - " + "\n  - ".join(reader.problems))
+        raise ConfigError(
+            "the config has problems:\n  - " + "\n  - ".join(reader.hidden.mask(reader.problems))
+        )
     assert config is not None
     return config

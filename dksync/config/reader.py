@@ -26,7 +26,7 @@ from dksync.config.model import (
     SyncConfig,
     default_state_path,
 )
-from dksync.config.values import shortened, shown, url_flaw
+from dksync.config.values import Hidden, shortened, shown, url_flaw
 from dksync.kinds import ObjectKind
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import InvoiceRules
@@ -59,6 +59,8 @@ class Reader:
     def __init__(self, raw: Mapping[str, Any], env: Mapping[str, str]) -> None:
         self.raw, self.env = raw, env
         self.problems: list[str] = []
+        names = [k.env for k in BY_NAME.values() if k.shape is Shape.SECRET]
+        self.hidden = Hidden(env[name] for name in names if name in env)  # masked when told
 
     def check_known(self) -> None:
         for section, value in self.raw.items():
@@ -99,6 +101,7 @@ class Reader:
                 try:
                     found = Path(file_name).expanduser().read_text(encoding="utf-8").strip()
                 except OSError as exc:
+                    self.hidden.unread_file(file_name)
                     self.problems.append(
                         f"{key}: cannot read {file_name} (from {name}_FILE): {exc.strerror}"
                     )
@@ -108,6 +111,8 @@ class Reader:
                     f"{key}: refers to ${{{name}}}, which is not set (nor {name}_FILE)"
                 )
                 return None
+            if file_name and name not in self.env:
+                self.hidden.add(found)  # what a _FILE holds is passed as a secret
             values[name] = found
         return _ENV_REF.sub(lambda m: values[m.group(1)], text)
 

@@ -41,6 +41,7 @@ def read(reader: Reader, name: str) -> Secret:
         try:
             data = Path(file_name).expanduser().read_bytes()
         except OSError as exc:
+            reader.hidden.unread_file(file_name)
             reader.problems.append(f"{file_key}: cannot read {file_name}: {exc.strerror}")
             return Secret("")
         value, origin = one_line(data) or None, f"the file {file_name}"
@@ -49,6 +50,7 @@ def read(reader: Reader, name: str) -> Secret:
             f"{name}: missing ({spec.required}; or set {spec.env} or {spec.env}_FILE)"
         )
         return Secret("")
+    reader.hidden.add(value)
     flaw = secret_flaw(value)
     if flaw:
         reader.problems.append(f"{name}: the value from {origin} {flaw}")

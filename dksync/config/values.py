@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import reprlib
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,34 @@ def url_flaw(value: str) -> str | None:
     if parts.query or parts.fragment:
         return "it must not hold ? or #"
     return None
+
+
+class Hidden:
+    """Every value that is, or may be, a secret: masked in every config problem told (a
+    secret put in the wrong key, or a secret's ``_FILE`` that holds the secret itself)."""
+
+    def __init__(self, values: Iterable[str]) -> None:
+        self.values = set(values)
+
+    def add(self, value: str) -> None:
+        self.values.add(value)
+
+    def unread_file(self, name: str) -> None:
+        """A secret's file that cannot be read and does not look like a path may be the
+        secret itself, pasted in the wrong place: never shown."""
+        if "/" not in name and "\\" not in name:
+            self.values.add(name)
+
+    def mask(self, texts: list[str]) -> list[str]:
+        """``texts`` with every such value masked, the longest first (values too short to
+        be a secret are left alone)."""
+        hidden = sorted((h for h in self.values if len(h) >= 4), key=len, reverse=True)
+        told = []
+        for text in texts:
+            for value in hidden:
+                text = text.replace(value, "***")
+            told.append(text)
+        return told
 
 
 def unknown_urls(urls: list[str]) -> list[int]:

@@ -49,6 +49,28 @@ def skip_reason(invoice: Invoice) -> str | None:
     return None
 
 
+def posted_facts(invoice: Invoice) -> dict[str, str] | None:
+    """What of a Moment invoice DK+ must keep once posted: its customer and its total
+    without VAT, from Moment's own amounts. A later difference is drift: DK+ is never
+    changed, the accountant credits it. None when the amounts cannot be reckoned."""
+    try:
+        total = sum(
+            (
+                line_total(
+                    line.quantity,
+                    price_with_surcharge(line.unit_price, line.surcharge_percent),
+                    line.discount_percent,
+                )
+                for line in invoice.lines
+            ),
+            Decimal(0),
+        )
+    except ArithmeticError:
+        return None
+    customer = invoice.customer_number or f"id {invoice.customer_id}"
+    return {"customer": customer, "total": str(total)}
+
+
 def reference(invoice: Invoice) -> str:
     """The DK+ ``Reference`` that ties a DK+ invoice to its Moment number."""
     return str(invoice.number)

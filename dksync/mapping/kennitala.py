@@ -40,7 +40,7 @@ def check(text: str | None) -> KennitalaCheck:
     if text is None or not text.strip():
         return KennitalaCheck(None, "has no kennitala")
     digits = normalise(text.strip())
-    if len(digits) != 10 or not digits.isdigit():
+    if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):  # not superscripts
         return KennitalaCheck(None, f"kennitala '{text}' is not 10 digits")
     day, month, year = int(digits[0:2]), int(digits[2:4]), int(digits[4:6])
     organisation = day > 40

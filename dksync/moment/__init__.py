@@ -41,8 +41,10 @@ from dksync.moment.paging import FUTURE_SKEW, ListRead
 from dksync.moment.parsing import (
     field_problems,
     format_instant,
+    may_be_due,
     parse,
     parse_instant,
+    record_id,
     record_key,
     record_label,
 )
@@ -79,8 +81,10 @@ __all__ = [
     "encode_project",
     "field_problems",
     "format_instant",
+    "may_be_due",
     "parse",
     "parse_instant",
+    "record_id",
     "record_key",
     "record_label",
 ]

@@ -12,6 +12,26 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 _T = TypeVar("_T")
+YEARS = range(1900, 3000)
+"""The years a Moment date may have: outside them it is a typo (0001-01-01), and date
+arithmetic near the ends of the calendar would overflow."""
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds half a UTF-16 pair (JSON's ``"\\ud800"``): not Unicode text,
+    so it cannot be stored, sent or printed as such."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _plausible_day(text: str) -> date:
+    day = date.fromisoformat(text[:10])
+    if day.year not in YEARS:
+        raise ValueError(f"year {day.year}")
+    return day
 
 
 def parse_instant(text: str) -> datetime:
@@ -42,6 +62,12 @@ class FieldReader:
 
     def text(self, key: str, required: bool = True) -> str | None:
         value = self._get(key, required, "text")
+        if isinstance(value, str) and has_lone_surrogate(value):
+            self.problems.append(
+                f"field '{self.prefix}{key}' holds text that is not valid Unicode (a lone "
+                "UTF-16 surrogate, half of an emoji or similar): retype it in Moment"
+            )
+            return None
         if value is None or isinstance(value, str):
             return value
         if isinstance(value, int | Decimal) and not isinstance(value, bool):
@@ -84,7 +110,7 @@ class FieldReader:
 
     def day(self, key: str, required: bool = True) -> date | None:
         return self._parsed(
-            key, "a date (YYYY-MM-DD)", lambda t: date.fromisoformat(t[:10]), required
+            key, f"a date (YYYY-MM-DD) in {YEARS.start}..{YEARS.stop - 1}", _plausible_day, required
         )
 
     def _parsed(

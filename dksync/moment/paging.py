@@ -102,6 +102,9 @@ class ListRead:
         self.newest_read: datetime | None = None
         self.clock_limit: datetime | None = None
         self.warnings: list[str] = []
+        self._ahead_first: str | None = None  # stamped later than Moment's clock: the first
+        self._ahead_count = 0  # and how many
+        self._clock_seen: datetime | None = None
 
     def __iter__(self) -> Iterator[Any]:
         at, seen, given = _Position(self.since, 0, self._size), _Window(), _Window()
@@ -184,11 +187,26 @@ class ListRead:
                 self.newest_read = max(key[0], self.newest_read or key[0])
         for key in fresh:
             if key is not None and self.clock_limit is not None and key[0] > self.clock_limit:
-                self.warnings.append(
-                    f"{self.kind} id {key[1]} is stamped {format_instant(key[0])}, later than "
-                    f"Moment's clock ({format_instant(self.clock_limit - FUTURE_SKEW)}): "
-                    "synced, but the cursor does not move past Moment's clock"
-                )
+                self._ahead(key, self.clock_limit - FUTURE_SKEW)
+
+    def _ahead(self, key: Key, clock: datetime) -> None:
+        if self._ahead_first is None:
+            self._ahead_first = f"{self.kind} id {key[1]} is stamped {format_instant(key[0])}"
+        self._ahead_count += 1
+        self._clock_seen = clock
+
+    @property
+    def clock_note(self) -> str | None:
+        """One line for every record of the read stamped later than Moment's clock (the
+        first named, the rest counted), or None; the caller warns once per run."""
+        if self._ahead_first is None or self._clock_seen is None:
+            return None
+        more = f" ({self._ahead_count - 1} more like it)" if self._ahead_count > 1 else ""
+        return (
+            f"{self._ahead_first}{more}, later than Moment's clock "
+            f"({format_instant(self._clock_seen)}, from its Date header): synced, but the "
+            "cursor does not move past Moment's clock"
+        )
 
     def _warn(self, what: str) -> None:
         self.warnings.append(

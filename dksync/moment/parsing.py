@@ -234,11 +234,39 @@ def record_key(raw: Any) -> tuple[datetime, int] | None:
     return modified, ident
 
 
+def may_be_due(raw: Any, first: date, last: date) -> bool:
+    """Whether an invoice that cannot be parsed may still be a final one of ``first`` to
+    ``last``: False only when what can be read of it (its state, export state or date)
+    rules it out. Reconcile reports the others as unreadable, never as agreeing."""
+    reader = FieldReader(raw, [])
+    status = reader.choice("invoiceState", INVOICE_STATES, InvoiceStatus.FINALIZED)
+    export = reader.choice("accountingExportState", EXPORT_STATES, ExportStatus.TO_TRANSFER)
+    day = reader.day("invoiceDate", required=False)
+    if status in (InvoiceStatus.DRAFT, InvoiceStatus.APPROVED):
+        return False
+    if export is ExportStatus.DO_NOT_TRANSFER:
+        return False
+    return day is None or first <= day <= last
+
+
+def record_id(raw: Any) -> int | None:
+    """The Moment id of a raw object when it has a readable one (its time may not be)."""
+    ident = FieldReader(raw, []).integer(ID)
+    return ident if ident is not None and ident > 0 else None
+
+
 def record_label(kind: str, raw: Any) -> str:
     """The number an operator knows a raw object by (customer, project or invoice number)."""
     value = raw.get(NUMBER_FIELDS[kind]) if isinstance(raw, Mapping) else None
-    return (
+    label = (
         str(value)
         if value is not None
         else f"id {raw.get(ID) if isinstance(raw, Mapping) else '?'}"
     )
+    return printable(label)
+
+
+def printable(text: str) -> str:
+    """``text`` with any lone UTF-16 surrogate written as its escape (``\\ud800``), so a
+    label Moment garbled can still be stored, printed and looked up."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -63,6 +63,8 @@ def show_record(config: Config, object_type: str, number: str) -> dict[str, Any]
     """Everything the state holds about one record, found by its Moment number."""
     with _reading(config) as state:
         moment_id = state.moment_id_for(object_type, number)
+        if moment_id is None:
+            moment_id = state.skipped_id(object_type, number)
         found: dict[str, Any] = {
             "object": object_type,
             "number": number,
@@ -101,11 +103,13 @@ def show_record(config: Config, object_type: str, number: str) -> dict[str, Any]
 def posted_among(config: Config, references: list[str]) -> list[str]:
     """Those of these invoice numbers the state says dksync posted to DK+."""
     with _reading(config) as state:
-        return [
-            number
-            for number in references
-            if (row := state.invoice_with_reference(number)) is not None and row.status == "posted"
-        ]
+        posted = []
+        for number in references:
+            ident = state.moment_id_for("invoices", number)
+            row = None if ident is None else state.invoice(ident)
+            if row is not None and row.status == "posted":
+                posted.append(number)
+        return posted
 
 
 def changes_since(config: Config, objects: tuple[str, ...]) -> str | None:

@@ -32,6 +32,7 @@ class ProblemKind(enum.Enum):
     MISSING = "missing"
     DUPLICATE = "duplicate"
     DIFFERS = "differs"
+    UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class Expected:
     total: Decimal | None
     lines: int
     why_missing: str
+    unreadable: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +85,20 @@ def expected(
 ) -> Expected:
     """What DK+ should hold for ``invoice``, from Moment's numbers only: ``customer`` is
     the DK+ number Moment's invoice names (see ``gather``), the total is Moment's."""
+    total = moments_total(invoice)
+    gaps = [
+        *(["its lines hold no usable amount"] if total is None else []),
+        *(["its customer cannot be told"] if customer is None else []),
+    ]
     return Expected(
         invoice=reference(invoice),
         customer=customer,
         invoice_date=invoice.invoice_date,
         currency=(invoice.currency or default_currency).strip().upper(),
-        total=moments_total(invoice),
+        total=total,
         lines=len(invoice.lines),
         why_missing=why_missing,
+        unreadable=f"{' and '.join(gaps)}, so not compared whole" if gaps else None,
     )
 
 
@@ -191,17 +199,23 @@ def judge(want: Expected, found: Sequence[Booked]) -> Problem | None:
         detail = f"DK+ holds {len(found)} invoices with reference {want.invoice}"
         return Problem(ProblemKind.DUPLICATE, want.invoice, numbers, detail)
     changed = differences(want, found[0])
+    if want.unreadable is not None:
+        detail = "; ".join([want.unreadable, *changed])
+        return Problem(ProblemKind.UNREADABLE, want.invoice, numbers, detail)
     if changed:
         return Problem(ProblemKind.DIFFERS, want.invoice, numbers, "; ".join(changed))
     return None
 
 
-def reconcile(wanted: Iterable[Expected], listed: Iterable[Booked]) -> Result:
-    """Every Moment invoice against the DK+ invoices that carry its number."""
+def reconcile(
+    wanted: Iterable[Expected], listed: Iterable[Booked], unreadable: Iterable[Problem] = ()
+) -> Result:
+    """Every Moment invoice against the DK+ invoices that carry its number; ``unreadable``
+    are the Moment invoices that could not even be parsed (each a problem)."""
     by_reference: dict[str, list[Booked]] = {}
     for item in listed:
         by_reference.setdefault(item.reference, []).append(item)
-    matched, problems = 0, []
+    matched, problems = 0, list(unreadable)
     for want in wanted:
         found = sorted(by_reference.get(want.invoice, []), key=lambda b: _order(b.number))
         problem = judge(want, found)

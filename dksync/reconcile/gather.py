@@ -28,6 +28,8 @@ from dksync.reconcile.compare import (
     DK_FIELDS,
     Booked,
     Expected,
+    Problem,
+    ProblemKind,
     Result,
     booked,
     expected,
@@ -51,7 +53,7 @@ class Period:
 def run(config: Config, period: Period, sources: Clients, tick: Tick | None = None) -> Result:
     """Every final Moment invoice of the period against DK+'s sales invoices."""
     tick = tick or (lambda what: None)
-    invoices = final_invoices(sources.moment, period, tick)
+    invoices, unreadable = final_invoices(sources.moment, period, tick)
     customers = _customers(sources.moment, {i.customer_id for i in invoices}, tick)
     accounts = sources.moment.accounts()
     knowledge = Knowledge.open(config.state_path)
@@ -60,26 +62,32 @@ def run(config: Config, period: Period, sources: Clients, tick: Tick | None = No
     finally:
         knowledge.close()
     listed = dk_invoices(sources, period, [w.invoice for w in wanted], config, tick)
-    return reconcile(wanted, listed)
+    return reconcile(wanted, listed, unreadable)
 
 
-def final_invoices(client: MomentClient, period: Period, tick: Tick) -> list[Invoice]:
+def final_invoices(
+    client: MomentClient, period: Period, tick: Tick
+) -> tuple[list[Invoice], list[Problem]]:
     """Moment's invoices of the period that are to be in DK+ (final, not do-not-transfer),
-    each once (a list read may yield an invoice twice when it changes meanwhile)."""
+    each once (a list read may yield an invoice twice when it changes meanwhile); and, as
+    problems, those that cannot be read unless what can be read rules them out."""
     found: dict[int, Invoice] = {}
+    unreadable: dict[str, Problem] = {}
     for raw in client.all("invoices"):
         tick("Moment invoices")
         try:
             invoice: Invoice = moment.parse("invoices", raw)
         except RecordRejected as exc:
             label = moment.record_label("invoices", raw)
-            log.warning("Moment invoice %s cannot be read, left out: %s", label, exc)
+            if moment.may_be_due(raw, period.start, period.end):
+                detail = f"Moment sent it in a shape dksync cannot read, so not compared: {exc}"
+                unreadable[label] = Problem(ProblemKind.UNREADABLE, label, (), detail)
             continue
         if skip_reason(invoice) is None and period.start <= invoice.invoice_date <= period.end:
             kept = found.get(invoice.id)
             if kept is None or kept.modified <= invoice.modified:
                 found[invoice.id] = invoice
-    return sorted(found.values(), key=lambda i: i.number)
+    return sorted(found.values(), key=lambda i: i.number), list(unreadable.values())
 
 
 def _customers(client: MomentClient, wanted: set[int], tick: Tick) -> dict[int, Customer]:

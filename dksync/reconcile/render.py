@@ -17,6 +17,7 @@ STYLE = {
     ProblemKind.MISSING: "red",
     ProblemKind.DUPLICATE: "magenta",
     ProblemKind.DIFFERS: "yellow",
+    ProblemKind.UNREADABLE: "red",
 }
 
 

@@ -37,7 +37,8 @@ class Knobs:
     ``customer: {id, customerNumber}`` (and so for projects, products, accounts);
     ``renamed_fields`` spells fields as an account would (``{"customer.phone": "tel"}``);
     ``include_only`` lists fields sent only through ``/include/base``; ``endless_list``
-    names a kind whose list never ends (see ``moment_server``).
+    names a kind whose list never ends (see ``moment_server``); ``clock_offset_s`` moves
+    the server's ``Date`` header (negative: a stale clock).
     """
 
     latency_ms: float = 0.0
@@ -63,6 +64,7 @@ class Knobs:
     renamed_fields: dict[str, str] = field(default_factory=dict)
     include_only: list[str] = field(default_factory=list)
     endless_list: str = ""
+    clock_offset_s: float = 0.0
 
     def update(self, changes: Mapping[str, Any]) -> None:
         known = {f.name for f in fields(self)}
@@ -79,6 +81,7 @@ ANSWERS: dict[str, tuple[int, bytes | None]] = {
     "object": (200, b"{}"),
     "list": (200, b"[]"),
     "404": (404, b'{"Message": "Not found"}'),
+    "409": (409, b'{"Message": "Conflict: already exists"}'),
     "500": (500, b'{"Message": "Internal Server Error"}'),
     "502": (502, b"<html>Bad Gateway</html>"),
     "503": (503, b'{"Message": "Service Unavailable"}'),

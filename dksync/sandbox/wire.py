@@ -36,7 +36,9 @@ def _encoded(body: Any) -> bytes:
     """A reply body's bytes: a ``RawBody`` as it is, anything else as JSON."""
     if isinstance(body, RawBody):
         return bytes(body)
-    return b"" if body is None else jsonio.dumps(body).encode()
+    # a lone surrogate in a record goes out as JSON's escape for it ("\\ud800"), as a
+    # service that stores UTF-16 halves sends it
+    return b"" if body is None else jsonio.dumps(body).encode("utf-8", "backslashreplace")
 
 
 def _wire(reply: Reply, fault: str | None, knobs: Knobs) -> tuple[dict[str, str], bytes]:
@@ -56,6 +58,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the server keeps its own request log."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, off by the ``clock_offset_s`` knob (a stale clock)."""
+        now = time.time() if timestamp is None else timestamp
+        return super().date_time_string(now + self.sandbox.knobs.clock_offset_s)
 
     def _serve(self) -> None:
         split = urlsplit(self.path)

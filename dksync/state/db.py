@@ -16,6 +16,17 @@ from dksync.state.files import could_hold, explain
 from dksync.state.migrations import MIGRATIONS
 
 
+def _storable(value: Any) -> Any:
+    """A text that SQLite can hold: a lone UTF-16 surrogate (from a garbled Moment record)
+    is kept as its escape, never taken for a broken state file."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 class Database:
     """One open SQLite state file: statements serialised between threads, errors as
     ``StateError``, ``atomic()`` transactions, the schema migrated on opening. Not shared
@@ -104,7 +115,7 @@ class Database:
         """One statement, serialised with every other thread's use of this connection;
         answers the new row's id for an INSERT."""
         with self._lock, self._errors():
-            return self._db.execute(sql, args).lastrowid or 0
+            return self._db.execute(sql, tuple(map(_storable, args))).lastrowid or 0
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
         with self._lock, self._errors():

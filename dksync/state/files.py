@@ -4,8 +4,11 @@ created where the config puts it."""
 from __future__ import annotations
 
 import errno
+import os
 from datetime import UTC, datetime
 from pathlib import Path
+
+from dksync.errors import UsageError
 
 
 def explain(path: Path, exc: BaseException) -> str:
@@ -43,3 +46,53 @@ def could_hold(path: Path) -> None:
         folder = folder.parent
     if not folder.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
+
+
+COMPANIONS = ("", "-wal", "-shm", "-journal", ".lineage", ".lock")
+"""The state file and the files SQLite and dksync keep beside it."""
+
+
+def is_state_file(path: Path, state_path: Path) -> bool:
+    """Whether ``path`` is the state file or one of its companions (however spelled: a
+    symlink, a relative path), which an output file must never overwrite."""
+    for suffix in COMPANIONS:
+        companion = state_path.with_name(state_path.name + suffix)
+        if _same(path, companion):
+            return True
+    return looks_like_sqlite(path)
+
+
+def looks_like_sqlite(path: Path) -> bool:
+    """Whether ``path`` is, by its name or its first bytes, an SQLite database or one of
+    SQLite's side files: any state file, before the config says which one is ours."""
+    if path.name.endswith(("-wal", "-shm", "-journal")):
+        return True
+    try:
+        with path.open("rb") as handle:
+            return handle.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def _same(one: Path, other: Path) -> bool:
+    try:
+        return one.exists() and other.exists() and one.samefile(other)
+    except OSError:
+        return False
+
+
+def refuse_as_output(path: Path, state_path: Path | None, option: str) -> None:
+    """``UsageError`` (exit 2) when ``option`` would write over the state or a companion."""
+    hit = is_state_file(path, state_path) if state_path is not None else looks_like_sqlite(path)
+    if hit or (state_path is not None and _spelled_alike(path, state_path)):
+        raise UsageError(
+            f"{option} {path}: that is dksync's state file or one of its companions "
+            "(-wal, -shm, .lineage, .lock); writing there would destroy the state. "
+            "Choose another file"
+        )
+
+
+def _spelled_alike(path: Path, state_path: Path) -> bool:
+    """The same path before either exists (a state file still to be created)."""
+    names = {os.path.abspath(state_path.with_name(state_path.name + s)) for s in COMPANIONS}
+    return os.path.abspath(path) in names

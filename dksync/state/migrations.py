@@ -60,6 +60,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX ledger_by_time ON ledger (at)",
     ),
     (
+        "CREATE INDEX written_by_number ON written (object_type, number)",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        (
+            "CREATE TABLE claims (object_type TEXT NOT NULL, number TEXT NOT NULL, moment_id "
+            "INTEGER NOT NULL, PRIMARY KEY (object_type, number))"
+        ),
+    ),
+    (
         "ALTER TABLE runs ADD COLUMN error TEXT",
         (
             "CREATE TABLE skipped (object_type TEXT NOT NULL, moment_id INTEGER NOT NULL, "

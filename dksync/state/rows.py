@@ -31,7 +31,8 @@ class InvoiceRow:
 @dataclass(frozen=True, slots=True)
 class WrittenRow:
     """What dksync last wrote to DK+ for a customer or project: the DK+ number, the hash
-    of the body, the body itself (when kept: from schema 6 on) and when."""
+    of the body, the body itself (when kept: from schema 6 on) and when. For an invoice:
+    what of it was posted (customer, total), to tell a later change as drift."""
 
     number: str
     payload_hash: str

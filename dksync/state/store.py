@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from dksync import jsonio
-from dksync.state.db import Database
 from dksync.state.files import now_text
+from dksync.state.operator import OperatorRecords
 from dksync.state.rows import Cursor, InvoiceRow, LedgerEntry, RejectedRow, WrittenRow
 
 _INVOICE_COLUMNS = "moment_id, reference, status, dk_number, updated_at"
@@ -34,7 +34,7 @@ def _rejected(row: sqlite3.Row) -> RejectedRow:
     return RejectedRow(**dict(row))
 
 
-class State(Database):
+class State(OperatorRecords):
     """The state file's records: cursors, what was written, invoices, rejected records,
     notices and run history. Every change inside ``atomic()``."""
 
@@ -100,8 +100,12 @@ class State(Database):
         )
 
     def written_counts(self) -> dict[str, int]:
-        """How many records of each kind dksync wrote to DK+ (a lower bound on what it holds)."""
-        rows = self._all("SELECT object_type, COUNT(*) FROM written GROUP BY object_type")
+        """How many customers, projects and products dksync wrote to DK+ (a lower bound on
+        what it holds); invoices keep there only what was posted of them, for drift."""
+        rows = self._all(
+            "SELECT object_type, COUNT(*) FROM written WHERE object_type != 'invoices' "
+            "GROUP BY object_type"
+        )
         return {str(kind): int(count) for kind, count in rows}
 
     def wrote_number(self, object_type: str, number: str) -> bool:
@@ -162,19 +166,62 @@ class State(Database):
             (moment_id, reference, status, dk_number, detail, now_text()),
         )
 
-    def forget_invoice(self, moment_id: int) -> None:
-        """DK+ was asked and holds no invoice under this one's reference: the state stops
-        saying it is posted, so it can be sent again (``resync --force``)."""
-        self._sql("DELETE FROM invoices WHERE moment_id = ?", (moment_id,))
-
-    def invoice_with_reference(self, reference: str) -> InvoiceRow | None:
-        """The Moment invoice dksync posted (or is posting) under this DK+ reference."""
+    def reference_holder(self, reference: str, moment_id: int) -> InvoiceRow | None:
+        """Another Moment invoice that holds this DK+ reference (its POST pending, uncertain
+        or posted): one DK+ invoice per Moment invoice number."""
         row = self._one(
-            f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE reference = ? "
-            "ORDER BY moment_id LIMIT 1",
-            (reference,),
+            f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE reference = ? AND moment_id != ? "
+            "AND status IN ('pending', 'uncertain', 'posted') ORDER BY moment_id LIMIT 1",
+            (reference, moment_id),
         )
         return _invoice(row)
+
+    def claim_number(self, object_type: str, number: str, moment_id: int) -> int | None:
+        """Claim a DK+ number for one Moment record before anything is written under it
+        (so a run killed after the write still holds it); the other Moment id when another
+        record holds it (claimed, or written before claims existed). A record that claims a
+        new number gives up its old one."""
+        with self.atomic():
+            row = self._one(
+                "SELECT moment_id FROM claims WHERE object_type = ? AND number = ?",
+                (object_type, number),
+            )
+            if row is not None and int(row[0]) != moment_id:
+                return int(row[0])
+            other = self.number_holder(object_type, number, moment_id)
+            if other is not None:
+                return other
+            self._sql(
+                "DELETE FROM claims WHERE object_type = ? AND moment_id = ?",
+                (object_type, moment_id),
+            )
+            self._sql(
+                "INSERT INTO claims (object_type, number, moment_id) VALUES (?, ?, ?)",
+                (object_type, number, moment_id),
+            )
+            return None
+
+    def number_holder(self, object_type: str, number: str, moment_id: int) -> int | None:
+        """Another Moment record written to DK+ under this DK+ number, or None."""
+        row = self._one(
+            "SELECT moment_id FROM written WHERE object_type = ? AND number = ? "
+            "AND moment_id != ? ORDER BY moment_id LIMIT 1",
+            (object_type, number, moment_id),
+        )
+        return None if row is None else int(row[0])
+
+    # --- facts about the state file itself (its lineage) -------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._sql(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def invoices_with_status(self, status: str) -> list[InvoiceRow]:
         rows = self._all(
@@ -266,10 +313,6 @@ class State(Database):
                 "SELECT moment_id FROM rejected WHERE object_type = ? AND number = ?",
                 (object_type, number),
             ),
-            (
-                "SELECT moment_id FROM skipped WHERE object_type = ? AND number = ?",
-                (object_type, number),
-            ),
         ]
         if object_type == "invoices":
             queries.insert(0, ("SELECT moment_id FROM invoices WHERE reference = ?", (number,)))
@@ -278,29 +321,6 @@ class State(Database):
             if row is not None:
                 return int(row[0])
         return None
-
-    def record_skip(self, object_type: str, moment_id: int, number: str, reason: str) -> None:
-        """A record a run saw and left alone on purpose (a draft, "do not transfer"), so
-        ``show`` can say why it was not sent."""
-        self._sql(
-            "INSERT INTO skipped (object_type, moment_id, number, reason, at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(object_type, moment_id) DO UPDATE SET "
-            "number = excluded.number, reason = excluded.reason, at = excluded.at",
-            (object_type, moment_id, number, reason, now_text()),
-        )
-
-    def clear_skip(self, object_type: str, moment_id: int) -> None:
-        self._sql(
-            "DELETE FROM skipped WHERE object_type = ? AND moment_id = ?", (object_type, moment_id)
-        )
-
-    def skip_of(self, object_type: str, moment_id: int) -> tuple[str, str] | None:
-        """(why, when) the last run that saw this record skipped it, or None."""
-        row = self._one(
-            "SELECT reason, at FROM skipped WHERE object_type = ? AND moment_id = ?",
-            (object_type, moment_id),
-        )
-        return None if row is None else (str(row[0]), str(row[1]))
 
     # --- notifications --------------------------------------------------------------------
 
@@ -363,21 +383,11 @@ class State(Database):
     def finish_run(
         self, run_id: int, outcome: str, counts: dict[str, Any], error: str | None = None
     ) -> None:
-        """A run's end: its outcome, counts and, for a failed one, why (for status, history
-        and monitoring, long after its log is gone)."""
+        """A run's end: its outcome, counts and, for a failed one, why it failed."""
         with self.atomic():
             self._sql(
                 "UPDATE runs SET finished_at = ?, outcome = ?, counts = ?, error = ? WHERE id = ?",
                 (now_text(), outcome, json.dumps(counts), error, run_id),
-            )
-
-    def note_run_counts(self, run_id: int, counts: dict[str, Any]) -> None:
-        """The counts so far of a run still going, so ``status`` can tell them (and a run
-        killed outright leaves what it did)."""
-        with self.atomic():
-            self._sql(
-                "UPDATE runs SET counts = ? WHERE id = ? AND finished_at IS NULL",
-                (json.dumps(counts), run_id),
             )
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:

@@ -12,16 +12,22 @@ them from then on), so memory stays flat however big the run.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dksync.errors import RecordRejected
+from dksync import logs
+from dksync.errors import DksyncError, FatalError, RecordRejected
+from dksync.jsonio import fingerprint
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome, RunReport
 from dksync.state.rows import Cursor, InvoiceRow, RejectedRow, WrittenRow
 from dksync.state.store import State
 from dksync.sync.ledger import ledger_entry
+from dksync.transport.trail import forget_endpoint, last_endpoint
+
+log = logging.getLogger("dksync.books")
 
 Key = tuple[ObjectKind, int | str]
 Facts = tuple[str, str, str | None]
@@ -53,6 +59,7 @@ class Books:
         self.report = report
         self._table: dict[Key, Standing] = {}
         self._fresh: set[ObjectKind] = set()
+        self._posting: set[int] = set()
         self._lock = threading.Lock()
 
     # --- reading ----------------------------------------------------------------------------
@@ -77,9 +84,6 @@ class Books:
     def invoice(self, moment_id: int) -> InvoiceRow | None:
         return self.state.invoice(moment_id)
 
-    def invoice_with_reference(self, reference: str) -> InvoiceRow | None:
-        return self.state.invoice_with_reference(reference)
-
     def customer_facts(self, moment_id: int) -> Facts | None:
         """(number, name, kennitala) of a customer, when known to be current: written in this
         run, or the customers stream was read whole in this run (``mark_fresh``)."""
@@ -98,15 +102,28 @@ class Books:
     def take(
         self, kind: ObjectKind, ident: int, label: str, step: Callable[[], Outcome]
     ) -> Outcome:
-        """Run one record's sync step and record what it decided. A ``RecordRejected`` becomes
-        a rejection with its reason; so does a number that cannot be money (an overflow, NaN,
-        an absurd exponent): that record waits in the rejected queue, the others go on."""
+        """Run one record's sync step and record what it decided. The boundary of one
+        record: whatever the step raises ends this record only (``failed``); only a
+        ``FatalError`` (credentials, config, state, a service down, a signal) passes on."""
+        forget_endpoint()
         try:
             outcome = step()
-        except RecordRejected as exc:
-            outcome = Outcome(kind, ident, label, Action.REJECT, str(exc), code=exc.code)
-        except ArithmeticError as exc:
-            outcome = Outcome(
+        except FatalError:
+            raise
+        except Exception as exc:
+            outcome = self.failed(kind, ident, label, exc)
+        return self.record(outcome)
+
+    def failed(self, kind: ObjectKind, ident: int, label: str, exc: Exception) -> Outcome:
+        """What a failure of one record's step means for that record: its rejection with a
+        reason code, or, when its invoice POST may have reached DK+, uncertain (the
+        reference is looked up before any new attempt)."""
+        with self._lock:
+            posting = kind is ObjectKind.INVOICES and ident in self._posting
+        if isinstance(exc, RecordRejected) and not posting:
+            return Outcome(kind, ident, label, Action.REJECT, str(exc), code=exc.code)
+        if isinstance(exc, ArithmeticError) and not posting:
+            return Outcome(
                 kind,
                 ident,
                 label,
@@ -114,7 +131,30 @@ class Books:
                 f"holds a number that cannot be an amount ({type(exc).__name__}): fix it in Moment",
                 code=ReasonCode.BAD_VALUE,
             )
-        return self.record(outcome)
+        where = last_endpoint()
+        what = f"{type(exc).__name__}" + (f" at {where}" if where else "")
+        log.debug("%s %s: unexpected %s: %s", kind.value, label, what, logs.causes(exc))
+        said = f": {exc}" if isinstance(exc, DksyncError) and str(exc) else ""
+        if posting:
+            return Outcome(
+                kind,
+                ident,
+                label,
+                Action.UNCERTAIN,
+                f"failed after its POST ({what}{said}): it may be in DK+; looked up by "
+                "reference before any new attempt",
+                code=ReasonCode.UNCERTAIN,
+                invoice_state=InvoiceState.UNCERTAIN,
+            )
+        return Outcome(
+            kind,
+            ident,
+            label,
+            Action.REJECT,
+            f"failed unexpectedly ({what}{said}); tried again next run. Run with -vv "
+            "--log-file for the details",
+            code=ReasonCode.UNEXPECTED,
+        )
 
     def record(self, outcome: Outcome) -> Outcome:
         """Store one record's outcome in the state and the report, and its standing."""
@@ -124,6 +164,8 @@ class Books:
         key = product_key(outcome.label) if kind is ObjectKind.PRODUCTS else outcome.moment_id
         self._store(outcome)
         with self._lock:
+            if kind is ObjectKind.INVOICES:
+                self._posting.discard(outcome.moment_id)
             if standing is not None:
                 self._table[(kind, key)] = standing
         self.report.add(outcome)
@@ -133,6 +175,8 @@ class Books:
         """Record the final outcome of a record this run already reported as ``previous``
         (an invoice whose lost answer was settled at the end of the run)."""
         self._store(outcome)
+        with self._lock:
+            self._posting.discard(outcome.moment_id)
         self.report.revise(outcome, previous)
         return outcome
 
@@ -163,9 +207,33 @@ class Books:
 
     def before_post(self, moment_id: int, reference: str) -> None:
         """Mark an invoice pending before its POST: if the run dies during it, the next run
-        looks the reference up before anything else."""
+        looks the reference up before anything else. From now until its outcome is
+        recorded, a failure of its step leaves it uncertain, never rejected."""
         with self.state.atomic():
+            _refuse_held(self.state.reference_holder(reference, moment_id), moment_id, reference)
             self.state.mark_invoice(moment_id, reference, InvoiceState.PENDING)
+        with self._lock:
+            self._posting.add(moment_id)
+
+    def refuse_taken(self, moment_id: int, reference: str) -> None:
+        """``duplicate_number`` when another Moment invoice holds this reference: checked
+        before any lookup (so a second invoice never adopts the first's DK+ invoice), and
+        claimed for good by ``before_post``."""
+        _refuse_held(self.state.reference_holder(reference, moment_id), moment_id, reference)
+
+    def claim_number(self, kind: ObjectKind, number: str, moment_id: int) -> None:
+        """One Moment record per DK+ number: claimed in the state before the write, and
+        refused (``duplicate_number``) when another Moment record holds it ("10001" and
+        "10001 " are never merged silently, even by a run killed between write and books).
+        A dry run claims in its in-memory copy of the state, the same way."""
+        other = self.state.claim_number(kind, number, moment_id)
+        if other is not None:
+            raise RecordRejected(
+                f"DK+ {kind.singular} number {number} belongs to Moment {kind.singular} id "
+                f"{other}; this is Moment id {moment_id}: two Moment {kind.value} map to one "
+                "DK+ number. Not written: give them distinct numbers in Moment",
+                ReasonCode.DUPLICATE_NUMBER,
+            )
 
     def cursor(self, kind: str) -> Cursor | None:
         """Where this kind's last run left off in Moment's change stream."""
@@ -215,6 +283,14 @@ class Books:
                 )
             if outcome.facts is not None:
                 self.state.record_customer_facts(outcome.moment_id, *outcome.facts)
+            if outcome.posted is not None:
+                self.state.record_written(
+                    kind,
+                    outcome.moment_id,
+                    outcome.dk_number or "",
+                    fingerprint(outcome.posted),
+                    outcome.posted,
+                )
             entry = ledger_entry(outcome)
             if entry is not None:
                 self.state.add_ledger(entry)
@@ -236,6 +312,7 @@ class DryBooks(Books):
     def __init__(self, state: State, report: RunReport) -> None:
         super().__init__(state, report)
         self._dry_facts: dict[int, Facts] = {}
+        self._dry_claims: dict[str, int] = {}
 
     def _facts(self, moment_id: int) -> Facts | None:
         return self._dry_facts.get(moment_id) or super()._facts(moment_id)
@@ -253,7 +330,40 @@ class DryBooks(Books):
         self.report.warn(f"{kind.singular} {label}: {text}")
 
     def before_post(self, moment_id: int, reference: str) -> None:
-        """Nothing is posted in a dry run."""
+        """Nothing is posted in a dry run, but the reference is claimed in memory the same
+        way, so the dry run says what the run will do."""
+        self.refuse_taken(moment_id, reference)
+        with self._lock:
+            other = self._dry_claims.setdefault(reference, moment_id)
+        if other != moment_id:
+            raise RecordRejected(_held_text(reference, other, None, moment_id), _DUPLICATE)
+
+    def refuse_taken(self, moment_id: int, reference: str) -> None:
+        super().refuse_taken(moment_id, reference)
+        with self._lock:
+            other = self._dry_claims.get(reference, moment_id)
+        if other != moment_id:
+            raise RecordRejected(_held_text(reference, other, None, moment_id), _DUPLICATE)
+
+
+_DUPLICATE = ReasonCode.DUPLICATE_NUMBER
+
+
+def _refuse_held(other: InvoiceRow | None, moment_id: int, reference: str) -> None:
+    """Refuse the claim on ``reference`` when another Moment invoice holds it."""
+    if other is not None:
+        raise RecordRejected(
+            _held_text(reference, other.moment_id, other.dk_number, moment_id), _DUPLICATE
+        )
+
+
+def _held_text(reference: str, other: int, dk_number: int | None, moment_id: int) -> str:
+    where = f" (DK+ {dk_number})" if dk_number is not None else ""
+    return (
+        f"invoice number {reference} is already claimed{where} by Moment invoice id {other}; "
+        f"this is Moment invoice id {moment_id}: two Moment invoices share one number. "
+        "Not posted: fix the number in Moment"
+    )
 
 
 def _standing(outcome: Outcome) -> Standing | None:

@@ -131,6 +131,12 @@ class RunContext:
     settle: Settle
     lock: KeyLocks = field(default_factory=KeyLocks)
     product_rates: ProductRates = field(default_factory=ProductRates)
+    window_trusted: bool = True
+    """Whether a DK+ list's "not there" may decide a first POST (``state.lineage``)."""
+    clock_warned: bool = False
+    """Whether a stale Moment clock was told already (once per run, not per stream)."""
+    read_all_invoices: bool = False
+    """Whether this run read the invoices stream whole from the start of Moment's history."""
     _sales_person_ok: bool = False
     _once: threading.Lock = field(default_factory=threading.Lock)
     _terms: tuple[frozenset[str] | None] | None = None

@@ -69,6 +69,7 @@ def _decide(ctx: RunContext, customer: Customer) -> Outcome:
             code=ReasonCode.INVALID_DATA,
         )
     payload, number = mapped.payload, str(mapped.payload["Number"])
+    ctx.books.claim_number(KIND, number, customer.id)
     digest = fingerprint(payload)
     outcome = Outcome(
         KIND,
@@ -130,7 +131,10 @@ def _update(
         _send(ctx, outcome, partial(ctx.dkplus.update_customer, number), body, current)
     except NotFound:
         outcome.action, outcome.detail = Action.CREATE, "DK+ no longer had it: created again"
-        _send(ctx, outcome, ctx.dkplus.create_customer, payload)
+        try:
+            _send(ctx, outcome, ctx.dkplus.create_customer, payload)
+        except Conflict:
+            raise _deleted_in_dkplus(number) from None
 
 
 def _create(
@@ -161,7 +165,21 @@ def _create(
         current = ctx.dkplus.customer(number) or {}
         outcome.action, outcome.detail = Action.UPDATE, "already in DK+: updated"
         body = whole_record(current, payload)
-        _send(ctx, outcome, partial(ctx.dkplus.update_customer, number), body, current)
+        try:
+            _send(ctx, outcome, partial(ctx.dkplus.update_customer, number), body, current)
+        except NotFound:
+            raise _deleted_in_dkplus(number) from None
+
+
+def _deleted_in_dkplus(number: str) -> RecordRejected:
+    """DK+ answers 409 to creating the customer and 404 to updating it: this customer
+    alone is rejected, with what to do."""
+    return RecordRejected(
+        f"DK+ answers 409 (exists) to creating customer {number} and 404 (not found) to "
+        "updating it: it is probably deleted in DK+ while its number stays taken. Restore "
+        "it in DK+ (or give the Moment customer another number)",
+        ReasonCode.REFUSED,
+    )
 
 
 def _send(

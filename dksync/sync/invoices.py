@@ -23,10 +23,10 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
-from dksync.errors import RecordRejected, UncertainWrite
+from dksync.errors import Conflict, FatalError, NotFound, RecordRejected, UncertainWrite
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.mapping import Mapped, Rejected
-from dksync.mapping.invoices import map_invoice, reference, skip_reason
+from dksync.mapping.invoices import map_invoice, posted_facts, reference, skip_reason
 from dksync.mapping.money import amounts_agree
 from dksync.outcome import Action, Outcome
 from dksync.records import Invoice
@@ -58,16 +58,16 @@ def _decide(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
         return Outcome(KIND, invoice.id, label, Action.SKIP, why_not)
     row = ctx.books.invoice(invoice.id)
     if row is not None and row.status == InvoiceState.POSTED:
-        return Outcome(KIND, invoice.id, label, Action.UNCHANGED, dk_number=str(row.dk_number))
-    _refuse_second_use_of_number(ctx, invoice)
+        return _posted_before(ctx, invoice, label, str(row.dk_number))
+    ctx.books.refuse_taken(invoice.id, reference(invoice))  # one DK+ invoice per number
     invoice, mapped = prepare(ctx, invoice)
     if row is not None and InvoiceState(row.status).in_flight:
         age = row.age_seconds(datetime.now(UTC))
         if age < ctx.settle.seconds:  # a POST of a run that just died may still land
             outcome = Outcome(KIND, invoice.id, label, Action.CREATE, payload=mapped.payload)
             return ctx.settle.defer(outcome, Lost(invoice, mapped, age), "a POST seconds ago")
-    if row is not None and InvoiceState(row.status).in_flight:
-        found = ctx.dkplus.invoices_by_reference(reference(invoice))  # one by one: ours?
+    if (row is not None and InvoiceState(row.status).in_flight) or not ctx.window_trusted:
+        found = ctx.dkplus.invoices_by_reference(reference(invoice))  # one by one
     else:
         found = ctx.dkplus.held_invoices(reference(invoice), invoice.invoice_date)
     if found:
@@ -77,19 +77,22 @@ def _decide(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
     return post(ctx, invoice, label, mapped)
 
 
-def _refuse_second_use_of_number(ctx: RunContext, invoice: Invoice) -> None:
-    """One DK+ invoice per Moment invoice: a second Moment invoice (another id) with a
-    number dksync already posted is rejected, naming both; it is never adopted."""
-    other = ctx.books.invoice_with_reference(reference(invoice))
-    if other is None or other.moment_id == invoice.id:
-        return
-    if other.status == InvoiceState.POSTED or InvoiceState(other.status).in_flight:
-        raise RecordRejected(
-            f"invoice number {reference(invoice)} is already in DK+ (DK+ {other.dk_number}) "
-            f"for Moment invoice id {other.moment_id}; this is Moment invoice id {invoice.id}: "
-            "two Moment invoices share one number. Not posted: fix the number in Moment",
-            ReasonCode.DUPLICATE_NUMBER,
-        )
+def _posted_before(ctx: RunContext, invoice: Invoice, label: str, dk_number: str) -> Outcome:
+    """An invoice dksync posted: unchanged, or, when its customer or total changed in Moment
+    since, drift with the fields (DK+ is never changed: the accountant credits it)."""
+    outcome = Outcome(KIND, invoice.id, label, Action.UNCHANGED, dk_number=dk_number)
+    written, now = ctx.books.written(KIND, invoice.id), posted_facts(invoice)
+    then = written.payload if written is not None else None
+    if then is None or now is None or then == now:
+        return outcome
+    outcome.changes = {k: (then.get(k), now[k]) for k in now if then.get(k) != now[k]}
+    outcome.action, outcome.code = Action.DRIFT, ReasonCode.DRIFT
+    named = ", ".join(f"{k} {a} → {b}" for k, (a, b) in outcome.changes.items())
+    outcome.detail = (
+        f"changed in Moment after it was posted as DK+ {dk_number} ({named}): DK+ is not "
+        "changed; credit it in DK+ and book it again, or change it back in Moment"
+    )
+    return outcome
 
 
 def prepare(ctx: RunContext, invoice: Invoice) -> tuple[Invoice, Mapped]:
@@ -161,6 +164,7 @@ def adopt(
         dk_number=number,
         invoice_state=InvoiceState.POSTED,
         payload=mapped.payload,  # for the ledger: the invoice as dksync would have sent it
+        posted=posted_facts(invoice),
     )
 
 
@@ -204,6 +208,15 @@ def post(
                 return adopt(ctx, invoice, label, mapped, found, ours=True)
             outcome.detail = f"{exc}; DK+ holds no such invoice: posted again"
             continue
+        except (NotFound, Conflict) as exc:  # an answer, so the POST ended: is it there?
+            found = ctx.dkplus.invoices_by_reference(ref)
+            if found:
+                return adopt(ctx, invoice, label, mapped, found)
+            return _refused(
+                outcome,
+                f"{exc}; DK+ holds no invoice with this reference: sent again next run",
+                ReasonCode.REFUSED,
+            )
         except RecordRejected as exc:
             if repaired or not _repair(ctx, invoice, mapped):
                 return _refused(outcome, str(exc), exc.code)
@@ -211,7 +224,8 @@ def post(
             outcome.detail = "DK+ lacked what it needs: written again, then posted"
             continue
         outcome.dk_number = number
-        outcome.invoice_state = InvoiceState.POSTED if number is not None else None
+        if number is not None:
+            outcome.invoice_state, outcome.posted = InvoiceState.POSTED, posted_facts(invoice)
         return outcome
     return _refused(
         outcome,
@@ -266,6 +280,8 @@ def resolve_lost(ctx: RunContext, lost: Lost, previous: Outcome) -> Outcome:
     with ctx.lock(KIND, invoice.id):
         try:
             outcome = decide()
-        except RecordRejected as exc:
-            outcome = Outcome(KIND, invoice.id, label, Action.REJECT, str(exc), code=exc.code)
+        except FatalError:
+            raise
+        except Exception as exc:  # the record's boundary, as in ``Books.take``
+            outcome = ctx.books.failed(KIND, invoice.id, label, exc)
         return ctx.books.revise(outcome, previous.action)

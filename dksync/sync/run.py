@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
 from typing import Any
@@ -32,6 +32,7 @@ from dksync.errors import (
 from dksync.kinds import InvoiceState, ObjectKind
 from dksync.moment import MomentClient
 from dksync.outcome import RunReport
+from dksync.state import lineage
 from dksync.state.lock import RunLock
 from dksync.state.store import State
 from dksync.sync.books import Books, DryBooks
@@ -45,37 +46,72 @@ from dksync.sync.streams import STREAMS, selected, sync_raw, sync_stream
 log = logging.getLogger("dksync.engine")
 
 
+Notifier = Callable[[Config, RunReport], object]
+
+
 def run(
     config: Config,
     options: RunOptions,
     clients: Clients | None = None,
     report: RunReport | None = None,
+    notifier: Notifier | None = None,
 ) -> RunReport:
     """One sync run. Whatever happens it ends with ``report`` complete: a failure is in
-    ``report.fatal`` (with its exit code), and the run is finished in the history."""
+    ``report.fatal`` (with its exit code), and the run is finished in the history. The
+    ``notifier`` (the email) runs last, still under the run's lock."""
     report = report or RunReport()
     report.dry_run, report.keep_unchanged = options.dry_run, options.keep_unchanged
     stop = StopSignal()
     with stop.installed(), _boundary(report, stop):
         clients = clients or connect(config)
-        with (
-            _lock(config, options.dry_run, wait=options.wait_lock),
-            _locked(options),
-            _open_state(config, options.dry_run) as state,
-        ):
-            run_id = None if options.dry_run else state.start_run()
-            logformat.bind(run_id=run_id)
-            notes = None if run_id is None else LiveCounts(state, run_id, report)
-            try:
-                with _boundary(report, stop):
-                    ctx = _context(config, clients, state, report, options.dry_run)
-                    for stream in selected(config, options):
-                        sync_stream(ctx, stream, options, stop, notes)
-            finally:
-                if run_id is not None:
-                    error = None if report.fatal is None else str(report.fatal)
-                    state.finish_run(run_id, report.outcome_word, report.counts(), error)
+        with _lock(config, options.dry_run, wait=options.wait_lock), _locked(options):
+            with _boundary(report, stop), _open_state(config, options.dry_run) as state:
+                _sync_all(config, clients, state, report, options, stop)
+            if notifier is not None:
+                _notify(notifier, config, report)
     return report
+
+
+def _sync_all(
+    config: Config,
+    clients: Clients,
+    state: State,
+    report: RunReport,
+    options: RunOptions,
+    stop: StopSignal,
+) -> None:
+    """Every selected stream, the run finished in the history whatever happens."""
+    run_id = None if options.dry_run else state.start_run()
+    logformat.bind(run_id=run_id)
+    notes = None if run_id is None else LiveCounts(state, run_id, report)
+    if notes is not None:
+        report.readers.append(notes.maybe)
+    ctx: RunContext | None = None
+    try:
+        with _boundary(report, stop):
+            ctx = _context(config, clients, state, report, options.dry_run)
+            for stream in selected(config, options):
+                sync_stream(ctx, stream, options, stop)
+                if notes is not None:
+                    notes.now()
+    finally:
+        if run_id is not None:
+            error = None if report.fatal is None else str(report.fatal)
+            state.finish_run(run_id, report.outcome_word, report.counts(), error)
+            if ctx is not None:
+                lineage.finish(state, trusted=ctx.window_trusted or ctx.read_all_invoices)
+
+
+def _notify(notifier: Notifier, config: Config, report: RunReport) -> None:
+    """The notification, inside the run's lock (a run refused by the lock never gets here:
+    it sends nothing and writes nothing). Its own failure is a warning, not the run's."""
+    try:
+        notifier(config, report)
+    except Exception as exc:  # the email must never end the run with a traceback
+        log.debug("notification failed", exc_info=True)
+        text = f"the notification could not be sent ({type(exc).__name__}: {exc})"
+        log.warning("%s", text)
+        report.warn(text)
 
 
 @contextmanager
@@ -106,7 +142,15 @@ def _context(
     if config.dkplus.use_lists:
         dkplus = ListedDkPlus(direct, clients.lists, state.written_counts())
     settle = Settle(config.dkplus.settle_seconds)
-    return RunContext(config, MomentReads(clients.moment), dkplus, books, settle)
+    trusted = lineage.window_trusted(state, dry_run=dry_run)
+    if not trusted:
+        log.info(
+            "invoices: this state file is new, restored or copied; first POSTs are "
+            "looked up one by one in DK+"
+        )
+    return RunContext(
+        config, MomentReads(clients.moment), dkplus, books, settle, window_trusted=trusted
+    )
 
 
 def resync(

@@ -4,6 +4,7 @@ answers, move the cursor past what is done."""
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +13,7 @@ from typing import Any
 
 from dksync import moment
 from dksync.config import Config
-from dksync.errors import NotFound, RecordRejected
+from dksync.errors import FatalError, NotFound, RecordRejected
 from dksync.kinds import ObjectKind, ReasonCode
 from dksync.outcome import Action, Outcome
 from dksync.state.rows import Cursor
@@ -20,7 +21,6 @@ from dksync.sync.context import RunContext, RunOptions
 from dksync.sync.cursors import CursorTracker, read_from, safe_cursor
 from dksync.sync.customers import sync_customer
 from dksync.sync.invoices import resolve_lost, sync_invoice
-from dksync.sync.live import LiveCounts
 from dksync.sync.projects import sync_project
 from dksync.sync.signals import StopSignal
 from dksync.sync.writers import Writers
@@ -57,7 +57,6 @@ def sync_stream(
     stream: Stream,
     options: RunOptions,
     stop: StopSignal,
-    notes: LiveCounts | None = None,
 ) -> None:
     """Read one kind from its cursor, sync each record, settle lost answers, then move the
     cursor past what is done.
@@ -67,8 +66,9 @@ def sync_stream(
     A stop signal ends the read; the writes in flight finish; the cursor does not move.
     """
     kind = stream.object_type
+    stored = ctx.books.cursor(kind)
     start = read_from(
-        ctx.books.cursor(kind),
+        stored,
         ctx.config.sync.lookback,
         ctx.config.sync.start_from,
         options.since,
@@ -85,9 +85,8 @@ def sync_stream(
             if stop():
                 break
             cursor = _accept(ctx, kind, raw, start)
-            if notes is not None:
-                notes.maybe()
             if cursor is None:
+                rejected.discard(moment.record_id(raw) or 0)
                 continue
             rejected.discard(cursor.record_id)
             if options.limit is not None and worked >= options.limit:
@@ -99,14 +98,22 @@ def sync_stream(
     if not stop():
         _retry_rejected(ctx, stream, rejected)
     writers.settled(ctx.settle.drain(partial(resolve_lost, ctx), stop))
-    for warning in read.warnings:
+    clock = read.clock_note
+    for warning in [*read.warnings, *([clock] if clock and not ctx.clock_warned else [])]:
         log.warning("%s", warning)
         ctx.books.report.warn(warning)
+    ctx.clock_warned = ctx.clock_warned or clock is not None
     whole = read.complete and not (stop() or limited or options.since is not None)
+    if stream.kind is ObjectKind.INVOICES and start is None and whole:
+        ctx.read_all_invoices = True
     ctx.books.end_stream(stream.kind, read_whole=whole)
-    _move_cursor(ctx, kind, tracker, read, moved=not stop())
-    if notes is not None:
-        notes.now()
+    _move_cursor(ctx, kind, tracker, read, moved=not stop() and _covers(stored, options.since))
+
+
+def _covers(stored: Cursor | None, since: datetime | None) -> bool:
+    """Whether a read from ``--since`` covers everything after the stored cursor: only then
+    may the cursor move (a later ``--since`` leaves records unread below it)."""
+    return since is None or (stored is not None and since <= stored.modified)
 
 
 def _move_cursor(
@@ -128,17 +135,19 @@ def _move_cursor(
 
 def _accept(ctx: RunContext, kind: str, raw: Any, start: datetime | None) -> Cursor | None:
     """The record's cursor key when it is one to sync now; None for a record outside the
-    asked range (Moment's filter is not trusted) or one without a key. Repeats never come
+    asked range (Moment's filter is not trusted) or one without a key (kept in the rejected
+    queue under its id, or under a stable stand-in when it has none). Repeats never come
     here: the read hands out each version of an object once."""
     key = moment.record_key(raw)
     if key is None:
+        label = moment.record_label(kind, raw)
         ctx.books.record(
             Outcome(
                 kind,
-                0,
-                moment.record_label(kind, raw),
+                moment.record_id(raw) or unidentified(label),
+                label,
                 Action.REJECT,
-                "Moment sent an object without id or lastModifiedDate",
+                "Moment sent an object without a readable id or lastModifiedDate",
                 code=ReasonCode.MALFORMED,
             )
         )
@@ -147,18 +156,31 @@ def _accept(ctx: RunContext, kind: str, raw: Any, start: datetime | None) -> Cur
     if start is not None and cursor.modified < start:
         return None
     ctx.books.report.fetched[kind] += 1
+    ctx.books.report.read_one()
     return cursor
 
 
+def unidentified(label: str) -> int:
+    """A stand-in key for a record Moment sent without an id: negative (no Moment id is),
+    stable across runs, so the record has one place in the rejected queue."""
+    return -1 - zlib.crc32(label.encode("utf-8"))
+
+
 def sync_raw(ctx: RunContext, stream: Stream, raw: Any, ident: int) -> Outcome:
+    """Parse and sync one record; whatever fails outside its step's own boundary (the
+    parse, the locks) ends this record only, as inside it (``Books.take``)."""
     kind = stream.object_type
+    label = moment.record_label(kind, raw)
     try:
         record = moment.parse(kind, raw)
+    except FatalError:
+        raise
     except RecordRejected as exc:
-        label = moment.record_label(kind, raw)
         return ctx.books.record(
             Outcome(kind, ident, label, Action.REJECT, str(exc), code=ReasonCode.MALFORMED)
         )
+    except Exception as exc:
+        return ctx.books.record(ctx.books.failed(stream.kind, ident, label, exc))
     return stream.sync(ctx, record)
 
 
@@ -166,11 +188,13 @@ def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None
     """Try again every rejected record of this kind that the read did not bring back:
     someone may have fixed it in Moment or in DK+ since."""
     for row in ctx.books.waiting(stream.object_type):
-        if row.moment_id not in not_read or row.moment_id == 0:
+        if row.moment_id not in not_read or row.moment_id <= 0:  # no id to fetch it by
             continue
         ctx.books.report.retry(stream.object_type, row.moment_id)
         try:
             raw = ctx.moment.raw(stream.object_type, row.moment_id)
+        except FatalError:
+            raise
         except NotFound:
             ctx.books.report.add(
                 Outcome(
@@ -182,5 +206,8 @@ def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None
                     code=ReasonCode.GONE,
                 )
             )
+            continue
+        except Exception as exc:  # this record only: it stays in the queue
+            ctx.books.report.add(ctx.books.failed(stream.kind, row.moment_id, row.number, exc))
             continue
         sync_raw(ctx, stream, raw, row.moment_id)

@@ -46,6 +46,7 @@ from dksync.errors import (
 )
 from dksync.kinds import ReasonCode
 from dksync.transport import body as answer
+from dksync.transport import trail
 from dksync.transport.deadline import HALT, Watch, WatchedAdapter, watched
 from dksync.transport.failures import BROKE_OFF, Service, broken, failure, late
 from dksync.transport.reach import address, credentials_in
@@ -285,7 +286,7 @@ class Transport:
         self._pacer.wait()
         with self._count_lock:
             self.requests_sent += 1
-        url = f"{self.base_url}{path}"
+        url = trail.note(f"{self.name} {method} {path}", f"{self.base_url}{path}")
         data, headers = jsonio.request_body(body)
         with watched(self._deadline) as watch:
             try:
@@ -344,7 +345,7 @@ class Transport:
         if verdict.kind is Kind.NOT_FOUND:
             raise NotFound(f"{where}: not found")
         if verdict.kind is Kind.CONFLICT:
-            raise Conflict(verdict.message)
+            raise Conflict(f"{where}: {verdict.message}")
         if verdict.kind is Kind.REJECT:
             raise RecordRejected(f"{self.name} refused it: {verdict.message}", ReasonCode.REFUSED)
         if verdict.kind is Kind.FATAL:

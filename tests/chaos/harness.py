@@ -52,6 +52,8 @@ class Figures:
     exits: Counter[int] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
+    shared_numbers: int = 0
+    twin_customers: int = 0
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     wrong: list[str] = field(default_factory=list)
@@ -62,7 +64,9 @@ class Figures:
             f"chaos seed {self.seed}: runs {self.runs}, kills {self.kills} "
             f"({self.kills_while_writing} while DK+ was being written), exit codes "
             f"{dict(sorted(self.exits.items()))}, faults injected {sum(self.faults.values())}"
-            f" ({faults}), duplicates found {self.duplicates}, records missing "
+            f" ({faults}), invoice numbers shared {self.shared_numbers}, customers differing "
+            f"only by whitespace {self.twin_customers}, duplicates found {self.duplicates}, "
+            "records missing "
             f"{len(self.missing)}, wrongly rejected {len(self.unexpected)}, wrong fields "
             f"{len(self.wrong)}"
         )
@@ -141,6 +145,8 @@ def chaos(seed: int, kills: int, sizes: Sizes, folder: Path, max_runs: int = 600
     rng = random.Random(seed)
     figures = Figures(seed)
     data = generate(seed, sizes.customers, sizes.projects, sizes.invoices)
+    twins = _twins(data, rng)
+    figures.shared_numbers, figures.twin_customers = len(twins.numbers), len(twins.customers)
     first = sizes.invoices // 3
     held_back, data.invoices = data.invoices[first:], data.invoices[:first]
     with Sandbox(seed=seed, dataset=data) as sb:
@@ -171,8 +177,67 @@ def chaos(seed: int, kills: int, sizes: Sizes, folder: Path, max_runs: int = 600
             if kill_after is None and not workload.held_back and _succeeded(code, document):
                 break
         figures.faults = Counter(sb.moment.faults.injected) + Counter(sb.dkplus.faults.injected)
-        _audit(sb, folder / "state.sqlite", figures)
+        _audit(sb, folder / "state.sqlite", figures, twins)
     return figures
+
+
+@dataclass
+class Twins:
+    """What the harness made alike on purpose: invoice numbers two Moment invoices share,
+    and pairs of Moment customers whose numbers differ only by a trailing space."""
+
+    numbers: set[str] = field(default_factory=set)
+    customers: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _usable(data: Any) -> tuple[list[Customer], list[Invoice]]:
+    bad = {"invoice line with no item code source"}
+    good = [
+        c for c in data.customers if len(c.number) <= 11 and kennitala.check(c.kennitala).digits
+    ]
+    ids = {c.id for c in good}
+    invoices = [
+        i
+        for i in data.invoices
+        if i.customer_id in ids
+        and i.status not in (InvoiceStatus.DRAFT, InvoiceStatus.APPROVED)
+        and i.export_status is not ExportStatus.DO_NOT_TRANSFER
+        and str(i.number) not in {data.planted.get(k) for k in bad}
+    ]
+    return good, invoices
+
+
+def _twins(data: Any, rng: random.Random, pairs: int = 3, customers: int = 2) -> Twins:
+    """Give ``pairs`` invoices the number of another and ``customers`` customers the number
+    of another plus a space (with their invoices and projects following), seeded."""
+    twins = Twins()
+    good, invoices = _usable(data)
+    chosen = rng.sample(good, 2 * customers)
+    renamed: dict[int, str] = {}
+    for original, copy in zip(chosen[::2], chosen[1::2], strict=True):
+        renamed[copy.id] = original.number + " "
+        twins.customers.append((original.id, copy.id))
+    involved = {c.id for c in chosen}
+    spare = [i for i in invoices if i.customer_id not in involved]
+    picked = rng.sample(spare, 2 * pairs)
+    numbers = {
+        second.id: first.number for first, second in zip(picked[::2], picked[1::2], strict=True)
+    }
+    twins.numbers = {str(n) for n in numbers.values()}
+    data.customers = [replace(c, number=renamed.get(c.id, c.number)) for c in data.customers]
+    data.projects = [
+        replace(p, customer_number=renamed.get(p.customer_id or 0, p.customer_number))
+        for p in data.projects
+    ]
+    data.invoices = [
+        replace(
+            i,
+            number=numbers.get(i.id, i.number),
+            customer_number=renamed.get(i.customer_id, i.customer_number),
+        )
+        for i in data.invoices
+    ]
+    return twins
 
 
 def _current(sb: Sandbox, kind: str) -> list[Any]:
@@ -181,13 +246,30 @@ def _current(sb: Sandbox, kind: str) -> list[Any]:
     return [moment.parse(kind, raw) for raw in raws]
 
 
-def _audit(sb: Sandbox, state_path: Path, figures: Figures) -> None:
+def _losers(state_path: Path, twins: Twins) -> set[int]:
+    """Of each pair of customers that map to one DK+ number, the one not written there."""
+    state = State.open(state_path)
+    try:
+        return {
+            loser
+            for pair in twins.customers
+            for loser in pair
+            if state.written("customers", loser) is None
+        }
+    finally:
+        state.close()
+
+
+def _audit(sb: Sandbox, state_path: Path, figures: Figures, twins: Twins) -> None:
     """What DK+ and the state hold against what Moment holds now."""
     customers: list[Customer] = _current(sb, "customers")
     projects: list[Project] = _current(sb, "projects")
     invoices: list[Invoice] = _current(sb, "invoices")
     store = sb.dkplus.snapshot()
-    bad_customers = {
+    losers = _losers(state_path, twins)
+    if len(losers) != len(twins.customers):
+        figures.wrong.append(f"customer pairs {twins.customers}: losers {sorted(losers)}")
+    bad_customers = losers | {
         c.id for c in customers if len(c.number) > 12 or not kennitala.check(c.kennitala).digits
     }
     line_bad = {sb.dataset.planted["invoice line with no item code source"]}
@@ -208,20 +290,22 @@ def _audit(sb: Sandbox, state_path: Path, figures: Figures) -> None:
     figures.wrong = [f"invoice {r} should not be in DK+" for r in set(counts) - eligible]
     for customer in customers:
         mapped = map_customer(customer, CustomerRules())
-        if isinstance(mapped, Mapped):
-            held = store["customers"].get(customer.number)
+        if isinstance(mapped, Mapped) and customer.id not in losers:
+            held = store["customers"].get(str(mapped.payload["Number"]))
             if held is None:
                 figures.missing.append(f"customer {customer.number}")
             elif any(held.get(k) != v for k, v in mapped.payload.items()):
                 figures.wrong.append(f"customer {customer.number}")
     long_numbers = {c.number for c in customers if len(c.number) > 12}
+    lost_numbers = {c.number for c in customers if c.id in losers}
     for project in projects:
-        if project.customer_number not in long_numbers:
+        if project.customer_number not in long_numbers | lost_numbers:
             held = store["projects"].get(project.number)
             if held is None:
                 figures.missing.append(f"project {project.number}")
-            elif held.get("CustomerToBill") != project.customer_number:
+            elif held.get("CustomerToBill") != (project.customer_number or "").strip():
                 figures.wrong.append(f"project {project.number}")
+    long_numbers |= lost_numbers
     expected_rejects = {("customers", n) for n in long_numbers}
     expected_rejects |= {
         ("projects", p.number) for p in projects if p.customer_number in long_numbers
@@ -229,6 +313,7 @@ def _audit(sb: Sandbox, state_path: Path, figures: Figures) -> None:
     expected_rejects |= {("invoices", str(i.number)) for i in final} - {
         ("invoices", r) for r in eligible
     }
+    expected_rejects |= {("invoices", n) for n in twins.numbers}  # the one that lost the claim
     state = State.open(state_path)
     try:
         rejected = {(r.object_type, r.number) for r in state.rejected()}

@@ -545,7 +545,11 @@ def test_status_during_and_after_a_real_run_stopped_by_ctrl_c(
             os.kill(os.getpid(), signal.SIGINT)
 
     report.listeners.append(listen)
-    engine.run(settings, RunOptions(), connect(settings), report)
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        engine.run(settings, RunOptions(), connect(settings), report)
+    finally:  # a stopped run leaves Ctrl-C ignored in its process: not in pytest's
+        signal.signal(signal.SIGINT, previous)
     assert report.outcome_word == "interrupted"
     going = json.loads(seen["status"].stdout)
     assert going["last_run"]["outcome"] == "running"

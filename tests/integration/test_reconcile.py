@@ -234,3 +234,26 @@ def test_transient_faults_on_both_services_do_not_change_the_answer(
     assert stormy == calm and calm.problems
     dk_faults = sandbox.dkplus.faults.injected
     assert dk_faults["5xx"] + dk_faults["429"] > 0 and sandbox.moment.faults.injected["5xx"] > 0
+
+
+def test_an_invoice_that_cannot_be_read_or_mapped_is_a_problem_never_agreement(
+    tmp_path: Path,
+) -> None:
+    """Issue 17: reconcile says "agree" only for what it compared."""
+    with Sandbox(dataset=generate(5, 12, 4, 20, plant=False)) as clean:
+        config = config_file(clean, tmp_path)
+        _sync(config, expect=0)
+        finals = sorted(
+            (i for i in clean.dataset.invoices if skip_reason(i) is None), key=lambda i: i.id
+        )
+        garbled, unmappable = finals[0], finals[1]
+        clean.moment.patch_raw("invoices", garbled.id, {"lines": "not a list"})
+        lines = clean.moment.raw("invoices", unmappable.id)["lines"]
+        lines[0]["quantity"] = "NaN"
+        clean.moment.patch_raw("invoices", unmappable.id, {"lines": lines})
+        document = _reconcile(config, "--from", "2026-01-01", "--to", "2026-12-31", expect=1)
+        kinds = {p["invoice"]: p["kind"] for p in document["problems"]}
+        assert kinds == {str(garbled.number): "unreadable", str(unmappable.number): "unreadable"}
+        assert document["matched"] == len(finals) - 2
+        table = runner.invoke(app, ["reconcile", "-c", str(config), "--from", "2026-01-01"])
+        assert "disagree" in table.output and "unreadable" in table.output

@@ -45,15 +45,20 @@ def test_expected_does_not_come_from_the_mapping() -> None:
     assert credited.total == Decimal("187312.50") and credited.currency == "ISK"
 
 
-def test_an_invoice_without_usable_amounts_is_compared_without_its_total() -> None:
+def test_an_invoice_without_usable_amounts_is_unreadable_never_matched() -> None:
+    """Issue 17: what cannot be compared whole never counts as agreeing; what can be
+    compared (date, currency) is still named."""
     broken = replace(LINE, line_total=None, unit_price=Decimal("NaN"))
     want = expected(replace(INVOICE, lines=(broken,)), None, "ISK", "rejected by dksync: x")
     assert want.total is None and want.customer is None and want.invoice_date == date(2026, 11, 1)
     other = replace(HAVE, customer="77777", total=Decimal(1))
-    assert reconcile([want], [other]).matched == 1
-    assert reconcile([want], [replace(other, currency="EUR")]).problems[0].detail == (
-        "currency: Moment ISK, DK+ EUR"
-    )
+    (problem,) = reconcile([want], [other]).problems
+    assert problem.kind is ProblemKind.UNREADABLE and "no usable amount" in problem.detail
+    assert reconcile([want], [other]).matched == 0
+    (problem,) = reconcile([want], [replace(other, currency="EUR")]).problems
+    assert problem.detail.endswith("currency: Moment ISK, DK+ EUR")
+    (problem,) = reconcile([want], []).problems
+    assert problem.kind is ProblemKind.MISSING
 
 
 def test_one_equal_copy_matches() -> None:
