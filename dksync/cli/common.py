@@ -372,6 +372,7 @@ def load_for_reading(ctx: typer.Context) -> Config:
     with errors():
         chosen = globals_of(ctx)
         settings = config_module.load_without_secrets(chosen.config, company=chosen.company)
+        logs.refuse_state(settings.state_path)
     logformat.bind(company=settings.label)
     return settings
 
