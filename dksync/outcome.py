@@ -70,12 +70,16 @@ class RunReport:
 
     dry_run: bool = False
     fetched: Counter[str] = field(default_factory=Counter)
+    retried: Counter[str] = field(default_factory=Counter)
+    retrying: set[tuple[str, int]] = field(default_factory=set)
+    retried_tally: Counter[tuple[str, Action]] = field(default_factory=Counter)
     tally: Counter[tuple[str, Action]] = field(default_factory=Counter)
     outcomes: list[Outcome] = field(default_factory=list)
     fatal: FatalError | None = None
     keep_unchanged: bool = False
     lean: bool = False
     listeners: list[Callable[[Outcome], None]] = field(default_factory=list)
+    readers: list[Callable[[], None]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -89,6 +93,8 @@ class RunReport:
             outcome.payload = None
         with self._lock:
             self.tally[(outcome.object_type, outcome.action)] += 1
+            if (outcome.object_type, outcome.moment_id) in self.retrying:
+                self.retried_tally[(outcome.object_type, outcome.action)] += 1
             if keep:
                 self.outcomes.append(outcome)
             for listener in self.listeners:
@@ -99,12 +105,20 @@ class RunReport:
         with self._lock:
             key = (outcome.object_type, previous)
             self.tally[key] = max(0, self.tally[key] - 1)
+            if (outcome.object_type, outcome.moment_id) in self.retrying:
+                self.retried_tally[key] = max(0, self.retried_tally[key] - 1)
             self.outcomes = [
                 o
                 for o in self.outcomes
                 if not (o.object_type == outcome.object_type and o.moment_id == outcome.moment_id)
             ]
         self.add(outcome)
+
+    def read_one(self) -> None:
+        """One more record read from Moment's changes (``readers`` keep a going run's
+        counts in the state); called on the reading thread."""
+        for reader in self.readers:
+            reader()
 
     def warn(self, text: str) -> None:
         """A run-level warning (not about one record's outcome), shown with the summary."""
@@ -113,6 +127,24 @@ class RunReport:
 
     def count(self, object_type: str, action: Action) -> int:
         return self.tally[(object_type, action)]
+
+    def retry(self, object_type: str, moment_id: int) -> None:
+        """A record taken from the rejected queue, not from Moment's changes: it counts as
+        read (read is the sum of the actions), and apart as retried, so "nothing changed
+        in Moment" can still be said while the queue waits."""
+        with self._lock:
+            self.fetched[object_type] += 1
+            self.retried[object_type] += 1
+            self.retrying.add((object_type, moment_id))
+
+    def fresh_actions(self) -> list[Action]:
+        """The actions of the records Moment's changes brought (not the retried ones)."""
+        with self._lock:
+            return [
+                action
+                for kind, action in self.tally
+                if self.tally[kind, action] > self.retried_tally[kind, action]
+            ]
 
     def with_action(self, *actions: Action) -> list[Outcome]:
         return [o for o in self.outcomes if o.action in actions]
@@ -137,7 +169,7 @@ class RunReport:
         """{object type: {"fetched": n, action: n, ...}} for JSON and the run history."""
         result: dict[str, dict[str, int]] = {}
         for object_type in sorted({t for t, _ in self.tally} | set(self.fetched)):
-            row = {"fetched": self.fetched[object_type]}
+            row = {"fetched": self.fetched[object_type], "retried": self.retried[object_type]}
             row.update({a.value: self.tally[(object_type, a)] for a in Action})
             result[object_type] = row
         return result

@@ -8,7 +8,7 @@ reached or refused the credentials; 4 bad configuration; 5 the state file cannot
 
 from __future__ import annotations
 
-from dksync.cli import ledger, operate, reconcile, records, state, sync
+from dksync.cli import ledger, operate, reconcile, records, sandbox, state, sync
 from dksync.cli.common import GLOBAL_HELP, DksyncCommand, app
 
 for command in (
@@ -19,7 +19,7 @@ for command in (
     operate.init,
     records.resync,
     records.show,
-    operate.sandbox,
+    sandbox.sandbox,
     reconcile.reconcile,
     ledger.ledger,
 ):

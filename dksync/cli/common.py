@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -29,6 +29,31 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dksync.cli")
 
+EXIT_CODES = (
+    (0, "everything eligible was written (status --check: ok)"),
+    (
+        1,
+        "some records rejected or uncertain, check not ready, a record asked for does not "
+        "exist, reconcile found a problem (status --check: records need attention)",
+    ),
+    (2, "wrong usage (status --check: the last run failed, is too old, or none ran)"),
+    (3, "a service could not be reached, kept failing, or refused the credentials"),
+    (4, "bad configuration"),
+    (5, "the state file cannot be used (it is left untouched)"),
+    (6, "another dksync run holds the lock on this state file"),
+    (70, "an error dksync has no rule for (run again with -vv --log-file)"),
+    (130, "stopped by Ctrl-C (143: by SIGTERM); the run is recorded as interrupted"),
+)
+ALIASES = {
+    "sync": "run",
+    "push": "run",
+    "start": "run",
+    "log": "history",
+    "logs": "history",
+    "runs": "history",
+    "errors": "failures",
+    "rejected": "failures",
+}
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "--verbose"})
 GLOBAL_VALUED = frozenset({"-c", "--config", "--log-file", "--log-format", "--company", "--jobs"})
 GLOBAL_HELP = (
@@ -76,7 +101,7 @@ def plain_help(text: str) -> str:
     (``<str>``, ``<list[str]>``, ``{KIND}``, ``[x>=1]``)."""
     text = re.sub(r"\{([A-Z]+)\}", r"\1", text)
     text = re.sub(r" <[a-z_|\[\]]+>", "", text)
-    return re.sub(r"\s*\[(?:\d+<=)?x(?:[<>]=\d+)?\]", "", text)
+    return re.sub(r"\s*\[(?:[\d.]+<=)?x(?:[<>]=[\d.]+)?\]", "", text)
 
 
 class DksyncCommand(TyperCommand):
@@ -94,15 +119,86 @@ class DksyncCommand(TyperCommand):
         return plain_help(super().get_usage(ctx))
 
 
+class _Mode:
+    """Whether this invocation asked for ``--json``: then every exit path, a usage or
+    config error included, prints one JSON document on stdout."""
+
+    json = False
+
+
+def wants_json(args: list[str]) -> bool:
+    """``--json`` among the options (not after ``--``)."""
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
+
+
+def error_document(message: str, exit_code: int) -> dict[str, Any]:
+    return {"error": message, "exit_code": exit_code}
+
+
 class DksyncGroup(TyperGroup):
     """The top-level group: global options are accepted after the command too, and help
     shows no Python type names."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """As Click's, but with ``--json`` a usage error (exit 2) also prints its JSON
+        error document, so a program reading stdout always gets one."""
+        given = list(sys.argv[1:] if args is None else args)
+        _Mode.json = wants_json(given)
+        if not _Mode.json or not standalone_mode:
+            return super().main(given, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(given, prog_name, complete_var, False, **extra)
+        except typer.TyperException as exc:  # Click's own: usage errors, bad values
+            show = getattr(exc, "show", None)
+            if callable(show):
+                show()
+            else:
+                say_error(exc.format_message())
+            print_json(error_document(exc.format_message(), exc.exit_code))
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            print_json(error_document("aborted", 1))
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         params.install(self.get_params(ctx))
         if ctx.parent is None:
             ctx.meta[ARGS_KEY] = list(args)
         return super().parse_args(ctx, hoist_globals(args))
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """As Click's, but a word people use for a command names it (``dksync sync``: did
+        you mean 'run'?), where Click would guess by spelling alone ('resync')."""
+        name = args[0] if args else ""
+        if ctx.parent is None and name in ALIASES and self.get_command(ctx, name) is None:
+            ctx.fail(f"No such command '{name}'. Did you mean '{ALIASES[name]}'?")
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """Each command with its whole first sentence, wrapped, not cut at the width."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        """The top-level help ends with the exit codes (the README's table, shorter)."""
+        super().format_epilog(ctx, formatter)
+        if ctx.parent is None:
+            with formatter.section("Exit codes"):
+                formatter.write_dl([(str(code), words) for code, words in EXIT_CODES])
 
     def get_help(self, ctx: Any) -> str:
         return plain_help(super().get_help(ctx))
@@ -242,21 +338,31 @@ def errors() -> Iterator[None]:
     try:
         yield
     except FatalError as exc:
-        say_error(str(exc))
         log.debug("the error and its causes: %s", logs.causes(exc))
-        raise typer.Exit(exc.exit_code) from None
+        fail(str(exc), exc.exit_code)
     except DksyncError as exc:
-        say_error(str(exc))
         log.debug("the error and its causes: %s", logs.causes(exc))
-        raise typer.Exit(3) from None
+        fail(str(exc), 3)
+
+
+def fail(message: str, exit_code: int) -> NoReturn:
+    """Stop with ``message`` on stderr and ``exit_code``; under ``--json`` also the error
+    document on stdout."""
+    say_error(message)
+    if _Mode.json:
+        print_json(error_document(message, exit_code))
+    raise typer.Exit(exit_code)
 
 
 def say_error(message: str) -> None:
-    """One error line on stderr (with journald's error level when stderr is the journal)."""
+    """One error line on stderr (with journald's error level when stderr is the journal),
+    never hard-wrapped (cron mail and journald keep it whole)."""
     from rich.console import Console
 
     level = "<3>" if logformat.to_journal(os.environ) else ""
-    Console(stderr=True).print(f"{level}dksync: {message}", markup=False, highlight=False)
+    Console(stderr=True).print(
+        f"{level}dksync: {message}", markup=False, highlight=False, soft_wrap=True
+    )
 
 
 def load(ctx: typer.Context) -> Config:
@@ -275,6 +381,19 @@ def load(ctx: typer.Context) -> Config:
     if settings.monitor is not None:
         secrets.append(settings.monitor.ping_url.reveal())
     logs.forget_secrets(secrets)
+    logformat.bind(company=settings.label)
+    return settings
+
+
+def load_for_reading(ctx: typer.Context) -> Config:
+    """The config for a command that only reads the state: no secret is looked up, so it
+    works where the secrets live only in the crontab line."""
+    from dksync import config as config_module
+
+    with errors():
+        chosen = globals_of(ctx)
+        settings = config_module.load_without_secrets(chosen.config, company=chosen.company)
+        logs.refuse_state(settings.state_path)
     logformat.bind(company=settings.label)
     return settings
 

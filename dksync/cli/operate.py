@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
-import time
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
-from dksync.errors import ConfigError
+from dksync.cli.common import (
+    JsonOption,
+    errors,
+    globals_of,
+    load,
+    load_for_reading,
+    print_json,
+    say_error,
+)
 from dksync.kinds import ObjectKind
 
 if TYPE_CHECKING:
     from dksync.config import Config
 
-
 NOT_READY = 1
-SANDBOX_MARK = "# dksync sandbox config, written by 'dksync sandbox --write-config'"
 
 
 def _show(ctx: typer.Context, *shown: object) -> None:
@@ -74,8 +80,8 @@ def check(
     """Go-live readiness: config, services, credentials, sales person and Moment's field
     names. Exit 0 when the setup is right (data problems are listed as warnings), 1 when
     not; with --strict warnings fail too."""
-    from rich.console import Console
 
+    from dksync.cli.reconcile import progress
     from dksync.cli.report import readiness_table
     from dksync.clients import connect
     from dksync.ops import check as readiness
@@ -87,13 +93,15 @@ def check(
     if kind is not None:
         with errors():
             sample = readiness.masked_sample(connect(settings).moment, kind)
-        if sample is None and not json_output:
-            Console().print(f"Moment has no {kind} to show yet.")
-        else:
+        if json_output:
             print_json(sample)
+        elif sample is None:
+            _show(ctx, f"Moment has no {kind} to show yet.")
+        elif not globals_of(ctx).quiet:  # indented, to read and to paste in a message
+            sys.stdout.write(json.dumps(sample, indent=2, ensure_ascii=False) + "\n")
         return
-    with errors():
-        result = readiness.check(settings, connect(settings), strict=strict)
+    with errors(), progress() as tick:
+        result = readiness.check(settings, connect(settings), strict=strict, tick=tick)
     if json_output:
         print_json(
             {
@@ -124,19 +132,63 @@ def _test_channels(ctx: typer.Context, settings: Config, json_output: bool) -> N
     raise typer.Exit(NOT_READY if not results or any(e for _, e in results) else 0)
 
 
-def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
+def status(
+    ctx: typer.Context,
+    probe: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Monitoring probe (Nagios/Icinga): one line; exit 0 the last run ended ok, "
+            "1 records need attention, 2 the last run failed, is too old, or none ran.",
+        ),
+    ] = False,
+    max_age: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="With --check: the last finished run must be younger than this (30m, 2h, 1d).",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
     """Cursors, the last run, rejected records, uncertain invoices, and whether a run is
-    going now."""
+    going now. Reads the state only: no secret is needed."""
     from dksync.cli.tables import status_tables
+    from dksync.ops import probe as monitor
     from dksync.ops import queries as commands
 
-    settings = load(ctx)
+    age = _max_age(max_age)
+    settings = load_for_reading(ctx)
     with errors():
         found = commands.status(settings)
+        runs = commands.history(settings, 10) if probe else []
+    if probe:
+        running = found["lock"] is not None
+        unsure = [i for i in found["uncertain_invoices"] if not running or i["status"] != "pending"]
+        waiting = len(found["rejected"]) + len(unsure)  # not those being posted right now
+        verdict = monitor.judge(runs, waiting, age)
+        if json_output:
+            print_json({**verdict.document, "status": found})
+        elif not globals_of(ctx).quiet:
+            sys.stdout.write(verdict.line + "\n")
+        raise typer.Exit(int(verdict.verdict))
     if json_output:
         print_json(found)
     else:
         _show(ctx, *status_tables(found))
+
+
+def _max_age(value: str | None) -> timedelta | None:
+    from dksync.config.values import parse_duration
+
+    if value is None:
+        return None
+    found = parse_duration(value)
+    if found is None or not found:
+        raise typer.BadParameter(
+            f"{value!r} is not a duration such as 30m, 2h or 1d", param_hint="--max-age"
+        )
+    return found
 
 
 def history(
@@ -150,7 +202,7 @@ def history(
     from dksync.cli.tables import history_table
     from dksync.ops import queries as commands
 
-    settings = load(ctx)
+    settings = load_for_reading(ctx)
     with errors():
         runs = commands.history(settings, limit)
     if json_output:
@@ -199,6 +251,7 @@ def init(
     }
     values = _answers(given)
     with errors():
+        init_module.check_answers(values)
         from_mapping(
             yaml.safe_load(init_module.render(values)),
             env={"MOMENT_API_KEY": "-", "DKPLUS_API_TOKEN": "-"},
@@ -217,6 +270,8 @@ def init(
 
 
 def _answers(given: dict[str, str | None]) -> dict[str, str]:
+    """The answers: from the options, else asked on a terminal, each checked as it is
+    typed and asked again until it is right (the ones already given are kept)."""
     from dksync.ops import init as init_module
 
     defaults = init_module.defaults()
@@ -225,7 +280,7 @@ def _answers(given: dict[str, str | None]) -> dict[str, str]:
     for key, label in init_module.FIELDS.items():
         value = given.get(key)
         if value is None and interactive:
-            value = typer.prompt(label, default=defaults[key])
+            value = _ask(key, label, {**defaults, **values})
         if value is None and key in ("moment.company", "dkplus.sales_person"):
             flag = "--company" if key == "moment.company" else "--sales-person"
             raise typer.BadParameter(
@@ -235,70 +290,16 @@ def _answers(given: dict[str, str | None]) -> dict[str, str]:
     return values
 
 
-def sandbox(
-    moment_port: Annotated[
-        int, typer.Option(metavar="N", help="Port for the Moment server (0: a free one).")
-    ] = 0,
-    dkplus_port: Annotated[
-        int, typer.Option(metavar="N", help="Port for the DK+ server (0: a free one).")
-    ] = 0,
-    seed: Annotated[
-        int, typer.Option(metavar="S", help="Seed for the generated data and faults.")
-    ] = 1,
-    customers: Annotated[int, typer.Option(metavar="N", help="Customers to generate.")] = 40,
-    projects: Annotated[int, typer.Option(metavar="N", help="Projects to generate.")] = 15,
-    invoices: Annotated[int, typer.Option(metavar="N", help="Invoices to generate.")] = 60,
-    write_config: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="PATH",
-            help="Also write the config for this sandbox to PATH (its state file next to it). "
-            "Replaces only a file an earlier 'dksync sandbox' wrote.",
-        ),
-    ] = None,
-) -> None:
-    """Serve local Moment and DK+ stand-ins with generated data until Ctrl-C, and print a
-    config that points dksync at them."""
-    from dksync.sandbox.pair import Sandbox, Sizes
+def _ask(key: str, label: str, around: dict[str, str]) -> str:
+    """One answer, asked until it passes the config's own rule for ``key``; the example's
+    placeholder is never offered as the default."""
+    from dksync.ops import init as init_module
 
-    pair = Sandbox(
-        seed=seed,
-        sizes=Sizes(customers, projects, invoices),
-        moment_port=moment_port,
-        dkplus_port=dkplus_port,
-    )
-    with pair:
-        text = f"{SANDBOX_MARK}\n" + pair.config_yaml("dksync-sandbox.sqlite")
-        if write_config is not None:
-            with errors():
-                _write_sandbox_config(write_config, text)
-        out = sys.stdout
-        out.write(f"Moment:  {pair.moment.url}\n")
-        out.write(f"DK+:     {pair.dkplus.url}\n")
-        out.write(f"Moment company code: {pair.moment.company}\n")
-        out.write(f"Moment API key (user 'apikey'): {pair.moment.api_key}\n")
-        out.write(f"DK+ bearer token: {pair.dkplus.token}\n")
-        out.write(f"DK+ sales person: {pair.sales_person}\n")
-        if write_config is not None:
-            out.write(
-                f"\nWrote {write_config}; in another terminal: dksync -c {write_config} check\n"
-            )
-        else:
-            out.write("\n# dksync config for this sandbox ('--write-config PATH' writes it):\n")
-            out.write(text + "\n")
-        out.write("Serving until Ctrl-C.\n")
-        out.flush()
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            out.write("Stopped.\n")
-
-
-def _write_sandbox_config(path: Path, text: str) -> None:
-    """Writes the sandbox's config; an existing file only if a sandbox wrote it too (its
-    secrets change every start), never over someone's real config."""
-    if path.exists() and not path.read_text(encoding="utf-8").startswith(SANDBOX_MARK):
-        raise ConfigError(f"{path} exists and is not a sandbox config; choose another path")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    placeholder = around[key] in init_module.PLACEHOLDERS.get(key, frozenset())
+    default = None if placeholder else around[key]
+    while True:
+        value = str(typer.prompt(label, default=default))
+        why = init_module.flaw(key, value, around)
+        if why is None:
+            return value
+        say_error(f"{key}: {why}; try again")

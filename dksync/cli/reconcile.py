@@ -7,19 +7,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dksync.cli.common import JsonOption, errors, load, print_json
+from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
 from dksync.cli.ledger import ExcelOption
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from dksync.config import Config
+    from dksync.reconcile.compare import Result
     from dksync.reconcile.gather import Period, Tick
-
 
 PROBLEMS = 1
 
@@ -98,6 +98,14 @@ def reconcile(
         typer.Option("--csv", metavar="PATH", help="Also write the problems to this CSV file."),
     ] = None,
     excel: ExcelOption = False,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Send again every missing invoice dksync had posted (as 'resync invoice N "
+            "--force': DK+ is asked by reference first).",
+        ),
+    ] = False,
 ) -> None:
     """Check that DK+ holds every final Moment invoice of the period exactly once, with the
     customer, date, currency and total dksync would send. Writes nothing. Exit 0 when they
@@ -122,11 +130,48 @@ def reconcile(
         except OSError as exc:
             message = f"cannot write {csv_path}: {exc.strerror or exc}"
             raise typer.BadParameter(message, param_hint="--csv") from None
+    fixed = _fix(settings, result) if fix else []
     if json_output:
-        print_json(document(period, result))
-    else:
+        print_json({**document(period, result), **({"fixed": fixed} if fix else {})})
+    elif not globals_of(ctx).quiet:
         console = Console()
         console.print(summary_table(period, result))
         if result.problems:
             console.print(problems_table(result))
-    raise typer.Exit(PROBLEMS if result.problems else 0)
+        for line in fixed:
+            console.print(_fixed_line(line), markup=False, highlight=False, soft_wrap=True)
+    left = len(result.problems) - sum(1 for f in fixed if f["outcome"] == "ok")
+    raise typer.Exit(PROBLEMS if left else 0)
+
+
+def _fix(settings: Config, result: Result) -> list[dict[str, Any]]:
+    """``--fix``: each missing invoice the state says dksync posted, resynced with force
+    (DK+ is asked by reference first; one DK+ holds is never posted again)."""
+    from dksync.ops import queries as commands
+    from dksync.outcome import Action
+    from dksync.reconcile.compare import ProblemKind
+    from dksync.sync import run as engine
+
+    missing = [p.invoice for p in result.problems if p.kind is ProblemKind.MISSING]
+    with errors():
+        posted = commands.posted_among(settings, missing)
+    fixed = []
+    for number in posted:
+        report = engine.resync(settings, "invoices", number, force=True)
+        created = [o for o in report.with_action(Action.CREATE) if o.object_type == "invoices"]
+        fixed.append(
+            {
+                "invoice": number,
+                "outcome": report.outcome_word,
+                "dk_number": created[0].dk_number if created else None,
+                "error": str(report.fatal) if report.fatal else None,
+            }
+        )
+    return fixed
+
+
+def _fixed_line(fixed: dict[str, Any]) -> str:
+    if fixed["dk_number"] is not None:
+        return f"invoice {fixed['invoice']}: sent again, now DK+ {fixed['dk_number']}"
+    why = fixed["error"] or fixed["outcome"]
+    return f"invoice {fixed['invoice']}: not sent again ({why}); see 'dksync show invoice'"

@@ -14,6 +14,7 @@ from dksync.cli.common import (
     errors,
     globals_of,
     load,
+    load_for_reading,
     object_type,
     print_json,
 )
@@ -52,7 +53,7 @@ def failures(
     from dksync.cli.tables import failure_json, failures_table
     from dksync.ops import queries as commands
 
-    settings = load(ctx)
+    settings = load_for_reading(ctx)
     with errors():
         rows = commands.rejected_records(settings, include_dropped)
     if json_output:
@@ -71,13 +72,23 @@ def failures_drop(
     ] = "dropped by hand",
 ) -> None:
     """Give up one rejected record on purpose: it is no longer retried, and the drop is kept."""
-    from dksync.cli.tables import singular
+    from dksync.cli.tables import short_time, singular
     from dksync.ops import queries as commands
+    from dksync.state.files import now_text
 
-    settings = load(ctx)
+    settings = load_for_reading(ctx)
+    asked = now_text()
     with errors():
         row = commands.drop_rejected(settings, record_id, note)
     name = f"{singular(row.object_type)} {row.number} (Moment id {row.moment_id})"
+    if row.dropped_at is not None and row.dropped_at < asked:
+        why = f": {row.dropped_note}" if row.dropped_note else ""
+        _say(
+            ctx,
+            f"{name} was dropped already, {short_time(row.dropped_at)}{why}; nothing changed. "
+            f"'dksync failures undrop {row.id}' takes that back.",
+        )
+        return
     _say(
         ctx,
         f"Dropped {name}; it will not be retried. "
@@ -91,7 +102,7 @@ def failures_undrop(ctx: typer.Context, record_id: IdArgument) -> None:
     from dksync.cli.tables import singular
     from dksync.ops import queries as commands
 
-    settings = load(ctx)
+    settings = load_for_reading(ctx)
     with errors():
         row = commands.undrop_rejected(settings, record_id)
     name = f"{singular(row.object_type)} {row.number} (Moment id {row.moment_id})"
@@ -112,16 +123,24 @@ def resync(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="An invoice dksync posted that DK+ no longer holds (asked by reference "
+            "first) is sent again; never one DK+ still holds.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Fetch one record from Moment by its number and sync it now (an invoice only if it is
-    not in DK+ yet). Cursors do not move."""
+    not in DK+ yet; with --force also one DK+ lost). Cursors do not move."""
     from dksync.sync import run as engine
 
     kind = object_type(kind)
     settings = load(ctx)
     with errors():
-        report = engine.resync(settings, kind, number, dry_run=dry_run)
+        report = engine.resync(settings, kind, number, dry_run=dry_run, force=force)
     finish(report, json_output, globals_of(ctx), listed=True, command="resync")
 
 
@@ -139,7 +158,7 @@ def show(
     from dksync.ops import queries as commands
 
     kind = object_type(kind)
-    settings = load(ctx)
+    settings = load_for_reading(ctx)
     with errors():
         known = commands.show_record(settings, kind, number)
     if json_output:

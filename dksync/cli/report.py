@@ -7,7 +7,8 @@ import json
 import textwrap
 from typing import TYPE_CHECKING, Any
 
-from dksync.cli.tables import COUNT_WORDS, READ, brief, count_words, kind_order, singular
+from dksync.cli.tables import COUNT_WORDS, READ, RETRIED, brief, count_words, kind_order, singular
+from dksync.ops.check_item import Readiness
 from dksync.outcome import Action, Outcome, RunReport
 
 if TYPE_CHECKING:
@@ -46,12 +47,17 @@ def summary_table(report: RunReport, command: str = "run") -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, min_width=len(title))
     table.add_column("object")
     table.add_column(READ, justify="right")
+    retried = any(report.retried.values())
+    if retried:
+        table.add_column(RETRIED, justify="right")
     kinds = sorted({t for t, _ in report.tally} | set(report.fetched), key=kind_order)
     columns = [a for a in COUNT_WORDS if any(report.count(k, a) for k in kinds)]
     for action in columns:
         table.add_column(COUNT_WORDS[action], justify="right", no_wrap=True)
     for kind in kinds:
         cells = [str(report.count(kind, action)) for action in columns]
+        if retried:
+            cells.insert(0, str(report.retried[kind]))
         table.add_row(kind, str(report.fetched[kind]) if kind in report.fetched else "-", *cells)
     return table
 
@@ -111,11 +117,15 @@ def render(
 ) -> None:
     """The per-record plan (dry run), the summary, then what needs a person's attention.
     ``listed`` lists every record kept, ``verbose`` also their payloads. When nothing
-    changed in Moment, one sentence instead of empty tables."""
+    changed in Moment, one sentence instead of empty tables; when the run stopped before
+    it read anything, nothing (the error alone is said, on stderr)."""
+    if report.fatal is not None and not (report.tally or report.fetched):
+        _warnings(console, report)
+        return
     if nothing_changed(report) and not (verbose or listed):
         when = f" since {since}" if since else ""
         done = "nothing would be written" if report.dry_run else "nothing was written"
-        again = sum(report.fetched.values())
+        again = sum(report.fetched.values()) - sum(report.retried.values())
         read = f" ({again} read again, unchanged)" if again else ""
         console.print(
             f"Nothing changed in Moment{when}{read}: {done}.",
@@ -123,6 +133,7 @@ def render(
             highlight=False,
             soft_wrap=True,
         )
+        _queue(console, report)
         _warnings(console, report)
         return
     if report.dry_run and report.outcomes:
@@ -143,6 +154,21 @@ def render(
             print_outcomes(console, f"{title}:", attention, False)
 
 
+def _queue(console: Console, report: RunReport) -> None:
+    """The rejected queue, said apart from Moment's changes: what was tried again."""
+    tried = sum(report.retried.values())
+    if not tried:
+        return
+    still = sum(n for (_, a), n in report.retried_tally.items() if a is Action.REJECT)
+    console.print(
+        f"{tried} rejected record{'s' if tried > 1 else ''} tried again: {still} still "
+        "rejected ('dksync failures' lists them).",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def _warnings(console: Console, report: RunReport) -> None:
     from rich.markup import escape
 
@@ -154,7 +180,7 @@ def nothing_changed(report: RunReport) -> bool:
     """Whether the run found nothing to write and nothing for a person to look at (the
     records read again inside ``sync.lookback`` were unchanged, or drafts)."""
     quiet = (Action.UNCHANGED, Action.SKIP)
-    return report.fatal is None and all(a in quiet for _, a in report.tally)
+    return report.fatal is None and all(a in quiet for a in report.fresh_actions())
 
 
 def outcome_line(report: RunReport, command: str = "run") -> str:

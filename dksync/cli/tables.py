@@ -30,6 +30,7 @@ COUNT_WORDS = {
     Action.UNCERTAIN: "uncertain",
 }
 READ = "read"
+RETRIED = "retried"
 
 
 def kind_order(kind: str) -> int:
@@ -69,15 +70,15 @@ def failure_row(document: dict[str, Any]) -> RejectedRow:
 
 
 def short_time(text: str | None) -> str:
-    """ "11-22 08:14" for a stored ISO time this year (UTC), "2025-11-22 08:14" otherwise."""
+    """ "2026-11-22 08:14Z" for a stored ISO time: ISO 8601 with its zone (UTC), never a
+    month-day without its year (Icelanders read 12-01 as the 12th of January)."""
     if not text:
         return "-"
     try:
         moment = datetime.fromisoformat(text).astimezone(UTC)
     except ValueError:
         return text[:16]
-    same_year = moment.year == datetime.now(UTC).year
-    return moment.strftime("%m-%d %H:%M" if same_year else "%Y-%m-%d %H:%M")
+    return moment.strftime("%Y-%m-%d %H:%MZ")
 
 
 def _compact(title: str) -> Table:
@@ -101,14 +102,14 @@ def failures_table(
     names = [f"{singular(r.object_type)} {r.number}" for r in rows]
     name_width = max(len(n) for n in names)
     id_width = max(2, *(len(str(r.id)) for r in rows))
-    head = f"{'ID':>{id_width}}  {'record':<{name_width}}  tries  first seen   last seen"
+    head = f"{'ID':>{id_width}}  {'record':<{name_width}}  tries  {'first seen':<17}  last seen"
     lines: list[Text] = [Text("Rejected records (times in UTC):", style="bold"), Text(head)]
     indent = " " * (id_width + 2)
     for r, name in zip(rows, names, strict=True):
         lines.append(
             Text(
                 f"{r.id:>{id_width}}  {name:<{name_width}}  {r.attempts:>5}  "
-                f"{short_time(r.first_seen):<11}  {short_time(r.last_seen)}"
+                f"{short_time(r.first_seen):<17}  {short_time(r.last_seen)}"
             )
         )
         reason = r.reason
@@ -127,38 +128,57 @@ def status_tables(status: dict[str, Any]) -> list[Table]:
     from rich import box
     from rich.table import Table
 
-    cursors = _compact(f"dksync status ({status['state_file']})")
+    cursors = _compact(f"dksync status ({status['state_file']}; times in UTC)")
     for column in ("object", "cursor (Moment lastModifiedDate)", "id"):
         cursors.add_column(column)
+    last = status["last_run"]
     for kind, cursor in status["cursors"].items():
         cursors.add_row(
             kind,
-            cursor["modified"] if cursor else "not started",
+            cursor["modified"] if cursor else _no_cursor(kind, last),
             str(cursor["id"]) if cursor else "-",
         )
     facts = Table(show_header=False, box=box.SIMPLE, pad_edge=False)
     facts.add_column("what", no_wrap=True)
     facts.add_column("value", overflow="fold")
-    last = status["last_run"]
-    facts.add_row(
-        "last run",
-        "none yet"
-        if last is None
-        else f"{short_time(last['started_at'])} → {short_time(last['finished_at'])}: "
-        f"{last['outcome']}; " + brief(last["counts"]),
-    )
+    facts.add_row("last run", "none yet" if last is None else last_run_text(last))
     facts.add_row("invoices posted", str(status["posted_invoices"]))
     facts.add_row("rejected records", str(len(status["rejected"])))
+    running = status["lock"] is not None and status["lock"].get("purpose", "run") == "run"
+    in_flight = [i for i in status["uncertain_invoices"] if running and i["status"] == "pending"]
+    if in_flight:
+        facts.add_row("being posted", ", ".join(i["reference"] for i in in_flight))
     facts.add_row(
         "uncertain invoices",
         ", ".join(
-            f"{i['reference']} ({i['status']} since {i['updated_at'][:19]})"
+            f"{i['reference']} ({i['status']} since {short_time(i['updated_at'])})"
             for i in status["uncertain_invoices"]
+            if i not in in_flight
         )
         or "none",
     )
     facts.add_row("running now", _holder(status["lock"]))
     return [cursors, facts]
+
+
+def _no_cursor(kind: str, last: dict[str, Any] | None) -> str:
+    """Why a kind has no cursor: never read, or a first run is reading (or was stopped
+    while reading) it: the cursor moves only once a stream is done."""
+    if last is None or not last["counts"].get(kind, {}).get(READ, 0):
+        return "not started"
+    done = ", ".join(f"{v} {k}" for k, v in last["counts"][kind].items() if v)
+    if last["outcome"] == "running":
+        return f"in progress: run {last['id']} so far {done}"
+    return f"not moved: run {last['id']} ({last['outcome']}) {done}"
+
+
+def last_run_text(run: dict[str, Any]) -> str:
+    """ "2026-12-01 06:06Z → 06:07Z: failed (why); customers 40 read, ..." for one run."""
+    ended = short_time(run["finished_at"]) if run["finished_at"] else "…"
+    why = f" ({run['error']})" if run.get("error") else ""
+    return f"{short_time(run['started_at'])} → {ended}: {run['outcome']}{why}; " + brief(
+        run["counts"]
+    )
 
 
 def _holder(lock: dict[str, Any] | None) -> str:
@@ -168,7 +188,7 @@ def _holder(lock: dict[str, Any] | None) -> str:
         return "yes (by whom is not known: the state's .lock note was deleted)"
     return (
         f"yes: {lock.get('purpose', 'run')}, pid {lock.get('pid')} on {lock.get('host')} "
-        f"since {lock.get('since')}"
+        f"since {short_time(lock.get('since'))}"
     )
 
 
@@ -178,7 +198,9 @@ def brief(counts: dict[str, dict[str, int]]) -> str:
     parts = []
     for kind in sorted(counts, key=kind_order):
         row = counts[kind]
-        done = [f"{v} {k}" for k, v in row.items() if v and k != READ]
+        done = [f"{v} {k}" for k, v in row.items() if v and k not in (READ, RETRIED)]
+        if row.get(RETRIED):
+            done.insert(0, f"{row[RETRIED]} {RETRIED}")
         if kind != ObjectKind.PRODUCTS:
             done.insert(0, f"{row.get(READ, 0)} read")
         if done:
@@ -211,7 +233,7 @@ def history_table(runs: list[dict[str, Any]]) -> Table | str:
             short_time(run["started_at"]),
             _took(run),
             run["outcome"],
-            brief(run["counts"]),
+            brief(run["counts"]) + (f"; error: {run['error']}" if run.get("error") else ""),
         )
     return table
 
@@ -235,8 +257,11 @@ def record_tables(known: dict[str, Any], width: int = 80) -> list[RenderableType
     if invoice is not None:
         facts.add_row("DK+ number", str(invoice["dk_number"] or "-"))
         facts.add_row("state", f"{invoice['status']} since {short_time(invoice['updated_at'])}")
+    skipped = known.get("skipped")
+    if skipped is not None:
+        facts.add_row("skipped", f"{short_time(skipped['at'])}: {skipped['reason']}")
     if written is None and invoice is None:
-        facts.add_row("written to DK+", "not yet")
+        facts.add_row("written to DK+", "not yet" if skipped is None else "no (skipped)")
     shown: list[RenderableType] = [facts]
     if known["rejections"]:
         rows = [failure_row(r) for r in known["rejections"]]

@@ -44,9 +44,17 @@ __all__ = [
     "find_config",
     "from_mapping",
     "load",
+    "load_without_secrets",
 ]
 
 DEFAULT_FILE = "dksync.yaml"
+
+
+class _WithoutSecrets(Reader):
+    """A reader that neither looks up nor checks a secret: each is empty."""
+
+    def secret(self, name: str) -> Secret:
+        return Secret("")
 
 
 def find_config(path: str | Path | None, env: Mapping[str, str]) -> Path:
@@ -55,10 +63,24 @@ def find_config(path: str | Path | None, env: Mapping[str, str]) -> Path:
     return Path(chosen).expanduser()
 
 
+def load_without_secrets(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    company: str | None = None,
+) -> Config:
+    """The config for a command that only reads the state (status, history, failures,
+    show): validated like ``load`` but its secrets are neither looked up nor checked, so
+    an operator can look on a box where the secrets live only in the crontab line. Every
+    secret in the answer is empty: it must never be used to connect."""
+    return load(path, env, company, secrets=False)
+
+
 def load(
     path: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     company: str | None = None,
+    *,
+    secrets: bool = True,
 ) -> Config:
     """Read, expand and validate the config; ``ConfigError`` says which key is wrong. A
     folder of companies needs ``company`` (see ``config.folder``)."""
@@ -71,17 +93,23 @@ def load(
                 f"(one of {', '.join(folder.companies(source))})"
             )
         raw = folder.merged(source, company, default_state_path().parent)
-        return replace(from_mapping(raw, env, folder.pick(source, company)), name=company)
+        chosen = folder.pick(source, company)
+        return replace(from_mapping(raw, env, chosen, secrets=secrets), name=company)
     if company is not None:
         raise UsageError(f"--company {company}: {source} is one company's file, not a folder")
-    return from_mapping(folder.read_mapping(source), env, source)
+    return from_mapping(folder.read_mapping(source), env, source, secrets=secrets)
 
 
 def from_mapping(
-    raw: Mapping[str, Any], env: Mapping[str, str], source: Path | None = None
+    raw: Mapping[str, Any],
+    env: Mapping[str, str],
+    source: Path | None = None,
+    *,
+    secrets: bool = True,
 ) -> Config:
-    """Validate an already-parsed config mapping (YAML or built by ``dksync init``)."""
-    reader = Reader(raw, env)
+    """Validate an already-parsed config mapping (YAML or built by ``dksync init``);
+    ``secrets=False`` leaves every secret empty and unchecked (see ``load_without_secrets``)."""
+    reader = Reader(raw, env) if secrets else _WithoutSecrets(raw, env)
     reader.check_known()
     config = reader.build(source)
     if reader.problems:

@@ -21,7 +21,10 @@ def read(reader: Reader, name: str) -> Secret:
     the file ``$ENV_FILE`` or ``<key>_file`` names (one trailing line break dropped).
     The value itself never appears in a message."""
     spec = BY_NAME[name]
+    before = len(reader.problems)
     value, origin = reader.text(name, may_be_missing=True), name
+    if len(reader.problems) > before:  # a ${VAR} not set: said once, not also "missing"
+        return Secret("")
     command_key = f"{name}_command"
     command = reader.value(command_key)
     if value is None and command is not None:

@@ -5,8 +5,10 @@ and echo a value only shortened (``shown``). And where a relative path points.""
 
 from __future__ import annotations
 
+import re
 import reprlib
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +16,21 @@ from urllib.parse import urlsplit
 import yaml
 
 from dksync.errors import ConfigError
+
+_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_LONGEST = timedelta(days=3650)
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """``10m``, ``2h``, ``30s``, ``1d`` as a duration, at most ten years (a longer one is
+    taken as ten years: no date arithmetic overflows); None when it is not one."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        return None
+    seconds = int(match.group(1)) * _SECONDS[match.group(2)]
+    return timedelta(seconds=min(seconds, int(_LONGEST.total_seconds())))
+
 
 MAX_CONFIG_BYTES = 1_000_000
 MAX_CONFIG_NODES = 10_000
@@ -53,7 +70,11 @@ def parse_yaml(source: Path, text: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"the config file {source} is not valid YAML{where}") from None
+        problem = getattr(exc, "problem", None)
+        why = f": {problem}" if problem else ""
+        if "'\\t'" in why:
+            why += " (YAML indents with spaces, not tabs)"
+        raise ConfigError(f"the config file {source} is not valid YAML{where}{why}") from None
     except (RecursionError, ValueError, OverflowError):
         raise ConfigError(
             f"the config file {source} holds a value YAML cannot build (nested too deep, or "

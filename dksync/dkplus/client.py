@@ -83,7 +83,11 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> Verdict:
     if status in (400, 422):
         return Verdict(Kind.REJECT, message or f"HTTP {status}")
     if status in (401, 403):
-        return Verdict(Kind.DENIED, "DK+ refused the token (check dkplus.token)")
+        return Verdict(
+            Kind.DENIED,
+            "DK+ refused the token (check dkplus.token, or DKPLUS_API_TOKEN / "
+            "DKPLUS_API_TOKEN_FILE where it comes from)",
+        )
     if status == 429 or status >= 500:
         return Verdict(Kind.RETRY, message, retry_after_seconds(headers))
     return Verdict(Kind.FATAL, f"DK+ answered {status}: {message}")

@@ -76,7 +76,11 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> Verdict:
     if status == 404:
         return Verdict(Kind.NOT_FOUND)
     if status in (401, 403):
-        return Verdict(Kind.FATAL, "Moment refused the API key (check moment.api_key)")
+        return Verdict(
+            Kind.FATAL,
+            "Moment refused the API key (check moment.api_key, or MOMENT_API_KEY / "
+            "MOMENT_API_KEY_FILE where it comes from)",
+        )
     if status == 429 or status >= 500:
         return Verdict(Kind.RETRY, retry_after=retry_after_seconds(headers))
     return Verdict(Kind.FATAL, f"Moment answered {status}")

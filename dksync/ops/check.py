@@ -3,18 +3,19 @@
 It judges the setup: the config, both services and their credentials, the Moment company
 code, the DK+ sales person, and the shape of one Moment object of each kind (Moment's JSON
 is partly assumed: this is how a user finds out, with ready-to-paste ``field_names`` lines
-for what is missing). Any of those wrong fails the check. Then it scans recent invoices
-for data that would be rejected (a line whose financial account lacks its code, a customer
-without a valid kennitala): those are warnings, for a person to fix in Moment, and fail
-the check only with ``--strict``. The DK+ company's own answers (permissions, payment
-terms, kennitölur it holds under another number) are in ``check_dkplus``.
+for what is missing). Any of those wrong fails the check. Then it scans the data of the
+go-live window (``datacheck``): a record the first run would reject (a line whose financial
+account lacks its code, a customer number DK+ cannot hold, credit days without a term, a
+customer with invoices but no valid kennitala) fails it too, since the first run would
+reject it. Warnings (optional fields missing, nothing to scan yet, a scan cut short, a
+start in the future) fail it only with ``--strict``. The DK+ company's own answers
+(permissions, payment terms, kennitölur it holds under another number) are in
+``check_dkplus``.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
-from itertools import islice
 from typing import Any
 
 from dksync import moment
@@ -23,13 +24,11 @@ from dksync.config import Config
 from dksync.dkplus.client import DkPlusClient
 from dksync.errors import DksyncError
 from dksync.kinds import SYNCED_KINDS, ObjectKind
-from dksync.mapping import kennitala
-from dksync.mapping.invoices import item_code, skip_reason
 from dksync.moment import MomentClient
 from dksync.moment.shape import inspect, value_kind
-from dksync.ops import check_dkplus
+from dksync.ops import check_dkplus, datacheck
 from dksync.ops.check_item import CheckItem, Readiness
-from dksync.records import Customer, Invoice
+from dksync.ops.datacheck import Tick
 
 KINDS = (*SYNCED_KINDS, ObjectKind.ACCOUNTS, ObjectKind.PRODUCTS)  # what check samples
 
@@ -43,8 +42,23 @@ def _attempt(result: Readiness, name: str, probe: Callable[[], CheckItem]) -> bo
     return item.ok
 
 
+def _attempt_all(result: Readiness, name: str, probe: Callable[[], list[CheckItem]]) -> None:
+    try:
+        result.checks.extend(probe())
+    except DksyncError as exc:
+        result.checks.append(CheckItem(name, False, str(exc)))
+
+
+def _still(what: str) -> None:
+    """No progress to show."""
+
+
 def check(
-    config: Config, clients: Clients, scan_limit: int = 1000, strict: bool = False
+    config: Config,
+    clients: Clients,
+    scan_limit: int = datacheck.SCAN_LIMIT,
+    strict: bool = False,
+    tick: Tick | None = None,
 ) -> Readiness:
     """Every go-live check, in order; later checks are skipped when a service is down."""
     result = Readiness(
@@ -73,7 +87,7 @@ def check(
         for kind in KINDS:
             _attempt(result, f"Moment {kind}", _shape_of(m, kind))
         _attempt(result, "first run", lambda: _start_from(config, m))
-        _attempt(result, "invoice data", lambda: _scan(config, m, scan_limit))
+        _attempt_all(result, "data", lambda: _data(config, m, scan_limit, tick or _still))
     return result
 
 
@@ -144,47 +158,31 @@ def _start_from(config: Config, client: MomentClient) -> CheckItem:
     return CheckItem("first run", True, f"the first run reads changes since {where}")
 
 
-def _scan(config: Config, client: MomentClient, limit: int) -> CheckItem:
-    """Recent invoices' data that would be rejected: warnings, not setup failures."""
-    accounts = client.accounts()
-    lacking: Counter[str] = Counter()
-    customers: set[int] = set()
-    read = 0
-    for raw in islice(client.changed_since("invoices", config.sync.start_from), limit):
-        read += 1
-        if moment.field_problems("invoices", raw):
-            continue
-        invoice: Invoice = moment.parse("invoices", raw)
-        if skip_reason(invoice):
-            continue
-        customers.add(invoice.customer_id)
-        for n, line in enumerate(invoice.lines, start=1):
-            code, _, reason = item_code(n, line, accounts, config.invoice_rules)
-            if code is None and reason:
-                lacking[reason.split(" has no product and ", 1)[-1]] += 1
-    items = [f"{what} (on {n} line{'s' if n > 1 else ''})" for what, n in sorted(lacking.items())]
-    items += _customers_without_kennitala(client, customers)
+def _data(config: Config, client: MomentClient, limit: int, tick: Tick) -> list[CheckItem]:
+    """The records the first run would reject, from the data: these fail the check (the
+    first run would reject them), for a person to fix in Moment or in the config."""
+    found = datacheck.scan(config, client, limit, tick)
     since = moment.format_instant(config.sync.start_from) if config.sync.start_from else None
-    detail = f"{read} invoices since {since or 'the start'} scanned"
-    if read == 0:
+    detail = f"{found.invoices} invoices since {since or 'the start'} scanned"
+    if not found.complete:
+        detail += f" (the scan stopped there: the window holds more than {limit})"
+    if found.invoices == 0:
         detail += ": none to look at, so nothing about the data is known yet"
-    elif items:
+    elif found.invoice_items:
         detail += ": these would be rejected until fixed in Moment"
-    return CheckItem("invoice data", True, detail, items, warning=bool(items) or read == 0)
-
-
-def _customers_without_kennitala(client: MomentClient, customers: set[int]) -> list[str]:
-    found = []
-    for ident in sorted(customers):
-        raw = client.get("customers", ident)
-        if moment.field_problems("customers", raw):
-            found.append(f"customer id {ident}: its Moment record is malformed")
-            continue
-        customer: Customer = moment.parse("customers", raw)
-        checked = kennitala.check(customer.kennitala)
-        if checked.error:
-            found.append(f"customer {customer.number} {checked.error} but has invoices")
-    return found
+    customers = f"{found.customers} customers read (one list)"
+    if found.customer_items:
+        customers += ": the first run would reject these until fixed in Moment or the config"
+    return [
+        CheckItem(
+            "invoice data",
+            not found.invoice_items,
+            detail,
+            found.invoice_items,
+            warning=found.invoices == 0 or not found.complete,
+        ),
+        CheckItem("customer data", not found.customer_items, customers, found.customer_items),
+    ]
 
 
 def masked_sample(client: MomentClient, kind: str) -> Any:

@@ -15,6 +15,9 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
+import yaml
+
+from dksync.config import from_mapping
 from dksync.config.keys import PROMPTED
 from dksync.config.values import one_line
 from dksync.dkplus.client import DkPlusClient
@@ -24,6 +27,30 @@ from dksync.transport.http import Endpoint, RetryPolicy
 TERMS_LINE = "  # payment_terms:\n"
 
 FIELDS = PROMPTED  # the keys ``init`` asks for, from the key table
+
+
+PLACEHOLDERS = {"moment.company": frozenset({"mycompany", "company", "changeme", "xxx"})}
+"""The example's stand-in values: a config holding one reaches no real account."""
+
+
+def flaw(key: str, value: str, others: Mapping[str, str]) -> str | None:
+    """What is wrong with one answer, by the same rules as the config loader (checked with
+    the other answers, or the example's values, around it), or None when it is right."""
+    if value.strip().lower() in PLACEHOLDERS.get(key, frozenset()):
+        return f"{value!r} is the example's placeholder; give the real value"
+    try:
+        from_mapping(yaml.safe_load(render({**others, key: value})), env={}, secrets=False)
+    except ConfigError as exc:
+        mine = [p.strip()[2:] for p in str(exc).splitlines() if p.strip().startswith(f"- {key}:")]
+        return mine[0].split(": ", 1)[1] if mine else None
+    return None
+
+
+def check_answers(values: Mapping[str, str]) -> None:
+    """Every answer checked at once (those given as options), each problem named by key."""
+    problems = [f"{k}: {why}" for k, v in values.items() if (why := flaw(k, v, values))]
+    if problems:
+        raise ConfigError("the answers have problems:\n  - " + "\n  - ".join(problems))
 
 
 def template() -> str:

@@ -22,13 +22,14 @@ def _reading(config: Config) -> AbstractContextManager[State]:
 
 
 def rejected_records(config: Config, include_dropped: bool = False) -> list[RejectedRow]:
-    """The rejected-record queue, oldest type first."""
+    """The rejected-record queue, in the order of their IDs."""
     with _reading(config) as state:
-        return state.rejected(include_dropped=include_dropped)
+        return sorted(state.rejected(include_dropped=include_dropped), key=lambda r: r.id)
 
 
 def drop_rejected(config: Config, record_id: int, note: str) -> RejectedRow:
-    """Give one rejected record up; refuses while a run is going."""
+    """Give one rejected record up; refuses while a run is going. A record dropped before
+    comes back as it was (its ``dropped_at`` is older than this call)."""
     with RunLock(config.state_path, "failures drop"):
         state = State.open(config.state_path)
         try:
@@ -57,12 +58,15 @@ def show_record(config: Config, object_type: str, number: str) -> dict[str, Any]
     """Everything the state holds about one record, found by its Moment number."""
     with _reading(config) as state:
         moment_id = state.moment_id_for(object_type, number)
+        if moment_id is None:
+            moment_id = state.skipped_id(object_type, number)
         found: dict[str, Any] = {
             "object": object_type,
             "number": number,
             "moment_id": moment_id,
             "written": None,
             "invoice": None,
+            "skipped": None,
             "rejections": [],
             "events": [],
         }
@@ -74,6 +78,9 @@ def show_record(config: Config, object_type: str, number: str) -> dict[str, Any]
         invoice = state.invoice(moment_id) if object_type == "invoices" else None
         if invoice is not None:
             found["invoice"] = asdict(invoice)
+        skip = state.skip_of(object_type, moment_id)
+        if skip is not None:
+            found["skipped"] = {"reason": skip[0], "at": skip[1]}
         found["rejections"] = [
             failure_json(r)
             for r in state.rejected(object_type, include_dropped=True)
@@ -86,6 +93,18 @@ def show_record(config: Config, object_type: str, number: str) -> dict[str, Any]
             if detail == mention or detail.startswith(mention + " ")
         ]
         return found
+
+
+def posted_among(config: Config, references: list[str]) -> list[str]:
+    """Those of these invoice numbers the state says dksync posted to DK+."""
+    with _reading(config) as state:
+        posted = []
+        for number in references:
+            ident = state.moment_id_for("invoices", number)
+            row = None if ident is None else state.invoice(ident)
+            if row is not None and row.status == "posted":
+                posted.append(number)
+        return posted
 
 
 def changes_since(config: Config, objects: tuple[str, ...]) -> str | None:

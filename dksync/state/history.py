@@ -76,11 +76,14 @@ class History(Database):
         )
         return [dict(row) for row in rows]
 
-    def finish_run(self, run_id: int, outcome: str, counts: dict[str, Any]) -> None:
+    def finish_run(
+        self, run_id: int, outcome: str, counts: dict[str, Any], error: str | None = None
+    ) -> None:
+        """A run's end: its outcome, counts and, for a failed one, why it failed."""
         with self.atomic():
             self._sql(
-                "UPDATE runs SET finished_at = ?, outcome = ?, counts = ? WHERE id = ?",
-                (now_text(), outcome, json.dumps(counts), run_id),
+                "UPDATE runs SET finished_at = ?, outcome = ?, counts = ?, error = ? WHERE id = ?",
+                (now_text(), outcome, json.dumps(counts), error, run_id),
             )
 
     def prune_history(self, keep_for: timedelta, keep_runs: int) -> int:
@@ -100,7 +103,7 @@ class History(Database):
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self._all(
-            "SELECT id, started_at, finished_at, outcome, counts FROM runs "
+            "SELECT id, started_at, finished_at, outcome, counts, error FROM runs "
             "ORDER BY id DESC LIMIT ?",
             (limit,),
         )

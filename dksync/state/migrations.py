@@ -67,4 +67,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             "INTEGER NOT NULL, PRIMARY KEY (object_type, number))"
         ),
     ),
+    (
+        "ALTER TABLE runs ADD COLUMN error TEXT",
+        (
+            "CREATE TABLE skipped (object_type TEXT NOT NULL, moment_id INTEGER NOT NULL, "
+            "number TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL, "
+            "PRIMARY KEY (object_type, moment_id))"
+        ),
+    ),
 )

@@ -15,7 +15,7 @@ from typing import Any
 
 from dksync import jsonio
 from dksync.state.files import now_text
-from dksync.state.history import History
+from dksync.state.operator import OperatorRecords
 from dksync.state.rows import Cursor, InvoiceRow, RejectedRow, WrittenRow
 
 _INVOICE_COLUMNS = "moment_id, reference, status, dk_number, updated_at"
@@ -33,7 +33,7 @@ def _rejected(row: sqlite3.Row) -> RejectedRow:
     return RejectedRow(**dict(row))
 
 
-class State(History):
+class State(OperatorRecords):
     """The state file's records: cursors, what was written, invoices, rejected records,
     notices and run history. Every change inside ``atomic()``."""
 
@@ -266,8 +266,14 @@ class State(History):
         return [_rejected(row) for row in rows]
 
     def drop_rejected(self, row_id: int, note: str) -> RejectedRow | None:
-        """Give a rejected record up on purpose; the drop and its note are kept."""
+        """Give a rejected record up on purpose; the drop and its note are kept. One
+        dropped already is answered as it is (its first drop, note and time stand)."""
         with self.atomic():
+            before = self._one(
+                f"SELECT {_REJECTED_COLUMNS} FROM rejected WHERE rowid = ?", (row_id,)
+            )
+            if before is not None and _rejected(before).dropped_at is not None:
+                return _rejected(before)
             self._sql(
                 "UPDATE rejected SET dropped_at = ?, dropped_note = ? "
                 "WHERE rowid = ? AND dropped_at IS NULL",

@@ -32,6 +32,7 @@ log = logging.getLogger("dksync.books")
 Key = tuple[ObjectKind, int | str]
 Facts = tuple[str, str, str | None]
 
+WROTE = frozenset({Action.CREATE, Action.UPDATE, Action.ADOPT})
 IN_DKPLUS = frozenset({Action.CREATE, Action.UPDATE, Action.UNCHANGED, Action.ADOPT, Action.DRIFT})
 """Outcomes after which the record exists in DK+ (drift: it exists, but differs)."""
 
@@ -188,6 +189,14 @@ class Books:
             with self.state.atomic():
                 self.state.forget_written(kind, key)
 
+    def forget_invoice(self, moment_id: int, event: str) -> None:
+        """DK+ was asked and holds no invoice under this one's reference: the state stops
+        saying it is posted, so it is sent again (``resync --force``), and the event keeps
+        what it was. A dry run's state is an in-memory copy: the same works there."""
+        with self.state.atomic():
+            self.state.forget_invoice(moment_id)
+            self.state.add_event("resend", event)
+
     def warn(self, kind: ObjectKind, label: str, text: str) -> None:
         """A record was written, with something a person should know (DK+ refused its
         kennitala, say): in the run's warnings, and as a ``warning`` event in the state,
@@ -257,6 +266,10 @@ class Books:
                     )
             elif outcome.action in IN_DKPLUS and kind is not ObjectKind.PRODUCTS:
                 self.state.clear_rejected(kind, outcome.moment_id)
+                if outcome.action in WROTE:  # skipped once (a draft), written now
+                    self.state.clear_skip(kind, outcome.moment_id)
+            elif outcome.action is Action.SKIP and outcome.moment_id:
+                self.state.record_skip(kind, outcome.moment_id, outcome.label, outcome.detail)
             if outcome.digest is not None and outcome.dk_number is not None:
                 self.state.record_written(
                     kind, outcome.moment_id, outcome.dk_number, outcome.digest, outcome.payload

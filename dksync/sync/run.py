@@ -29,7 +29,7 @@ from dksync.errors import (
     NotFound,
     RecordNotFound,
 )
-from dksync.kinds import ObjectKind
+from dksync.kinds import InvoiceState, ObjectKind
 from dksync.moment import MomentClient
 from dksync.outcome import RunReport
 from dksync.state import lineage
@@ -39,6 +39,7 @@ from dksync.state.store import State
 from dksync.sync.books import Books, DryBooks
 from dksync.sync.context import MomentReads, RunContext, RunOptions
 from dksync.sync.invoices import resolve_lost
+from dksync.sync.live import LiveCounts
 from dksync.sync.settle import Settle
 from dksync.sync.signals import StopSignal
 from dksync.sync.streams import STREAMS, selected, sync_raw, sync_stream
@@ -83,15 +84,21 @@ def _sync_all(
     """Every selected stream, the run finished in the history whatever happens."""
     run_id = None if options.dry_run else state.start_run()
     logformat.bind(run_id=run_id)
+    notes = None if run_id is None else LiveCounts(state, run_id, report)
+    if notes is not None:
+        report.readers.append(notes.maybe)
     ctx: RunContext | None = None
     try:
         with _boundary(report, stop):
             ctx = _context(config, clients, state, report, options.dry_run)
             for stream in selected(config, options):
                 sync_stream(ctx, stream, options, stop)
+                if notes is not None:
+                    notes.now()
     finally:
         if run_id is not None:
-            state.finish_run(run_id, report.outcome_word, report.counts())
+            error = None if report.fatal is None else str(report.fatal)
+            state.finish_run(run_id, report.outcome_word, report.counts(), error)
             state.prune_history(config.history.keep_for, config.history.keep_runs)
             if ctx is not None:
                 lineage.finish(state, trusted=ctx.window_trusted or ctx.read_all_invoices)
@@ -174,9 +181,11 @@ def resync(
     number: str,
     clients: Clients | None = None,
     dry_run: bool = False,
+    force: bool = False,
 ) -> RunReport:
     """Fetch one record from Moment by its number and sync it now; cursors stay where they
-    are. An invoice already in DK+ is recognised, never posted again."""
+    are. An invoice already in DK+ is recognised, never posted again; with ``force`` one
+    the state says is posted is looked up in DK+ and sent again if DK+ holds none."""
     report = RunReport(dry_run=dry_run, keep_unchanged=True)
     stream = next(s for s in STREAMS if s.object_type == object_type)
     stop = StopSignal()
@@ -191,12 +200,34 @@ def resync(
                 )
             report.fetched[object_type] += 1
             key = moment.record_key(raw)
-            sync_raw(ctx, stream, raw, key[1] if key else 0)
+            ident = key[1] if key else 0
+            if force and stream.kind is ObjectKind.INVOICES and ident:
+                _forget_if_lost(ctx, ident, number)
+            sync_raw(ctx, stream, raw, ident)
             ctx.settle.drain(partial(resolve_lost, ctx), stop)
             if not dry_run:
                 with state.atomic():
                     state.add_event("resync", f"{object_type} {number}")
     return report
+
+
+def _forget_if_lost(ctx: RunContext, moment_id: int, number: str) -> None:
+    """``resync --force``: an invoice the state says is posted, which DK+ no longer holds
+    (deleted by hand, a sandbox restarted), is forgotten so it is sent again, but only once
+    DK+ itself, asked by reference, answered that it holds none. Never when it holds one,
+    and never on an answer that is not the contract (that stops the resync)."""
+    row = ctx.books.invoice(moment_id)
+    if row is None or row.status != InvoiceState.POSTED:
+        return
+    if ctx.dkplus.invoices_by_reference(row.reference):
+        return
+    lost = f"DK+ no longer holds invoice {number} (dksync posted it as DK+ {row.dk_number})"
+    again = "would send it again" if ctx.books.report.dry_run else "sending it again"
+    log.warning("%s: %s", lost, again)
+    ctx.books.report.warn(f"{lost}: {again}")
+    ctx.books.forget_invoice(
+        moment_id, f"invoices {number} sent again: DK+ no longer held DK+ {row.dk_number}"
+    )
 
 
 def _fetch_by_number(client: MomentClient, state: State, object_type: str, number: str) -> Any:

@@ -52,7 +52,12 @@ def selected(config: Config, options: RunOptions) -> list[Stream]:
     return [s for s in STREAMS if s.object_type in wanted]
 
 
-def sync_stream(ctx: RunContext, stream: Stream, options: RunOptions, stop: StopSignal) -> None:
+def sync_stream(
+    ctx: RunContext,
+    stream: Stream,
+    options: RunOptions,
+    stop: StopSignal,
+) -> None:
     """Read one kind from its cursor, sync each record, settle lost answers, then move the
     cursor past what is done.
 
@@ -157,6 +162,7 @@ def _accept(ctx: RunContext, kind: str, raw: Any, start: datetime | None) -> Cur
     if start is not None and cursor.modified < start:
         return None
     ctx.books.report.fetched[kind] += 1
+    ctx.books.report.read_one()
     return cursor
 
 
@@ -206,6 +212,7 @@ def _retry_rejected(ctx: RunContext, stream: Stream, not_read: set[int]) -> None
         )
         return
     for row in rows:
+        ctx.books.report.retry(stream.object_type, row.moment_id)
         raw = found.get(row.moment_id)
         if raw is None:
             ctx.books.report.add(

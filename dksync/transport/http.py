@@ -51,6 +51,7 @@ from dksync.transport.deadline import HALT, Watch, WatchedAdapter, watched
 from dksync.transport.failures import BROKE_OFF, Service, broken, failure, late
 from dksync.transport.reach import address, credentials_in
 from dksync.transport.session import environment, new_session
+from dksync.transport.trace import traced
 
 log = logging.getLogger("dksync.http")
 # A cut answer is one of dksync's errors already; urllib3 would also log it, with a traceback.
@@ -292,14 +293,8 @@ class Transport:
         started = time.monotonic()
         with watched(self._deadline) as watch:
             try:
-                response = self._session().request(
-                    method,
-                    url,
-                    params=params,
-                    data=data,
-                    headers=headers,
-                    timeout=self._timeout,
-                    stream=True,
+                response = traced(self.name, self._session().request, method, url, path, params)(
+                    data=data, headers=headers, timeout=self._timeout, stream=True
                 )
             except (requests.RequestException, ValueError) as exc:
                 lost = late(self._service, self._deadline, safe) if watch.expired else None

@@ -88,7 +88,10 @@ def test_refused_credentials_exit_3_without_the_secret(sandbox: Sandbox, tmp_pat
     config = config_file(sandbox, tmp_path, dkplus={"token": "wrong-token-123"})
     result = runner.invoke(app, ["run", "-c", str(config)])
     assert result.exit_code == 3
-    assert "DK+ refused the token (check dkplus.token)" in result.output
+    assert (
+        "DK+ refused the token (check dkplus.token, or DKPLUS_API_TOKEN / DKPLUS_API_TOKEN_FILE"
+        in result.output
+    )
     assert "wrong-token-123" not in result.output
 
 

@@ -201,7 +201,8 @@ def test_check_fails_naming_each_configured_code_the_company_lacks(
         "customers.payment_terms: 30: m30: the company has no term 'm30'",
     ]
     assert "stgr, lm, m15, m20, d15, d20, d30, post" in checks["payment terms"]["detail"]
-    code, checks = _check(company, tmp_path, customers={"payment_terms": {0: "stgr", 30: "d30"}})
+    terms = {"payment_terms": {0: "stgr", 14: "d15", 30: "d30"}}  # every credit-day value
+    code, checks = _check(company, tmp_path, customers=terms)
     assert checks["payment terms"]["ok"] and code == 0, checks
 
 

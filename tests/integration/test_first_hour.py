@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from dksync.cli import app
 from dksync.cli.common import hoist_globals
-from dksync.cli.operate import SANDBOX_MARK, _write_sandbox_config
+from dksync.cli.sandbox import SANDBOX_MARK, _write_sandbox_config
 from dksync.errors import ConfigError
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
@@ -201,7 +201,7 @@ def test_drop_undrop_and_the_dropped_mark(sandbox: Sandbox, tmp_path: Path) -> N
     listed = _invoke("failures", "-c", config).stdout
     assert f"invoice {invoice['number']}" not in listed
     everything = _invoke("failures", "--all", "-c", config).stdout
-    assert re.search(r"DROPPED \d\d-\d\d \d\d:\d\d: paid by hand\. ", everything)
+    assert re.search(r"DROPPED \d{4}-\d\d-\d\d \d\d:\d\dZ: paid by hand\. ", everything)
     assert _wide_lines(everything) == []
     undone = _invoke("failures", "undrop", ident, "-c", config)
     assert undone.exit_code == 0 and "the next run tries it again" in undone.stdout
@@ -255,7 +255,7 @@ def test_history_and_status_fit_80_columns_and_name_a_running_run(
     _invoke("run", "-c", config)
     history = _invoke("history", "-c", config).stdout
     assert _wide_lines(history) == [] and re.search(
-        r"1 +\d\d-\d\d \d\d:\d\d +\d+s +rejected", history
+        r"1 +\d{4}-\d\d-\d\d \d\d:\d\dZ +\d+s +rejected", history
     )
     state = State.open(tmp_path / "state.sqlite")
     state.start_run()

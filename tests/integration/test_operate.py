@@ -36,18 +36,15 @@ def _invoke(*args: str) -> Any:
 
 
 def test_check_finds_what_would_be_rejected(sandbox: Sandbox, tmp_path: Path) -> None:
-    """Data problems are warnings: the setup is ready (exit 0) unless --strict."""
+    """Records the first run would reject fail the check (exit 1), each listed."""
     config = str(config_file(sandbox, tmp_path))
     result = _invoke("check", "-c", config)
-    assert result.exit_code == 0, result.output
-    assert "ready for go-live" in result.output and "NOT ready" not in result.output
-    assert "warning" in result.output
+    assert result.exit_code == 1, result.output
+    assert "NOT ready for go-live" in result.output
     assert "financial account 3900 (Ýmsar tekjur) has no accounting VAT code" in result.output
     assert "customer 10004 has no kennitala but has invoices" in result.output
+    assert "customer number '1000100010001' has 13 characters" in result.output
     assert "'SALA1' exists in DK+" in result.output
-    strict = _invoke("check", "--strict", "-c", config)
-    assert strict.exit_code == 1, strict.output
-    assert "NOT ready for go-live" in strict.output
 
 
 def test_check_ready_on_clean_data_and_json(tmp_path: Path) -> None:
@@ -84,7 +81,7 @@ def test_check_reports_bad_credentials_and_missing_sales_person(
     config = config_file(sandbox, tmp_path, moment={"api_key": "wrong-key"})
     result = _invoke("check", "-c", str(config))
     assert result.exit_code == 1
-    assert "Moment refused the API key (check moment.api_key)" in result.output
+    assert "Moment refused the API key (check moment.api_key, or MOMENT_API_KEY" in result.output
     assert "'SALA1' does not exist in DK+" in result.output
 
 

@@ -68,3 +68,18 @@ def test_help_shows_no_python_type_names() -> None:
             text = command.get_help(ctx)
         for python in ("<str>", "<int>", "<list[", "{KIND}", "[x>=", "/ --no-"):
             assert python not in text, f"'dksync {name} --help' shows {python}"
+
+
+def test_the_cron_entry_pastes_into_a_crontab_as_one_line() -> None:
+    """crontab has no line continuation: every entry is one line, five time fields and
+    a command, the command as dksync parses it (secrets from files, -q, a run)."""
+    block = README.split("```cron\n", 1)[1].split("```", 1)[0]
+    entries = [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+    assert entries, "the README has a cron entry"
+    for entry in entries:
+        assert not entry.rstrip().endswith("\\"), "no backslash continuation"
+        fields = entry.split(None, 5)
+        assert len(fields) == 6 and all(re.fullmatch(r"[\d*/,-]+", f) for f in fields[:5])
+        command = fields[5]
+        assert "_FILE=" in command and " -q " in command and " run " in f"{command} "
+        assert "%" not in command, "cron turns % into a line break"
