@@ -18,13 +18,12 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from dksync.errors import ConfigError, NotFound
+from dksync.moment.envelope import an_object, envelope, unwrap
 from dksync.moment.fieldnames import FieldNames
 from dksync.moment.names import (
     API_PREFIX,
     API_USER,
     ENTITY_PATHS,
-    ENVELOPE_CONTENT,
-    ENVELOPE_PAGE,
     ID,
     INCLUDE_BASE,
     LINES,
@@ -40,8 +39,6 @@ from dksync.moment.names import (
     REF_PRODUCT,
     REF_PROJECT,
     SORT_ASCENDING,
-    TOTAL_ELEMENTS,
-    TOTAL_PAGES,
 )
 from dksync.moment.paging import MAX_PAGES, ListRead, Page, PageBounds
 from dksync.moment.parsing import (
@@ -52,7 +49,6 @@ from dksync.moment.parsing import (
     record_label,
 )
 from dksync.records import FinancialAccount
-from dksync.transport.body import describe
 from dksync.transport.http import (
     Endpoint,
     Kind,
@@ -204,7 +200,7 @@ class MomentClient:
     def get(self, kind: str, ident: int) -> Any:
         """One object by id (``NotFound`` when Moment has none; an answer that is not an
         object is retried, then stops the run naming the path)."""
-        raw = self._transport.get(self._path(kind, ident), expect=_an_object)
+        raw = self._transport.get(self._path(kind, ident), expect=an_object)
         return self._resolve(kind, self.names.apply(kind, raw))
 
     def changed_since(self, kind: str, since: datetime | None) -> ListRead:
@@ -294,7 +290,7 @@ class MomentClient:
         """One page of a list; a 404 means the company (or the list) does not exist: a
         config error, never "nothing there"."""
         try:
-            return _unwrap(self._transport.get(path, params, _envelope))
+            return unwrap(self._transport.get(path, params, envelope))
         except NotFound as exc:
             raise ConfigError(
                 f"unknown company code '{self._company}' (moment.company): Moment answered 404 "
@@ -378,27 +374,3 @@ class MomentClient:
         number = None if found is None else str(found)
         self._numbers.learn(kind, ident, number)
         return number
-
-
-def _envelope(body: Any) -> str | None:
-    """A list page must be the ``{content, page}`` envelope: anything else (HTML, empty,
-    ``{}``, a bare list) is a ``BadAnswer``, retried and then reported with its path."""
-    if isinstance(body, Mapping) and isinstance(body.get(ENVELOPE_CONTENT), list):
-        return None
-    return f"{describe(body)}, not the {{content, page}} envelope of a list"
-
-
-def _an_object(body: Any) -> str | None:
-    return None if isinstance(body, Mapping) and body else describe(body)
-
-
-def _unwrap(envelope: Any) -> Page:
-    meta = envelope.get(ENVELOPE_PAGE)
-    meta = meta if isinstance(meta, Mapping) else {}
-    return Page(
-        envelope[ENVELOPE_CONTENT], _count(meta.get(TOTAL_PAGES)), _count(meta.get(TOTAL_ELEMENTS))
-    )
-
-
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None

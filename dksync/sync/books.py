@@ -226,7 +226,7 @@ class Books:
         refused (``duplicate_number``) when another Moment record holds it ("10001" and
         "10001 " are never merged silently, even by a run killed between write and books).
         A dry run claims in its in-memory copy of the state, the same way."""
-        _refuse_number(kind, number, moment_id, self.state.claim_number(kind, number, moment_id))
+        refuse_number(kind, number, moment_id, self.state.claim_number(kind, number, moment_id))
 
     def cursor(self, kind: str) -> Cursor | None:
         """Where this kind's last run left off in Moment's change stream."""
@@ -297,63 +297,10 @@ class Books:
                 )
 
 
-class DryBooks(Books):
-    """The books of a dry run: the same standings and report, nothing written anywhere."""
-
-    _keep_in_memory = True
-
-    def __init__(self, state: State, report: RunReport) -> None:
-        super().__init__(state, report)
-        self._dry_facts: dict[int, Facts] = {}
-        self._dry_claims: dict[str, int] = {}
-        self._dry_numbers: dict[tuple[ObjectKind, str], int] = {}
-
-    def _facts(self, moment_id: int) -> Facts | None:
-        return self._dry_facts.get(moment_id) or super()._facts(moment_id)
-
-    def _store(self, outcome: Outcome) -> None:
-        if outcome.facts is not None:
-            with self._lock:
-                self._dry_facts[outcome.moment_id] = outcome.facts
-
-    def forget(self, kind: ObjectKind, key: int | str) -> None:
-        with self._lock:
-            self._table.pop((kind, key), None)
-
-    def warn(self, kind: ObjectKind, label: str, text: str) -> None:
-        self.report.warn(f"{kind.singular} {label}: {text}")
-
-    def before_post(self, moment_id: int, reference: str) -> None:
-        """Nothing is posted in a dry run, but the reference is claimed in memory the same
-        way, so the dry run says what the run will do."""
-        self.refuse_taken(moment_id, reference)
-        with self._lock:
-            other = self._dry_claims.setdefault(reference, moment_id)
-        if other != moment_id:
-            raise RecordRejected(_held_text(reference, other, None, moment_id), _DUPLICATE)
-
-    def claim_number(self, kind: ObjectKind, number: str, moment_id: int) -> None:
-        """The same claim as a run's, held in memory (the state is only read)."""
-        with self._lock:
-            other = self._dry_numbers.get((kind, number), moment_id)
-            if other == moment_id:
-                other = self.state.claim_holder(kind, number, moment_id) or moment_id
-            if other == moment_id:
-                self._dry_numbers[(kind, number)] = moment_id
-        _refuse_number(kind, number, moment_id, None if other == moment_id else other)
-
-    def refuse_taken(self, moment_id: int, reference: str) -> None:
-        super().refuse_taken(moment_id, reference)
-        with self._lock:
-            other = self._dry_claims.get(reference, moment_id)
-        if other != moment_id:
-            raise RecordRejected(_held_text(reference, other, None, moment_id), _DUPLICATE)
+DUPLICATE = ReasonCode.DUPLICATE_NUMBER
 
 
-_DUPLICATE = ReasonCode.DUPLICATE_NUMBER
-
-
-def _refuse_number(kind: ObjectKind, number: str, moment_id: int, other: int | None) -> None:
+def refuse_number(kind: ObjectKind, number: str, moment_id: int, other: int | None) -> None:
     """Refuse a DK+ number another Moment record holds."""
     if other is not None:
         raise RecordRejected(
@@ -368,11 +315,11 @@ def _refuse_held(other: InvoiceRow | None, moment_id: int, reference: str) -> No
     """Refuse the claim on ``reference`` when another Moment invoice holds it."""
     if other is not None:
         raise RecordRejected(
-            _held_text(reference, other.moment_id, other.dk_number, moment_id), _DUPLICATE
+            held_text(reference, other.moment_id, other.dk_number, moment_id), DUPLICATE
         )
 
 
-def _held_text(reference: str, other: int, dk_number: int | None, moment_id: int) -> str:
+def held_text(reference: str, other: int, dk_number: int | None, moment_id: int) -> str:
     where = f" (DK+ {dk_number})" if dk_number is not None else ""
     return (
         f"invoice number {reference} is already claimed{where} by Moment invoice id {other}; "

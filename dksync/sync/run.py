@@ -36,8 +36,9 @@ from dksync.state import lineage
 from dksync.state.access import open_read_only
 from dksync.state.lock import RunLock
 from dksync.state.store import State
-from dksync.sync.books import Books, DryBooks
+from dksync.sync.books import Books
 from dksync.sync.context import MomentReads, RunContext, RunOptions
+from dksync.sync.drybooks import DryBooks
 from dksync.sync.invoices import resolve_lost
 from dksync.sync.live import LiveCounts
 from dksync.sync.settle import Settle

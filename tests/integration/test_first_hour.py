@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dksync.cli import app
-from dksync.cli.common import hoist_globals
+from dksync.cli.argv import hoist_globals
 from dksync.cli.sandbox import SANDBOX_MARK, _write_sandbox_config
 from dksync.errors import ConfigError
 from dksync.sandbox.generator import generate
