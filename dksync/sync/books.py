@@ -192,7 +192,7 @@ class Books:
     def forget_invoice(self, moment_id: int, event: str) -> None:
         """DK+ was asked and holds no invoice under this one's reference: the state stops
         saying it is posted, so it is sent again (``resync --force``), and the event keeps
-        what it was. A dry run's state is an in-memory copy: the same works there."""
+        what it was."""
         with self.state.atomic():
             self.state.forget_invoice(moment_id)
             self.state.add_event("resend", event)

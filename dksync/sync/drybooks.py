@@ -6,6 +6,7 @@ from __future__ import annotations
 from dksync.errors import RecordRejected
 from dksync.kinds import ObjectKind
 from dksync.outcome import Outcome, RunReport
+from dksync.state.rows import InvoiceRow
 from dksync.state.store import State
 from dksync.sync.books import DUPLICATE, Books, Facts, held_text, refuse_number
 
@@ -20,6 +21,7 @@ class DryBooks(Books):
         self._dry_facts: dict[int, Facts] = {}
         self._dry_claims: dict[str, int] = {}
         self._dry_numbers: dict[tuple[ObjectKind, str], int] = {}
+        self._dry_forgotten: set[int] = set()
 
     def _facts(self, moment_id: int) -> Facts | None:
         return self._dry_facts.get(moment_id) or super()._facts(moment_id)
@@ -32,6 +34,18 @@ class DryBooks(Books):
     def forget(self, kind: ObjectKind, key: int | str) -> None:
         with self._lock:
             self._table.pop((kind, key), None)
+
+    def invoice(self, moment_id: int) -> InvoiceRow | None:
+        with self._lock:
+            if moment_id in self._dry_forgotten:
+                return None
+        return super().invoice(moment_id)
+
+    def forget_invoice(self, moment_id: int, event: str) -> None:
+        """The run would forget the posted invoice and send it again: so does this one, in
+        memory (the state is only read)."""
+        with self._lock:
+            self._dry_forgotten.add(moment_id)
 
     def warn(self, kind: ObjectKind, label: str, text: str) -> None:
         self.report.warn(f"{kind.singular} {label}: {text}")
