@@ -24,7 +24,8 @@ ExcelOption = Annotated[
 ]
 
 
-def _day(value: str | None, flag: str) -> date | None:
+def day(value: str | None, flag: str) -> date | None:
+    """A date option (``--from``, ``--to``, ``--month``'s parts), or a usage error naming it."""
     if value is None:
         return None
     try:
@@ -61,7 +62,7 @@ def ledger(
 
     from dksync.ops import ledger as trail
 
-    span = trail.Span(_day(start, "--from"), _day(end, "--to") or datetime.now(UTC).date())
+    span = trail.Span(day(start, "--from"), day(end, "--to") or datetime.now(UTC).date())
     if span.first is not None and span.first > span.last:
         raise typer.BadParameter(
             f"--from {span.first} is after --to {span.last}", param_hint="--from"

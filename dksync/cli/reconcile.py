@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
-from dksync.cli.ledger import ExcelOption
+from dksync.cli.ledger import ExcelOption, day
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,21 +24,10 @@ if TYPE_CHECKING:
 PROBLEMS = 1
 
 
-def _day(value: str | None, flag: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date such as 2026-11-30", param_hint=flag
-        ) from None
-
-
 def _period(config: Config, start: str | None, end: str | None) -> Period:
     from dksync.reconcile.gather import Period
 
-    first, last = _day(start, "--from"), _day(end, "--to") or date.today()
+    first, last = day(start, "--from"), day(end, "--to") or date.today()
     if first is None and config.sync.start_from is not None:
         first = config.sync.start_from.date()
     if first is None:
