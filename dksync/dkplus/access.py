@@ -78,7 +78,10 @@ class Guarded:
             self._accepted = True  # DK+ judged the request, so it took the token
             raise
         except AccessDenied as exc:
-            raise self._explain(exc, method) from None
+            explained = self._explain(exc, method)
+            if explained is exc:
+                raise
+            raise explained from exc
         self._accepted = True
         return answer
 

@@ -133,8 +133,8 @@ def _update(
         outcome.action, outcome.detail = Action.CREATE, "DK+ no longer had it: created again"
         try:
             _send(ctx, outcome, ctx.dkplus.create_customer, payload)
-        except Conflict:
-            raise _deleted_in_dkplus(number) from None
+        except Conflict as exc:
+            raise _deleted_in_dkplus(number) from exc
 
 
 def _create(
@@ -167,8 +167,8 @@ def _create(
         body = whole_record(current, payload)
         try:
             _send(ctx, outcome, partial(ctx.dkplus.update_customer, number), body, current)
-        except NotFound:
-            raise _deleted_in_dkplus(number) from None
+        except NotFound as exc:
+            raise _deleted_in_dkplus(number) from exc
 
 
 def _deleted_in_dkplus(number: str) -> RecordRejected:

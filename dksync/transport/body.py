@@ -66,8 +66,8 @@ def _inflate(chunks: Iterable[bytes], cap: int) -> bytes:
                 if decoder.eof:  # a gzip of several members: the next one follows
                     data = decoder.unused_data + data
                     decoder, fed = zlib.decompressobj(_INFLATE), False
-    except zlib.error:
-        raise Undecodable("not the encoding it claims") from None
+    except zlib.error as exc:
+        raise Undecodable("not the encoding it claims") from exc
     if fed:  # the stream stopped inside a member
         raise Undecodable("it broke off inside the compressed data")
     return bytes(out)

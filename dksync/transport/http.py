@@ -313,12 +313,12 @@ class Transport:
         chunks = response.raw.stream(answer.CHUNK, decode_content=False)
         try:
             return self._scrub(answer.read_capped(chunks, encoding))
-        except answer.TooLarge:
+        except answer.TooLarge as exc:
             response.close()
             text = f"{where} answered more than {answer.MAX_ANSWER_BYTES // 2**20} MB"
             if safe:
-                raise BadAnswer(text) from None
-            raise UncertainWrite(f"{text}: the write may or may not have happened") from None
+                raise BadAnswer(text) from exc
+            raise UncertainWrite(f"{text}: the write may or may not have happened") from exc
         except (answer.Undecodable, urllib3.exceptions.HTTPError, OSError) as exc:
             response.close()
             if watch.expired:
