@@ -62,6 +62,20 @@ def _integer(text: str) -> int | OutOfBounds:
     return int(text)
 
 
+_NUMBER_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
+def number_text(text: str) -> Decimal | OutOfBounds | None:
+    """A number written as a string (``"18500.00"``, as Moment may send amounts), bounded
+    exactly as a JSON number is; None when the text is no plain decimal number (digits
+    other than 0-9, ``1_000``, ``NaN``, ``Infinity``). ``Decimal()`` alone would take all of
+    those, and ``"1E+999999999"``, which ``int()`` spins on for minutes."""
+    stripped = text.strip()
+    if not _NUMBER_TEXT.fullmatch(stripped):
+        return None
+    return _decimal(stripped)
+
+
 class Literal:
     """JSON text written as it is: the sandbox's way to send numbers no encoder would write
     (``1E+999999999``)."""

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
+
+from dksync import jsonio
+from dksync.jsonio import OutOfBounds
 
 _T = TypeVar("_T")
 YEARS = range(1900, 3000)
@@ -75,35 +78,32 @@ class FieldReader:
         self._wrong(key, "text", value)
         return None
 
+    def _number(self, key: str, kind: str, value: Any) -> Decimal | None:
+        """A JSON number, or one written as a string, within ``jsonio``'s bounds either
+        way; else the problem is noted."""
+        bounded = jsonio.number_text(value) if isinstance(value, str) else value
+        if isinstance(bounded, int | Decimal) and not isinstance(bounded, bool):
+            number = Decimal(bounded)
+            if number.is_finite():
+                return number
+        self._wrong(key, kind, bounded if isinstance(bounded, OutOfBounds) else value)
+        return None
+
     def integer(self, key: str, required: bool = True) -> int | None:
         value = self._get(key, required, "a whole number")
         if value is None:
             return None
-        try:
-            if isinstance(value, bool):
-                raise ValueError
-            number = Decimal(str(value))
-            if number != number.to_integral_value():
-                raise ValueError
-            return int(number)
-        except (ValueError, InvalidOperation):
+        number = self._number(key, "a whole number", value)
+        if number is None:
+            return None
+        if number != number.to_integral_value():
             self._wrong(key, "a whole number", value)
             return None
+        return int(number)
 
     def decimal(self, key: str, required: bool = True) -> Decimal | None:
         value = self._get(key, required, "a number")
-        if value is None:
-            return None
-        try:
-            if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
-                raise InvalidOperation
-            number = Decimal(value)
-            if not number.is_finite():
-                raise InvalidOperation
-            return number
-        except InvalidOperation:
-            self._wrong(key, "a number", value)
-            return None
+        return None if value is None else self._number(key, "a number", value)
 
     def instant(self, key: str) -> datetime | None:
         return self._parsed(key, "an ISO-8601 time", parse_instant)
@@ -129,7 +129,7 @@ class FieldReader:
         value = self._get(key, default is None, "one of " + ", ".join(options))
         if value is None:
             return default
-        if value not in options:
+        if not isinstance(value, str) or value not in options:  # a list or object: no option
             self._wrong(key, "one of " + ", ".join(options), value)
             return default
         return options[value]

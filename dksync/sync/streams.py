@@ -24,6 +24,7 @@ from dksync.sync.invoices import resolve_lost, sync_invoice
 from dksync.sync.projects import sync_project
 from dksync.sync.signals import StopSignal
 from dksync.sync.writers import Writers
+from dksync.transport.trail import forget_endpoint
 
 log = logging.getLogger("dksync.engine")
 
@@ -177,6 +178,7 @@ def sync_raw(ctx: RunContext, stream: Stream, raw: Any, ident: int) -> Outcome:
     parse, the locks) ends this record only, as inside it (``Books.take``)."""
     kind = stream.object_type
     label = moment.record_label(kind, raw)
+    forget_endpoint()  # a parse failure names no request (the last was another record's)
     try:
         record = moment.parse(kind, raw)
     except FatalError:

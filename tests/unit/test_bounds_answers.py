@@ -7,6 +7,7 @@ import gzip
 import zlib
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from dksync import jsonio
 from dksync.jsonio import MAX_EXPONENT, OutOfBounds
+from dksync.moment.fields import FieldReader
 from dksync.transport.body import TooLarge, Undecodable, read_capped
 
 
@@ -104,3 +106,37 @@ def test_absurd_numbers_are_read_at_once_as_out_of_bounds_and_show_short(text: s
 
 def test_integers_of_up_to_41_digits_are_kept_exactly() -> None:
     assert jsonio.loads("9" * 41) == int("9" * 41)
+
+
+@given(st.sampled_from(["1E+999999999", "1e-999999999", "9" * 5000, "1E+41", "-1E+5000"]))
+def test_a_number_written_as_a_string_is_bounded_as_a_json_number_is(text: str) -> None:
+    """Moment may send numbers as strings: ``int(Decimal("1E+999999999"))`` would spin for
+    minutes, so a string is held to the same bounds before anything computes with it."""
+    problems: list[str] = []
+    reader = FieldReader({"n": text}, problems)
+    assert reader.integer("n") is None and reader.decimal("n") is None
+    assert len(problems) == 2 and all("out of bounds" in p for p in problems)
+
+
+@pytest.mark.parametrize("text", ["1_000", "١٢", "NaN", "Infinity", "0x10", "", "1.", "12 kr"])
+def test_a_string_that_is_no_plain_decimal_number_is_no_number(text: str) -> None:
+    problems: list[str] = []
+    assert FieldReader({"n": text}, problems).decimal("n") is None
+    assert problems == [f"field 'n' should be a number, got {text!r}"]
+
+
+@given(
+    st.decimals(
+        allow_nan=False, allow_infinity=False, places=4, min_value=-(10**12), max_value=10**12
+    )
+)
+def test_a_number_as_a_string_reads_as_the_same_number(value: Decimal) -> None:
+    problems: list[str] = []
+    assert FieldReader({"n": f" {value} "}, problems).decimal("n") == value and not problems
+
+
+@pytest.mark.parametrize("value", [["finalized"], {"state": "finalized"}, 1, True])
+def test_a_choice_given_a_list_or_object_is_a_problem_named_not_a_type_error(value: Any) -> None:
+    problems: list[str] = []
+    assert FieldReader({"state": value}, problems).choice("state", {"finalized": 1}, 0) == 0
+    assert problems == [f"field 'state' should be one of finalized, got {value!r}"]
