@@ -45,6 +45,7 @@ from dksync.moment.paging import FUTURE_SKEW, ListRead
 from dksync.moment.parsing import (
     field_problems,
     format_instant,
+    key_problems,
     may_be_due,
     parse,
     parse_instant,
@@ -89,6 +90,7 @@ __all__ = [
     "encode_project",
     "field_problems",
     "format_instant",
+    "key_problems",
     "may_be_due",
     "parse",
     "parse_instant",

@@ -38,11 +38,21 @@ def _plausible_day(text: str) -> date:
 
 
 def parse_instant(text: str) -> datetime:
-    """An ISO-8601 time such as ``2026-11-20T10:15:30.123Z`` (with any offset) as aware UTC."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    """An ISO-8601 time such as ``2026-11-20T10:15:30.123Z`` (with any offset) as aware UTC.
+
+    A time outside ``YEARS`` is a ``ValueError``, as a malformed one is: ``9999-12-31T23:00
+    -05:00`` cannot be moved to UTC at all, and a cursor at year 1 would overflow when the
+    lookback is taken from it."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{text!r} is out of range") from exc
+    if moment.year not in YEARS:
+        raise ValueError(f"year {moment.year}")
+    return moment
 
 
 class FieldReader:

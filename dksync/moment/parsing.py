@@ -227,11 +227,22 @@ def parse(kind: str, raw: Any) -> Any:
 def record_key(raw: Any) -> tuple[datetime, int] | None:
     """The cursor key (last modified, id) of a raw object, or None when it has none."""
     problems: list[str] = []
+    key = _key(raw, problems)
+    return None if problems else key
+
+
+def key_problems(raw: Any) -> list[str]:
+    """Why a raw object has no cursor key, in words (``record_key`` is None), for its
+    rejection: ``field 'lastModifiedDate' should be an ISO-8601 time, got '9999-...'``."""
+    problems: list[str] = []
+    _key(raw, problems)
+    return problems
+
+
+def _key(raw: Any, problems: list[str]) -> tuple[datetime, int] | None:
     reader = FieldReader(raw, problems)
     ident, modified = reader.integer(ID), reader.instant(MODIFIED)
-    if problems or ident is None or modified is None:
-        return None
-    return modified, ident
+    return None if ident is None or modified is None else (modified, ident)
 
 
 def may_be_due(raw: Any, first: date, last: date) -> bool:

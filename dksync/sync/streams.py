@@ -154,7 +154,8 @@ def _accept(ctx: RunContext, kind: str, raw: Any, start: datetime | None) -> Cur
                 moment.record_id(raw) or unidentified(label),
                 label,
                 Action.REJECT,
-                "Moment sent an object without a readable id or lastModifiedDate",
+                "Moment sent an object without a readable id or lastModifiedDate: "
+                + "; ".join(moment.key_problems(raw)),
                 code=ReasonCode.MALFORMED,
             )
         )

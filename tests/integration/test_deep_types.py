@@ -70,3 +70,47 @@ def test_a_wrong_type_deep_inside_ends_its_record_naming_the_field(
         others = {r.id for r in getattr(sb.dataset, kind)} - {victim.id}
         assert others <= created  # the others of its kind are written in the same run
         assert unaccounted(sb, tmp_path / "state.sqlite") == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "stamp"),
+    [("invoices", "9999-12-31T23:59:59-05:00"), ("customers", "0001-01-01T00:00:00+05:00")],
+)
+def test_a_record_stamped_at_the_end_of_the_calendar_is_rejected_alone(
+    tmp_path: Path, kind: str, stamp: str
+) -> None:
+    """Its time cannot be moved to UTC: it was an OverflowError in the read (and in the
+    sandbox's own filter); now the record is rejected naming the field, the others go on."""
+    with Sandbox(dataset=generate(5, 10, 4, 12, plant=False)) as sb:
+        victim = getattr(sb.dataset, kind)[0]
+        sb.moment.put_raw(kind, {**sb.moment.raw(kind, victim.id), "lastModifiedDate": stamp})
+        report = _run(sb, tmp_path / "state.sqlite")
+        assert report.fatal is None, report.fatal
+        rejected = _rejected(report, kind)
+        assert list(rejected) == [victim.id], rejected
+        assert (
+            f"'lastModifiedDate' should be an ISO-8601 time, got {stamp!r}" in rejected[victim.id]
+        )
+        assert unaccounted(sb, tmp_path / "state.sqlite") == []
+
+
+@pytest.mark.parametrize("stamp", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00Z"])
+def test_a_since_or_start_from_at_the_end_of_the_calendar_is_a_usage_or_config_error(
+    tmp_path: Path, stamp: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from dksync.cli import app
+    from tests.helpers import config_file
+
+    runner = CliRunner()
+    with Sandbox(dataset=generate(5, 10, 4, 12, plant=False)) as sb:
+        since = runner.invoke(
+            app, ["run", "--dry-run", "--since", stamp, "-c", str(config_file(sb, tmp_path))]
+        )
+        assert since.exit_code == 2 and "--since" in since.output, since.output
+        config = config_file(sb, tmp_path, sync={"start_from": stamp})
+        start = runner.invoke(app, ["run", "--dry-run", "-c", str(config)])
+        assert start.exit_code == 4 and "sync.start_from" in start.output, start.output
+        assert isinstance(since.exception, SystemExit), since.exception  # no traceback
+        assert isinstance(start.exception, SystemExit), start.exception

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from dksync import jsonio
 from dksync.jsonio import MAX_EXPONENT, OutOfBounds
-from dksync.moment.fields import FieldReader
+from dksync.moment.fields import FieldReader, parse_instant
 from dksync.transport.body import TooLarge, Undecodable, read_capped
 
 
@@ -140,3 +140,19 @@ def test_a_choice_given_a_list_or_object_is_a_problem_named_not_a_type_error(val
     problems: list[str] = []
     assert FieldReader({"state": value}, problems).choice("state", {"finalized": 1}, 0) == 0
     assert problems == [f"field 'state' should be one of finalized, got {value!r}"]
+
+
+@pytest.mark.parametrize(
+    "text", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00", "0001-01-01T00:00:00Z"]
+)
+def test_a_time_at_the_ends_of_the_calendar_is_a_problem_named_not_an_overflow(
+    text: str,
+) -> None:
+    """Moved to UTC these overflow (``OverflowError``, not a ``ValueError``), and a cursor at
+    year 1 overflows when the lookback is taken from it: a time outside 1900..2999 is no
+    time, as a date there is none."""
+    problems: list[str] = []
+    assert FieldReader({"t": text}, problems).instant("t") is None
+    assert problems == [f"field 't' should be an ISO-8601 time, got {text!r}"]
+    with pytest.raises(ValueError):
+        parse_instant(text)
