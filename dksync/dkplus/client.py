@@ -45,6 +45,29 @@ def _object_with(key: str) -> Expect:
     return check
 
 
+def invoice_number(value: Any) -> str | None:
+    """The DK+ invoice number an answer carries: a positive whole number, which DK+ writes
+    as a string (``"14656"``) or a JSON integer; None for anything else (``0``, ``true``, a
+    fraction, a list, blank text)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if value > 0 else None
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and int(text) > 0:
+        return text
+    return None
+
+
+def _booked_invoice(body: Any) -> str | None:
+    """A booked invoice: an object carrying its DK+ number. An error object in a 2xx
+    (``{"Message": ..., "Number": 0}``) or a number of another type is not one: the POST is
+    then uncertain and settled by reference, never taken as posted under no number."""
+    problem = _object_with("Number")(body)
+    if problem is None and invoice_number(body["Number"]) is None:
+        shown = repr(body["Number"])
+        return f"a JSON object whose Number {shown[:20]} is no invoice number"
+    return problem
+
+
 def _list_of_objects(body: Any) -> str | None:
     if isinstance(body, list) and all(isinstance(item, dict) for item in body):
         return None
@@ -213,9 +236,9 @@ class DkPlusClient:
             params={"post": "true"},
             body=body,
             safe=False,
-            expect=_object_with("Number"),
+            expect=_booked_invoice,
         )
-        return str(answer["Number"])
+        return str(invoice_number(answer["Number"]))
 
     def forget(self, kind: str, key: str) -> None:
         """Nothing is cached in this client: every lookup asks DK+."""

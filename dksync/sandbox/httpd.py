@@ -20,6 +20,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+from dksync import jsonio
 from dksync.sandbox import hostile
 from dksync.sandbox.knobs import ANSWERS, Knobs, Rewrite
 from dksync.sandbox.messages import (
@@ -203,7 +204,7 @@ class SandboxServer:
             return _rewritten(rewrite), "rewrite"
         routed = _dispatch(self._routes, Request(**{**_fields(request), "key": key}))
         if rewrite is not None:
-            return _rewritten(rewrite), "rewrite"
+            return _rewritten(rewrite, routed), "rewrite"
         reply = routed or Reply(404, {"Message": f"No route for {request.method} {request.path}"})
         return _carried_out(reply, knobs, drop)
 
@@ -233,9 +234,13 @@ def _carried_out(reply: Reply, knobs: Knobs, drop: bool) -> tuple[Reply, str | N
     return reply, "gzip_bomb" if knobs.gzip_bomb_mb else trickle
 
 
-def _rewritten(rewrite: Rewrite) -> Reply:
+def _rewritten(rewrite: Rewrite, routed: Reply | None = None) -> Reply:
     if rewrite.answer.startswith("echo:"):
         return Reply(400, {"Message": rewrite.answer[5:]})
+    if rewrite.answer.startswith("merge:"):  # the real answer, some fields answered otherwise
+        body = routed.body if routed is not None and isinstance(routed.body, dict) else {}
+        status = routed.status if routed is not None else 200
+        return Reply(status, {**body, **jsonio.loads(rewrite.answer[6:])})
     status, raw = ANSWERS[rewrite.answer]
     return Reply(status, RawBody(raw or b""))
 

@@ -96,9 +96,11 @@ ANSWERS: dict[str, tuple[int, bytes | None]] = {
 @dataclass
 class Rewrite:
     """One answer rewrite: requests with ``method`` whose path matches the regular expression
-    ``path`` get ``answer`` (a key of ``ANSWERS``, or ``echo:<text>`` for a 400 whose message
-    is that text). ``write`` says whether the request is still carried out first (the answer
-    is lost on the way back) or not at all. ``times`` bounds how often (-1: always)."""
+    ``path`` get ``answer`` (a key of ``ANSWERS``, ``echo:<text>`` for a 400 whose message
+    is that text, or ``merge:<JSON object>`` for the real answer with those fields answered
+    otherwise, such as ``merge:{"TotalAmount": 1}``: use it with ``write``). ``write`` says
+    whether the request is still carried out first (the answer is lost on the way back) or
+    not at all. ``times`` bounds how often (-1: always)."""
 
     method: str
     path: str

@@ -12,6 +12,7 @@ import pytest
 from dksync.outcome import Action, RunReport
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
+from dksync.state.store import State
 from tests.conftest import FAST_RETRIES, config_for
 from tests.integration.test_hostile_answers import unaccounted
 
@@ -114,3 +115,59 @@ def test_a_since_or_start_from_at_the_end_of_the_calendar_is_a_usage_or_config_e
         assert start.exit_code == 4 and "sync.start_from" in start.output, start.output
         assert isinstance(since.exception, SystemExit), since.exception  # no traceback
         assert isinstance(start.exception, SystemExit), start.exception
+
+
+def _references(sb: Sandbox) -> dict[str, list[int]]:
+    held: dict[str, list[int]] = {}
+    for number, invoice in sb.dkplus.store.invoices.items():
+        held.setdefault(str(invoice.get("Reference")), []).append(int(number))
+    return held
+
+
+@pytest.mark.parametrize(
+    "answered",
+    [
+        '{"Message": "Villa", "Number": 0}',
+        '{"Number": true}',
+        '{"Number": [90001]}',
+        '{"Number": 1.5}',
+        '{"Number": " "}',
+        '{"Number": {"Value": 90001}}',
+    ],
+)
+@pytest.mark.parametrize("booked", [False, True])
+def test_an_invoice_post_answered_without_an_invoice_number_is_settled_by_reference(
+    tmp_path: Path, answered: str, booked: bool
+) -> None:
+    """A 2xx whose ``Number`` is no invoice number (an error object, 0, a list): it was taken
+    as posted, under DK+ number 0 or none. When DK+ had not booked it, the invoice was
+    lost (never sent again). Now the POST is uncertain: looked up by reference, adopted
+    when there, else posted again; the state holds DK+'s real number."""
+    with Sandbox(dataset=generate(5, 10, 4, 12, plant=False)) as sb:
+        sb.dkplus.knobs.rewrites = [
+            {
+                "method": "POST",
+                "path": "^/api/v1/sales/invoice$",
+                "answer": f"merge:{answered}",
+                "write": booked,
+                "times": 1,
+            }
+        ]
+        state_path = tmp_path / "state.sqlite"
+        settings = config_for(sb, state_path, dkplus={"settle": 0.1})
+        from dksync.clients import connect
+        from dksync.sync import run as engine
+        from dksync.sync.context import RunOptions
+
+        report = engine.run(settings, RunOptions(), connect(settings, policy=FAST_RETRIES))
+        assert report.fatal is None and report.exit_code == 0, report.outcomes
+        assert unaccounted(sb, state_path) == []
+        held = _references(sb)
+        state = State.open(state_path)
+        try:
+            for invoice in sb.dataset.invoices:
+                row = state.invoice(invoice.id)
+                assert row is not None and row.status == "posted"
+                assert held[str(invoice.number)] == [row.dk_number], (invoice.number, row)
+        finally:
+            state.close()
