@@ -5,6 +5,7 @@ and echo a value only shortened (``shown``). And where a relative path points.""
 
 from __future__ import annotations
 
+import codecs
 import re
 import reprlib
 from collections.abc import Iterable
@@ -114,8 +115,12 @@ def decode_utf8(source: Path, data: bytes) -> str:
 
 def one_line(data: bytes) -> str:
     """A secret file's text with one trailing line break (``\\n`` or ``\\r\\n``) dropped;
-    undecodable bytes stay visible to ``secret_flaw`` as non-ASCII."""
-    text = data.decode("utf-8", "replace")
+    undecodable bytes stay visible to ``secret_flaw`` as non-ASCII. A byte-order mark is
+    read as one, not as part of the secret: Windows writes it (Notepad's "UTF-8 with BOM";
+    PowerShell 5's ``echo token > file`` and ``Out-File`` write UTF-16 with its BOM), and
+    the token copied again would hold the same invisible character."""
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    text = data.decode("utf-16" if utf16 else "utf-8-sig", "replace")
     for ending in ("\r\n", "\n"):
         if text.endswith(ending):
             return text[: -len(ending)]

@@ -78,3 +78,22 @@ def test_any_secret_typed_as_another_value_is_masked(secret: str) -> None:
     raw.setdefault("sync", {})["lookback"] = secret
     told = _problem(raw, {})
     assert secret not in told
+
+
+@pytest.mark.parametrize(
+    ("encoding", "ending"),
+    [("utf-8-sig", "\r\n"), ("utf-8-sig", ""), ("utf-16", "\r\n"), ("utf-16-be", "\n")],
+)
+def test_a_secret_file_written_by_windows_with_a_byte_order_mark_reads_as_its_token(
+    tmp_path: Path, encoding: str, ending: str
+) -> None:
+    """Notepad's "UTF-8 with BOM", PowerShell 5's ``echo token > file`` (UTF-16 with a
+    BOM): the token was refused as "not ASCII; copy it again", and copied again it came
+    back with the same invisible mark."""
+    text = TOKEN + ending
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    (tmp_path / "token").write_bytes(data)
+    settings = config.from_mapping(_with("dkplus", token_file=str(tmp_path / "token")), {})
+    assert settings.dkplus.token.reveal() == TOKEN
