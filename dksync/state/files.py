@@ -10,16 +10,30 @@ from pathlib import Path
 
 from dksync.errors import UsageError
 
+FULL = (
+    "the disk refused the write (full, a quota, a file size limit, or failing?): free space "
+    "there and run again; the file was left as it was (a write happens whole or not at all)"
+)
+NO_ROOM = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
 
 def explain(path: Path, exc: BaseException) -> str:
-    """What went wrong with the state file and what to do, without a traceback."""
+    """What went wrong with the state file and what to do, without a traceback. A write
+    the disk refuses (SQLite's ``SQLITE_FULL``, or ``SQLITE_IOERR_WRITE`` for a file size
+    limit) says so: it is not a damaged file, and moving the file away (the advice for one)
+    would forget which invoices were posted."""
     text = str(exc) or type(exc).__name__
     lowered = text.lower()
+    sqlite_name = str(getattr(exc, "sqlite_errorname", ""))
     if isinstance(exc, OSError):
         text = exc.strerror or text
         if exc.errno in (errno.EEXIST, errno.ENOTDIR):
             text += f": a part of {path.parent} is a file, not a folder"
         hint = "dksync must be able to create and write the file in its folder"
+        if exc.errno in NO_ROOM:
+            hint = FULL
+    elif sqlite_name.startswith(("SQLITE_FULL", "SQLITE_IOERR")):
+        hint = FULL
     elif "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
         hint = "dksync must be able to write the file and its folder (for the WAL files)"
     elif "locked" in lowered or "busy" in lowered:

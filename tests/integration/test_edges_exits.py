@@ -4,6 +4,7 @@ never a traceback (README: 2 usage, 4 config, 5 state)."""
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -164,3 +165,29 @@ def test_the_cause_of_an_error_is_shown_at_vv_only(sandbox: Sandbox, tmp_path: P
         assert "the error and its causes: StateError: the state file" in text
         assert "caused by NotADirectoryError: [Errno 20] not a folder" in text  # ``from exc``
         assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("blocks", [8, 40])
+def test_a_disk_that_refuses_the_write_is_told_as_such_never_as_a_damaged_file(
+    synced: Path, sandbox: Sandbox, blocks: int
+) -> None:
+    """A file size limit (``ulimit -f``, as a full disk or a quota): SQLite's
+    ``SQLITE_IOERR_WRITE`` was told "Restore a backup, or move it away to start again from
+    sync.start_from": advice that forgets which invoices were posted, for a file that was
+    never damaged. The next run, with room, goes on from the same state."""
+    for customer in sandbox.dataset.customers[:3]:
+        sandbox.moment.patch_raw("customers", customer.id, {"name": customer.name + " ehf"})
+    limit = blocks * 512
+    done = subprocess.run(
+        [sys.executable, "-m", "dksync", "run", "-c", str(synced)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "250"},
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)),
+    )
+    assert done.returncode == 5 and "Traceback" not in done.stderr, done.stderr
+    assert "the disk refused the write" in done.stderr, done.stderr
+    assert "move it away" not in done.stderr
+    after = _dksync("run", "-c", str(synced))
+    assert after.returncode in (0, 1) and "updated" in after.stdout, after.stdout + after.stderr
