@@ -69,6 +69,9 @@ def _decide(ctx: RunContext, customer: Customer) -> Outcome:
             code=ReasonCode.INVALID_DATA,
         )
     payload, number = mapped.payload, str(mapped.payload["Number"])
+    written = ctx.books.written(KIND, customer.id)
+    if written is not None and written.number != number:
+        _refuse_renumber(ctx, customer, written.number, number)
     ctx.books.claim_number(KIND, number, customer.id)
     digest = fingerprint(payload)
     outcome = Outcome(
@@ -81,7 +84,6 @@ def _decide(ctx: RunContext, customer: Customer) -> Outcome:
         digest=digest,
         facts=(customer.number, customer.name, customer.kennitala),
     )
-    written = ctx.books.written(KIND, customer.id)
     if written is not None and written.payload_hash == digest:
         return outcome
     _require_term(ctx, customer, payload)
@@ -91,6 +93,23 @@ def _decide(ctx: RunContext, customer: Customer) -> Outcome:
     else:
         _update(ctx, outcome, payload, current)
     return outcome
+
+
+def _refuse_renumber(ctx: RunContext, customer: Customer, before: str, number: str) -> None:
+    """A Moment customer dksync wrote as ``before`` that now maps to another DK+ number (its
+    number changed in Moment, or its kennitala under ``customers.number_from: kennitala``)
+    would become a second DK+ debtor for one company, its balance split between them: it
+    is rejected until ``customers.link`` says which DK+ customer to write it to (a link is
+    that decision, so a linked number passes)."""
+    if customer.number.strip() in ctx.config.customer_rules.link:
+        return
+    raise RecordRejected(
+        f"Moment customer id {customer.id} was written to DK+ as customer {before}; it is "
+        f"now {number}, and creating {number} would make a second DK+ debtor for it. Keep "
+        f"writing it to {before} with customers.link: {{{customer.number.strip()}: {before}}}"
+        f", or link it to {number} to start the new debtor",
+        ReasonCode.KENNITALA_TAKEN,
+    )
 
 
 def _require_term(ctx: RunContext, customer: Customer, payload: dict[str, object]) -> None:

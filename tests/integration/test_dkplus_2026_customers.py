@@ -273,6 +273,38 @@ def test_a_bad_token_still_says_check_the_token(company: Sandbox, tmp_path: Path
     assert "check dkplus.token" in str(report.fatal)
 
 
+@pytest.mark.parametrize("use_lists", [True, False])
+def test_a_customer_renumbered_in_moment_is_not_a_second_debtor_until_linked(
+    company: Sandbox, tmp_path: Path, use_lists: bool
+) -> None:
+    """Moment customer 10001 renamed 20001 after it was written: a second DK+ debtor for the
+    same company was created silently (its new invoices on 20001, the old on 10001, its
+    balance split), exit 0; the kennitala check let it pass, its holder being dksync's own.
+    Now it is rejected (its invoices wait with it) until customers.link says which DK+
+    customer to write it to."""
+    state, lists = tmp_path / "state.sqlite", {"dkplus": {"use_lists": use_lists}}
+    assert _run(company, state, **lists).exit_code == 0
+    victim = next(c for c in company.dataset.customers if _invoices_of(company, c.id))
+    company.moment.patch_raw("customers", victim.id, {"customerNumber": "20001"})
+    for invoice in _invoices_of(company, victim.id):  # each changed again: read again
+        company.moment.patch_raw(
+            "invoices", invoice.id, {"customer": {"id": victim.id, "customerNumber": "20001"}}
+        )
+    report = _run(company, state, **lists)
+    [rejected] = [o for o in report.with_action(Action.REJECT) if o.object_type == "customers"]
+    assert rejected.moment_id == victim.id and rejected.code is ReasonCode.KENNITALA_TAKEN
+    assert f"customers.link: {{20001: {victim.number}}}" in rejected.detail, rejected.detail
+    assert "20001" not in _dk_customers(company)
+    linked = _run(company, state, customers={"link": {"20001": victim.number}}, **lists)
+    assert linked.exit_code == 0, linked.with_action(Action.REJECT)
+    assert "20001" not in _dk_customers(company) and victim.number in _dk_customers(company)
+    assert unaccounted(company, state) == []
+
+
+def _invoices_of(sb: Sandbox, customer_id: int) -> list[Any]:
+    return [i for i in sb.dataset.invoices if i.customer_id == customer_id and not skip_reason(i)]
+
+
 def test_two_moment_customers_with_one_kennitala_are_not_taken_from_each_other(
     company: Sandbox, tmp_path: Path
 ) -> None:
