@@ -5,10 +5,22 @@ all answer it, so a step never knows which it has."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any, Protocol
 
 from dksync.kinds import ObjectKind
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """DK+'s answer to a booked invoice: its number, and its total without VAT when the
+    answer says it (``TotalAmount``), so the run can tell at once if DK booked another
+    amount than was sent."""
+
+    number: str
+    total: Decimal | None = None
 
 
 class DkPlusApi(Protocol):
@@ -41,6 +53,6 @@ class DkPlusApi(Protocol):
 
     def create_product(self, body: Mapping[str, Any]) -> Any: ...
 
-    def post_invoice(self, body: Mapping[str, Any]) -> str | None: ...
+    def post_invoice(self, body: Mapping[str, Any]) -> Booked | None: ...
 
     def forget(self, kind: ObjectKind, key: str) -> None: ...

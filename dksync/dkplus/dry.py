@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from dksync.dkplus.api import Booked
 from dksync.dkplus.client import DkPlusClient
 from dksync.kinds import ObjectKind
 
@@ -59,7 +60,7 @@ class DryDkPlus:
     def create_product(self, body: Mapping[str, Any]) -> None:
         """Not sent: a dry run."""
 
-    def post_invoice(self, body: Mapping[str, Any]) -> str | None:
+    def post_invoice(self, body: Mapping[str, Any]) -> Booked | None:
         """Not sent: a dry run has no DK+ number."""
         return None
 

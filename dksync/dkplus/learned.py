@@ -42,7 +42,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from dksync import jsonio
-from dksync.dkplus.api import DkPlusApi
+from dksync.dkplus.api import Booked, DkPlusApi
 from dksync.dkplus.lists import DkPlusLists
 from dksync.errors import ListProblem, ListUnavailable
 from dksync.kinds import ObjectKind
@@ -188,7 +188,7 @@ class ListedDkPlus:
         self._held(ObjectKind.PRODUCTS, str(body["ItemCode"]).upper())
         return answer
 
-    def post_invoice(self, body: Mapping[str, Any]) -> str | None:
+    def post_invoice(self, body: Mapping[str, Any]) -> Booked | None:
         return self._client.post_invoice(body)
 
     def forget(self, kind: ObjectKind, key: str) -> None:

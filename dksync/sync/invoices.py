@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
+from dksync.dkplus.api import Booked
 from dksync.errors import Conflict, FatalError, NotFound, RecordRejected, UncertainWrite
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.mapping import Mapped, Rejected
@@ -197,7 +198,7 @@ def post(
     for _ in range(MAX_POSTS):
         ctx.books.before_post(invoice.id, ref)
         try:
-            number = ctx.dkplus.post_invoice(mapped.payload)
+            booked = ctx.dkplus.post_invoice(mapped.payload)
         except UncertainWrite as exc:
             if not exc.ended:
                 if not may_defer:
@@ -223,15 +224,33 @@ def post(
             repaired = True
             outcome.detail = "DK+ lacked what it needs: written again, then posted"
             continue
-        outcome.dk_number = number
-        if number is not None:
+        if booked is not None:
+            outcome.dk_number = booked.number
             outcome.invoice_state, outcome.posted = InvoiceState.POSTED, posted_facts(invoice)
+            _check_booked(ctx, outcome, mapped, booked)
         return outcome
     return _refused(
         outcome,
         f"DK+ kept failing ({outcome.detail}); it holds no such invoice: sent again next run",
         ReasonCode.DKPLUS_FAILED,
     )
+
+
+def _check_booked(ctx: RunContext, outcome: Outcome, mapped: Mapped, booked: Booked) -> None:
+    """DK+ answers what it booked: a total other than the one sent (as DK keeps amounts:
+    ``amounts_agree``) is said at once, in the run's warnings and the invoice's history,
+    not first at month end. It is posted, so it is never sent again: DK+ is not changed."""
+    _, total, lines = _expected(mapped)
+    currency = str(mapped.payload.get("Currency") or ctx.config.invoice_rules.default_currency)
+    if booked.total is None or amounts_agree(total, booked.total, currency, lines):
+        return
+    warning = (
+        f"DK+ booked it as invoice {booked.number} at {booked.total} without VAT, but "
+        f"Moment billed {total}: check it in DK+ (credit it there and book it again if DK+ "
+        "is wrong)"
+    )
+    outcome.warnings = (*outcome.warnings, warning)
+    ctx.books.warn(KIND, outcome.label, warning)
 
 
 def _uncertain(outcome: Outcome, detail: str) -> Outcome:

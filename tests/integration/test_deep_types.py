@@ -171,3 +171,39 @@ def test_an_invoice_post_answered_without_an_invoice_number_is_settled_by_refere
                 assert held[str(invoice.number)] == [row.dk_number], (invoice.number, row)
         finally:
             state.close()
+
+
+@pytest.mark.parametrize("knob", ["", "isk_whole_kronur", "vat_inclusive_default"])
+def test_a_booked_total_other_than_sent_is_said_at_once_and_never_sent_again(
+    tmp_path: Path, knob: str
+) -> None:
+    """DK+ answers the booked invoice with its TotalAmount: one far from what was sent
+    (as DK keeps amounts, ISK in whole krónur) was a plain 'created', found first by a
+    month-end reconcile. Now the run warns naming both totals; DK+'s own rounding does not."""
+    with Sandbox(dataset=generate(5, 10, 4, 12, plant=False)) as sb:
+        if knob:
+            setattr(sb.dkplus.knobs, knob, True)
+        state_path = tmp_path / "state.sqlite"
+        assert _run(sb, state_path).warnings == []  # DK's own rounding is no difference
+        victim = sb.dataset.invoices[0]
+        sb.moment.put_raw(
+            "invoices",
+            {**sb.moment.raw("invoices", victim.id), "id": 999_001, "invoiceNumber": 7001},
+        )
+        sb.moment.patch_raw("invoices", 999_001, {})
+        sb.dkplus.knobs.rewrites = [
+            {
+                "method": "POST",
+                "path": "^/api/v1/sales/invoice$",
+                "answer": 'merge:{"TotalAmount": 1}',
+                "write": True,
+            }
+        ]
+        report = _run(sb, state_path)
+        assert report.exit_code == 0 and len(report.warnings) == 1, report.warnings
+        assert report.warnings[0].startswith("invoice 7001: DK+ booked it as invoice ")
+        assert " at 1 without VAT, but Moment billed " in report.warnings[0]
+        sb.dkplus.knobs.rewrites = []
+        again = _run(sb, state_path)
+        assert again.count("invoices", Action.CREATE) == 0 and again.warnings == []
+        assert _references(sb)["7001"] and len(_references(sb)["7001"]) == 1
