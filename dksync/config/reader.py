@@ -210,7 +210,8 @@ class Reader:
         seconds = int(match.group(1)) * _SECONDS[match.group(2)]
         if seconds > spec.longest.total_seconds():
             self.problems.append(
-                f"{name}: {shown(value)} is too long a duration (at most {spec.longest})"
+                f"{name}: {shown(value)} is too long a duration (at most "
+                f"{_as_written(spec.longest)})"
             )
             return default
         return timedelta(seconds=seconds)
@@ -339,3 +340,12 @@ class Reader:
             self.problems.append(f"sync.objects: must list some of {kinds}, got {shown(objects)}")
             return OBJECT_TYPES
         return tuple(o for o in OBJECT_TYPES if o in items)
+
+
+def _as_written(span: timedelta) -> str:
+    """A bound as the config writes durations (``30d``, ``12h``), not ``30 days, 0:00:00``."""
+    seconds = int(span.total_seconds())
+    for unit in ("d", "h", "m"):
+        if seconds % _SECONDS[unit] == 0:
+            return f"{seconds // _SECONDS[unit]}{unit}"
+    return f"{seconds}s"
