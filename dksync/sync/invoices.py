@@ -59,7 +59,7 @@ def _decide(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
         return Outcome(KIND, invoice.id, label, Action.SKIP, why_not)
     row = ctx.books.invoice(invoice.id)
     if row is not None and row.status == InvoiceState.POSTED:
-        return _posted_before(ctx, invoice, label, str(row.dk_number))
+        return _posted_before(ctx, invoice, label, str(row.dk_number), row.reference)
     ctx.books.refuse_taken(invoice.id, reference(invoice))  # one DK+ invoice per number
     invoice, mapped = prepare(ctx, invoice)
     if row is not None and InvoiceState(row.status).in_flight:
@@ -78,15 +78,21 @@ def _decide(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
     return post(ctx, invoice, label, mapped)
 
 
-def _posted_before(ctx: RunContext, invoice: Invoice, label: str, dk_number: str) -> Outcome:
-    """An invoice dksync posted: unchanged, or, when its customer or total changed in Moment
-    since, drift with the fields (DK+ is never changed: the accountant credits it)."""
+def _posted_before(
+    ctx: RunContext, invoice: Invoice, label: str, dk_number: str, posted_as: str
+) -> Outcome:
+    """An invoice dksync posted: unchanged, or, when its number (``posted_as``, the DK+
+    ``Reference``), customer or total changed in Moment since, drift with the fields (DK+
+    is never changed: the accountant credits it)."""
     outcome = Outcome(KIND, invoice.id, label, Action.UNCHANGED, dk_number=dk_number)
     written, now = ctx.books.written(KIND, invoice.id), posted_facts(invoice)
     then = written.payload if written is not None else None
-    if then is None or now is None or then == now:
+    changes = {k: (then.get(k), v) for k, v in (now or {}).items() if then and then.get(k) != v}
+    if posted_as != reference(invoice):
+        changes = {"number": (posted_as, reference(invoice)), **changes}
+    if not changes:
         return outcome
-    outcome.changes = {k: (then.get(k), now[k]) for k in now if then.get(k) != now[k]}
+    outcome.changes = changes
     outcome.action, outcome.code = Action.DRIFT, ReasonCode.DRIFT
     named = ", ".join(f"{k} {a} → {b}" for k, (a, b) in outcome.changes.items())
     outcome.detail = (

@@ -91,6 +91,25 @@ def test_an_invoice_changed_in_moment_after_posting_is_drift_with_its_fields(
     ), "DK+ is never changed"
 
 
+def test_an_invoice_renumbered_in_moment_after_posting_is_drift_not_unchanged(
+    clean: Sandbox, tmp_path: Path
+) -> None:
+    """Moment invoice id X posted as 1001 (DK+ Reference 1001) that Moment now numbers 4242:
+    the run said 'unchanged', exit 0, and reconcile later called it missing ('deleted or
+    renumbered in DK+?'). It is drift naming both numbers; DK+ is not changed."""
+    settings = config_for(clean, tmp_path / "state.sqlite")
+    assert _run(settings).exit_code == 0
+    invoice = next(i for i in clean.dataset.invoices if skip_reason(i) is None)
+    clean.moment.patch_raw("invoices", invoice.id, {"invoiceNumber": 4242})
+    report = _run(settings)
+    [drift] = report.with_action(Action.DRIFT)
+    assert drift.moment_id == invoice.id and drift.code == "drift"
+    assert drift.changes == {"number": (str(invoice.number), "4242")}
+    assert f"number {invoice.number} → 4242" in drift.detail
+    references = [i["Reference"] for i in clean.dkplus.snapshot()["invoices"]]
+    assert "4242" not in references and str(invoice.number) in references
+
+
 def test_a_stale_moment_clock_is_one_warning_per_run(clean: Sandbox, tmp_path: Path) -> None:
     for customer in clean.dataset.customers[:4]:
         clean.moment.patch_raw("customers", customer.id, {"phone": "5551234"})
