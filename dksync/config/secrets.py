@@ -45,6 +45,9 @@ def read(reader: Reader, name: str) -> Secret:
             reader.problems.append(f"{file_key}: cannot read {file_name}: {exc.strerror}")
             return Secret("")
         value, origin = one_line(data) or None, f"the file {file_name}"
+        if value is None:  # set, but empty: "missing" would send the reader to set it
+            reader.problems.append(f"{name}: the file {file_name} is empty")
+            return Secret("")
     if value is None:
         reader.problems.append(
             f"{name}: missing ({spec.required}; or set {spec.env} or {spec.env}_FILE)"

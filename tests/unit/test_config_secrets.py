@@ -97,3 +97,15 @@ def test_a_secret_file_written_by_windows_with_a_byte_order_mark_reads_as_its_to
     (tmp_path / "token").write_bytes(data)
     settings = config.from_mapping(_with("dkplus", token_file=str(tmp_path / "token")), {})
     assert settings.dkplus.token.reveal() == TOKEN
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"\r\n"])
+def test_an_empty_secret_file_is_named_as_empty_not_as_missing(
+    tmp_path: Path, content: bytes
+) -> None:
+    """It said 'missing (...; or set DKPLUS_API_TOKEN or DKPLUS_API_TOKEN_FILE)' although
+    DKPLUS_API_TOKEN_FILE was set: to a file that is empty."""
+    (tmp_path / "token").write_bytes(content)
+    told = _problem(BASE, {"DKPLUS_API_TOKEN_FILE": str(tmp_path / "token")})
+    assert f"dkplus.token: the file {tmp_path / 'token'} is empty" in told, told
+    assert "missing" not in told
