@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dksync.errors import StateError
+from dksync.state.files import refuse_as_backup
 from dksync.state.store import State
 
 
@@ -48,8 +49,7 @@ def backup(path: Path, target: Path) -> int:
     The copy is written beside ``target`` first and moved over it only when complete."""
     if not path.exists():
         raise StateError(f"the state file {path} does not exist yet: nothing to back up")
-    if target.exists() and target.resolve() == path.resolve():
-        raise StateError(f"the backup must go elsewhere than the state file {path} itself")
+    refuse_as_backup(target, path)
     partial = target.with_name(target.name + ".partial")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

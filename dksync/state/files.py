@@ -95,6 +95,34 @@ def _same(one: Path, other: Path) -> bool:
         return False
 
 
+def refuse_as_backup(path: Path, state_path: Path) -> None:
+    """``UsageError`` (exit 2) for a backup target that must not be replaced: the state or
+    one of its companions (a live ``-wal`` replaced loses what it holds), or an existing
+    file that is no SQLite database (the config, a document: a typo, not an old backup), or
+    no plain file at all (as root, a device such as ``/dev/full`` would be replaced by a
+    file)."""
+    if is_companion(path, state_path):
+        raise UsageError(
+            f"{path}: that is dksync's state file or one of its companions (-wal, -shm, "
+            ".lineage, .lock); a backup there would destroy the state. Choose another file"
+        )
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{path} is not a plain file (a folder or a device): give a file name")
+    if path.exists() and not looks_like_sqlite(path):
+        raise UsageError(
+            f"{path} exists and is no SQLite file (no earlier backup): it is not replaced. "
+            "Choose another file, or remove it first"
+        )
+
+
+def is_companion(path: Path, state_path: Path) -> bool:
+    """Whether ``path`` is the state file or a file SQLite or dksync keeps beside it, however
+    spelled (a symlink, a relative path), existing or still to be created."""
+    if _spelled_alike(path, state_path):
+        return True
+    return any(_same(path, state_path.with_name(state_path.name + s)) for s in COMPANIONS)
+
+
 def refuse_as_output(path: Path, state_path: Path | None, option: str) -> None:
     """``UsageError`` (exit 2) when ``option`` would write over the state or a companion."""
     hit = is_state_file(path, state_path) if state_path is not None else looks_like_sqlite(path)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from dksync.cli import app
@@ -132,4 +133,27 @@ def test_state_backup_without_a_state_or_onto_itself_is_a_state_error(
     assert missing.exit_code == 5 and "nothing to back up" in missing.output
     assert _invoke("run", "-q", "-c", config).exit_code == 1
     itself = _invoke("state", "backup", str(tmp_path / "state.sqlite"), "-c", config)
-    assert itself.exit_code == 5 and "elsewhere" in itself.output
+    assert itself.exit_code == 2 and "would destroy the state" in itself.output
+
+
+@pytest.mark.parametrize("target", ["state.sqlite-wal", "state.sqlite.lineage", "dksync.yaml", "."])
+def test_state_backup_never_replaces_the_state_s_companions_the_config_or_a_folder(
+    sandbox: Sandbox, tmp_path: Path, target: str
+) -> None:
+    """The backup replaced whatever PATH was: a live -wal (losing what it holds), the
+    .lineage, the config (a typo of the .sqlite name), and as root even a device (run as
+    root, 'state backup /dev/full' put a SQLite file where the device was). Each is now
+    refused, exit 2, and left as it was; an earlier backup is still replaced."""
+    config = str(config_file(sandbox, tmp_path))
+    assert _invoke("run", "-q", "-c", config).exit_code == 1
+    path = tmp_path / target
+    if not path.exists():
+        path.write_bytes(b"x")
+    before = path.read_bytes() if path.is_file() else None
+    refused = _invoke("state", "backup", str(path), "-c", config)
+    assert refused.exit_code == 2, refused.output
+    assert (path.read_bytes() if path.is_file() else None) == before
+    earlier = tmp_path / "earlier.sqlite"
+    assert _invoke("state", "backup", str(earlier), "-c", config).exit_code == 0
+    again = _invoke("state", "backup", str(earlier), "-c", config)
+    assert again.exit_code == 0 and "Backed up" in again.stdout
