@@ -25,15 +25,20 @@ ExcelOption = Annotated[
 
 
 def day(value: str | None, flag: str) -> date | None:
-    """A date option (``--from``, ``--to``, ``--month``'s parts), or a usage error naming it."""
+    """A date option (``--from``, ``--to``, ``--month``'s parts), or a usage error naming it.
+    Years 1900..2999 only, as Moment's dates: a period is widened by a day to ask DK+, and
+    ``0001-01-01`` or ``9999-12-31`` would overflow there (an OverflowError traceback)."""
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
+        if not 1900 <= parsed.year <= 2999:
+            raise ValueError(parsed.year)
     except ValueError:
         raise typer.BadParameter(
-            f"{value!r} is not a date such as 2026-11-30", param_hint=flag
+            f"{value!r} is not a date in 1900..2999 such as 2026-11-30", param_hint=flag
         ) from None
+    return parsed
 
 
 def ledger(

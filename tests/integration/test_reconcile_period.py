@@ -61,3 +61,21 @@ def test_reconcile_reads_the_period_and_what_it_names(tmp_path: Path, ignored: b
         assert by_ids == {"customers", "financialAccounts"}
         named = [e for e in log if e.path.endswith(("/customers", "/financialAccounts"))]
         assert all("ids" in e.query for e in named) is not ignored
+
+
+@pytest.mark.parametrize(
+    "option",
+    [["--from", "0001-01-01"], ["--to", "9999-12-31"]],
+)
+@pytest.mark.parametrize("command", ["reconcile", "ledger"])
+def test_a_date_at_the_ends_of_the_calendar_is_a_usage_error_not_a_traceback(
+    tmp_path: Path, option: list[str], command: str
+) -> None:
+    """'reconcile --from 0001-01-01' widened the period by a day to ask DK+: OverflowError,
+    a traceback and exit 1. Dates take years 1900..2999, as Moment's do."""
+    with Sandbox(dataset=generate(7, 5, 2, 6, plant=False)) as sb:
+        config = config_file(sb, tmp_path)
+        done = runner.invoke(app, [command, *option, "-c", str(config)])
+        assert done.exit_code == 2, done.output
+        assert isinstance(done.exception, SystemExit), done.exception
+        assert "1900..2999" in done.output
