@@ -35,7 +35,13 @@ log = logging.getLogger("dksync.run")
 
 
 def _objects(values: list[str]) -> tuple[str, ...]:
+    """``--only``'s kinds. Given but naming none (``--only ""``, as a cron line's unset
+    ``--only $KINDS`` gives) is a usage error: it ran every kind, the opposite of a subset."""
     chosen = {object_type(v, "--only") for value in values for v in value.split(",") if v.strip()}
+    if values and not chosen:
+        raise typer.BadParameter(
+            "names no object type; use customer(s), project(s) or invoice(s)", param_hint="--only"
+        )
     return tuple(kind for kind in SYNCED_KINDS if kind in chosen)
 
 

@@ -52,6 +52,18 @@ def test_only_invoices_comma_and_repeat(sandbox: Sandbox, tmp_path: Path) -> Non
     assert bad.exit_code == 2 and "unknown object type 'orders'" in bad.output
 
 
+@pytest.mark.parametrize("empty", ["", ",", " , "])
+def test_only_naming_no_kind_is_a_usage_error_not_a_run_of_everything(
+    sandbox: Sandbox, tmp_path: Path, empty: str
+) -> None:
+    """'--only $KINDS' with KINDS unset ran every kind (exit 1 here, invoices posted):
+    the opposite of the subset asked for."""
+    config = str(config_file(sandbox, tmp_path))
+    result = runner.invoke(app, ["run", "--only", empty, "-c", config])
+    assert result.exit_code == 2 and "names no object type" in result.output, result.output
+    assert not sandbox.dkplus.snapshot()["customers"]
+
+
 def test_json_output_is_one_document(sandbox: Sandbox, tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "--json", "-c", str(config_file(sandbox, tmp_path))])
     document = json.loads(result.stdout)
