@@ -10,13 +10,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from dksync import jsonio
 from dksync.dkplus.access import Guarded
 from dksync.dkplus.api import Booked
+from dksync.dkplus.values import dk_amount
 from dksync.errors import NotFound
 from dksync.transport.body import describe
 from dksync.transport.http import (
@@ -69,15 +68,6 @@ def _booked_invoice(body: Any) -> str | None:
         shown = repr(body["Number"])
         return f"a JSON object whose Number {shown[:20]} is no invoice number"
     return problem
-
-
-def _amount(value: Any) -> Decimal | None:
-    """An amount DK+ answered (a JSON number or one written as text), or None when there is
-    none it could mean."""
-    number = jsonio.number_text(value) if isinstance(value, str) else value
-    if isinstance(number, int | Decimal) and not isinstance(number, bool):
-        return Decimal(number)
-    return None
 
 
 def _list_of_objects(body: Any) -> str | None:
@@ -250,7 +240,7 @@ class DkPlusClient:
             safe=False,
             expect=_booked_invoice,
         )
-        return Booked(str(invoice_number(answer["Number"])), _amount(answer.get("TotalAmount")))
+        return Booked(str(invoice_number(answer["Number"])), dk_amount(answer.get("TotalAmount")))
 
     def forget(self, kind: str, key: str) -> None:
         """Nothing is cached in this client: every lookup asks DK+."""

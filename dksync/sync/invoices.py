@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from dksync.dkplus.api import Booked
+from dksync.dkplus.values import dk_amount
 from dksync.errors import Conflict, FatalError, NotFound, RecordRejected, UncertainWrite
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.mapping import Mapped, Rejected
@@ -184,12 +185,9 @@ def _expected(mapped: Mapped) -> tuple[str, Decimal, int]:
 def _matches(
     found: dict[str, Any], customer: str, total: Decimal, currency: str, lines: int
 ) -> bool:
-    try:
-        amount = Decimal(str(found.get("TotalAmount")))
-        same_customer = str(found.get("CNumber")) == customer
-        return same_customer and amounts_agree(total, amount, currency, lines)
-    except (InvalidOperation, ValueError):
-        return False
+    amount = dk_amount(found.get("TotalAmount"))  # DK+'s: bounded, or None (no match)
+    same_customer = str(found.get("CNumber")) == customer
+    return amount is not None and same_customer and amounts_agree(total, amount, currency, lines)
 
 
 def post(

@@ -207,3 +207,42 @@ def test_a_booked_total_other_than_sent_is_said_at_once_and_never_sent_again(
         again = _run(sb, state_path)
         assert again.count("invoices", Action.CREATE) == 0 and again.warnings == []
         assert _references(sb)["7001"] and len(_references(sb)["7001"]) == 1
+
+
+@pytest.mark.parametrize("total", ["1E+999999999", "NaN", "1e-999999999"])
+def test_a_dk_total_past_every_bound_is_dk_s_mismatch_not_moment_s_bad_number(
+    tmp_path: Path, total: str
+) -> None:
+    """An invoice DK+ already holds (booked by another system) with TotalAmount
+    "1E+999999999": it was rejected as 'holds a number that cannot be an amount (Overflow):
+    fix it in Moment'. It is adopt_mismatch, naming DK+'s total."""
+    with Sandbox(dataset=generate(5, 10, 4, 12, plant=False)) as sb:
+        state_path = tmp_path / "state.sqlite"
+        _run_only(sb, state_path, ("customers", "projects"))
+        invoice = sb.dataset.invoices[0]
+        sb.dkplus.store.products["X"] = {"ItemCode": "X", "TaxPercent": 24}
+        line = {"ItemCode": "X", "Quantity": 1, "Price": 1, "IncludingVAT": False}
+        booked = sb.dkplus.add_invoice(
+            {
+                "Customer": {"Number": str(invoice.customer_number)},
+                "SalesPerson": "SALA1",
+                "Reference": str(invoice.number),
+                "Date": invoice.invoice_date.isoformat(),
+                "Lines": [line],
+            }
+        )
+        sb.dkplus.edit_invoice(booked["Number"], {"TotalAmount": total})
+        report = _run(sb, state_path)
+        rejected = {o.moment_id: o for o in report.with_action(Action.REJECT)}
+        assert rejected[invoice.id].code == "adopt_mismatch", rejected[invoice.id].detail
+        assert f"total {total}" in rejected[invoice.id].detail
+        assert "fix it in Moment" not in rejected[invoice.id].detail
+
+
+def _run_only(sb: Sandbox, state: Path, kinds: tuple[str, ...]) -> RunReport:
+    from dksync.clients import connect
+    from dksync.sync import run as engine
+    from dksync.sync.context import RunOptions
+
+    settings = config_for(sb, state)
+    return engine.run(settings, RunOptions(only=kinds), connect(settings, policy=FAST_RETRIES))

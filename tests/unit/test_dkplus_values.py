@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
-from dksync.dkplus.values import dk_date
+from dksync.dkplus.values import dk_amount, dk_date
 
 
 def test_dk_s_year_one_is_no_date() -> None:
@@ -25,3 +26,28 @@ def test_a_real_date_or_date_time_is_its_day() -> None:
 def test_anything_else_is_not_guessed(value: object) -> None:
     with pytest.raises(ValueError):
         dk_date(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("478400", Decimal("478400")),
+        (" 12.50 ", Decimal("12.50")),
+        (Decimal("-3.5"), Decimal("-3.5")),
+        (7, Decimal(7)),
+        ("1E+999999999", None),
+        ("NaN", None),
+        ("-Infinity", None),
+        ("1e-999999999", None),
+        (True, None),
+        ([1], None),
+        (None, None),
+    ],
+)
+def test_a_dk_amount_is_bounded_or_none_never_an_overflow_later(
+    value: object, expected: Decimal | None
+) -> None:
+    """DK+'s TotalAmount "1E+999999999" passed Decimal() and overflowed in the comparison:
+    the invoice was rejected as 'holds a number that cannot be an amount: fix it in Moment',
+    blaming Moment for DK+'s number."""
+    assert dk_amount(value) == expected
