@@ -16,10 +16,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from dksync.dkplus.values import dk_date
+from dksync.dkplus.values import dk_amount, dk_date
 from dksync.errors import MalformedListing
 from dksync.mapping.invoices import reference
 from dksync.mapping.money import amount_problem, amounts_agree, line_total, price_with_surcharge
@@ -153,16 +153,13 @@ def _day(value: Any, number: Any) -> date | None:
 
 
 def _amount(value: Any, number: Any) -> Decimal | None:
+    """DK+'s total, read as every DK+ amount is (``dk_amount``: bounded, so
+    ``"1E+999999999"`` cannot overflow the comparison); one that is none is malformed."""
     if value is None:
         return None
-    try:
-        if isinstance(value, bool):
-            raise InvalidOperation
-        amount = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise MalformedListing(f"DK+ invoice {number} has TotalAmount {value!r}") from exc
-    if not amount.is_finite():
-        raise MalformedListing(f"DK+ invoice {number} has TotalAmount {value!r}")
+    amount = dk_amount(value)
+    if amount is None:
+        raise MalformedListing(f"DK+ invoice {number} has TotalAmount {str(value)[:30]!r}")
     return amount
 
 

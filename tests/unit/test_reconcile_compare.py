@@ -136,6 +136,8 @@ def test_listed_invoices_are_read_strictly() -> None:
         {**raw, "TotalAmount": "lots"},
         {**raw, "TotalAmount": "NaN"},
         {**raw, "TotalAmount": False},
+        {**raw, "TotalAmount": "1E+999999999"},  # passed, then overflowed the comparison
+        {**raw, "TotalAmount": "9" * 60},
         {**raw, "Reference": ["1001"]},
     ):
         with pytest.raises(MalformedListing):
