@@ -240,8 +240,13 @@ def key_problems(raw: Any) -> list[str]:
 
 
 def _key(raw: Any, problems: list[str]) -> tuple[datetime, int] | None:
+    """Moment's ids are positive: 0 or a negative one is no id (two objects holding one
+    would be taken for one record, and dksync's stand-in keys are negative)."""
     reader = FieldReader(raw, problems)
     ident, modified = reader.integer(ID), reader.instant(MODIFIED)
+    if ident is not None and ident <= 0:
+        problems.append(f"field '{ID}' should be a positive whole number, got {ident}")
+        ident = None
     return None if ident is None or modified is None else (modified, ident)
 
 

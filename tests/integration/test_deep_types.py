@@ -246,3 +246,27 @@ def _run_only(sb: Sandbox, state: Path, kinds: tuple[str, ...]) -> RunReport:
 
     settings = config_for(sb, state)
     return engine.run(settings, RunOptions(only=kinds), connect(settings, policy=FAST_RETRIES))
+
+
+@pytest.mark.parametrize("ident", [0, -7])
+def test_two_invoices_under_an_id_that_is_no_id_are_both_rejected_never_one_drift(
+    tmp_path: Path, ident: int
+) -> None:
+    """Two Moment invoices (7001, 7002) both under id 0 (or -7): the first was posted and
+    the second reported as its 'drift' (number 7001 -> 7002), exit 0, never posted. An id
+    that is not positive is no id: both are rejected, naming it."""
+    with Sandbox(dataset=generate(5, 10, 4, 12, plant=False)) as sb:
+        for slot, (invoice, number) in enumerate(
+            zip(sb.dataset.invoices[:2], (7001, 7002), strict=True)
+        ):
+            raw = {**sb.moment.raw("invoices", invoice.id), "id": ident, "invoiceNumber": number}
+            sb.moment.delete("invoices", invoice.id)
+            sb.moment.objects["invoices"][10**9 + slot] = raw  # the store's key is not the id
+        report = _run(sb, tmp_path / "state.sqlite")
+        rejected = {o.label: o.detail for o in report.with_action(Action.REJECT)}
+        assert set(rejected) >= {"7001", "7002"}, rejected
+        assert all(
+            "'id' should be a positive whole number" in rejected[n] for n in ("7001", "7002")
+        )
+        assert report.with_action(Action.DRIFT) == []
+        assert not {"7001", "7002"} & set(_references(sb))
