@@ -112,9 +112,10 @@ def _file_handler(path: Path) -> _LogFile:
         ) from None
 
 
-def refuse_state(state_path: Path) -> None:
+def refuse_state(state_path: Path, config_path: Path | None = None) -> None:
     """Once the config names the state file: ``--log-file`` must be neither it nor one of
-    its companions. Refused, the log file is closed (and removed when this call made it)
+    its companions, nor the config file itself (log lines appended to it broke the next
+    run, exit 4). Refused, the log file is closed (and removed when this call made it)
     before anything is written there, and the command stops with exit 2."""
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -122,7 +123,7 @@ def refuse_state(state_path: Path) -> None:
             continue
         path = Path(handler.baseFilename)
         try:
-            refuse_as_output(path, state_path, "--log-file")
+            refuse_as_output(path, state_path, "--log-file", config_path)
         except UsageError:
             root.removeHandler(handler)
             handler.close()

@@ -338,7 +338,7 @@ def load(ctx: typer.Context) -> Config:
     with errors():
         chosen = globals_of(ctx)
         settings = config_module.load(chosen.config, company=chosen.company)
-        logs.refuse_state(settings.state_path)
+        logs.refuse_state(settings.state_path, settings.source)
     secrets = [settings.moment.api_key.reveal(), settings.dkplus.token.reveal()]
     if settings.email is not None and settings.email.password is not None:
         secrets.append(settings.email.password.reveal())
@@ -358,7 +358,7 @@ def load_for_reading(ctx: typer.Context) -> Config:
     with errors():
         chosen = globals_of(ctx)
         settings = config_module.load_without_secrets(chosen.config, company=chosen.company)
-        logs.refuse_state(settings.state_path)
+        logs.refuse_state(settings.state_path, settings.source)
     logformat.bind(company=settings.label)
     return settings
 

@@ -66,6 +66,7 @@ def ledger(
     from rich.console import Console
 
     from dksync.ops import ledger as trail
+    from dksync.state.files import refuse_as_output
 
     span = trail.Span(day(start, "--from"), day(end, "--to") or datetime.now(UTC).date())
     if span.first is not None and span.first > span.last:
@@ -78,6 +79,8 @@ def ledger(
         )
     settings = load(ctx)
     with errors():
+        if csv_path is not None:  # before anything is read, as reconcile does
+            refuse_as_output(csv_path, settings.state_path, "--csv", settings.source)
         rows = trail.entries(settings, span)
     if csv_path is not None:
         try:

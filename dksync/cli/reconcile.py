@@ -110,7 +110,7 @@ def reconcile(
     period = _period(settings, start, end)
     if csv_path is not None:
         with errors():
-            refuse_as_output(csv_path, settings.state_path, "--csv")
+            refuse_as_output(csv_path, settings.state_path, "--csv", settings.source)
     with errors(), progress() as tick:
         result = gather.run(settings, period, connect(settings), tick)
     if csv_path is not None:

@@ -123,13 +123,21 @@ def is_companion(path: Path, state_path: Path) -> bool:
     return any(_same(path, state_path.with_name(state_path.name + s)) for s in COMPANIONS)
 
 
-def refuse_as_output(path: Path, state_path: Path | None, option: str) -> None:
-    """``UsageError`` (exit 2) when ``option`` would write over the state or a companion."""
+def refuse_as_output(
+    path: Path, state_path: Path | None, option: str, config_path: Path | None = None
+) -> None:
+    """``UsageError`` (exit 2) when ``option`` would write over the state or a companion,
+    or over the config file (``config_path``: the next run would stop on it, exit 4)."""
     hit = is_state_file(path, state_path) if state_path is not None else looks_like_sqlite(path)
     if hit or (state_path is not None and _spelled_alike(path, state_path)):
         raise UsageError(
             f"{option} {path}: that is dksync's state file or one of its companions "
             "(-wal, -shm, .lineage, .lock); writing there would destroy the state. "
+            "Choose another file"
+        )
+    if config_path is not None and _same(path, config_path):
+        raise UsageError(
+            f"{option} {path}: that is the config file; writing there would break it. "
             "Choose another file"
         )
 

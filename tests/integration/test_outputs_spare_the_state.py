@@ -48,20 +48,18 @@ def synced(tmp_path: Path) -> Path:
         "./sub/../state.sqlite",
     ],
 )
-@pytest.mark.parametrize("option", ["--log-file", "--csv"])
+@pytest.mark.parametrize("option", ["--log-file", "--csv", "ledger --csv"])
 def test_outputs_refuse_the_state_and_its_companions(
     synced: Path, tmp_path: Path, name: str, option: str
 ) -> None:
+    """'ledger --csv state.sqlite' wrote its CSV over the state (exit 0; every later
+    command: 'file is not a database', the record of posted invoices gone)."""
     (tmp_path / "sub").mkdir(exist_ok=True)
     target = str(tmp_path / name)
     (tmp_path / "state.sqlite-wal").touch()
     (tmp_path / "state.sqlite-shm").touch()
     before = _digests(tmp_path)
-    if option == "--log-file":
-        args = ["--log-file", target, "status", "-c", str(synced)]
-    else:
-        args = ["reconcile", "--csv", target, "--from", "2026-01-01", "-c", str(synced)]
-    result = runner.invoke(app, args)
+    result = runner.invoke(app, _writing(option, target, synced))
     assert result.exit_code == 2, result.output
     said = " ".join(result.output.split())  # wrapped to the terminal's width
     assert "state file" in said and "Choose another file" in said
@@ -79,3 +77,23 @@ def test_a_log_file_at_a_state_path_still_to_be_made_is_refused_and_removed(
         assert result.exit_code == 2, result.output
         assert not (tmp_path / "new.sqlite").exists()
         assert sb.moment.log == [], "refused before anything ran"
+
+
+def _writing(option: str, target: str, config: Path) -> list[str]:
+    if option == "--log-file":
+        return ["--log-file", target, "status", "-c", str(config)]
+    if option == "ledger --csv":
+        return ["ledger", "--csv", target, "-c", str(config)]
+    return ["reconcile", "--csv", target, "--from", "2026-01-01", "-c", str(config)]
+
+
+@pytest.mark.parametrize("option", ["--log-file", "--csv", "ledger --csv"])
+def test_outputs_refuse_the_config_file(synced: Path, option: str) -> None:
+    """'--log-file dksync.yaml' appended log lines to the config (the next run: exit 4, not
+    valid YAML); a --csv there replaced it."""
+    before = synced.read_bytes()
+    result = runner.invoke(app, _writing(option, str(synced), synced))
+    assert result.exit_code == 2, result.output
+    assert "that is the config file" in " ".join(result.output.split())
+    assert synced.read_bytes() == before
+    assert runner.invoke(app, ["status", "-c", str(synced)]).exit_code == 0
