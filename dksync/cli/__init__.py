@@ -9,6 +9,7 @@ reached or refused the credentials; 4 bad configuration; 5 the state file cannot
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import sys
 
@@ -37,9 +38,25 @@ app.add_typer(state.state_app, name="state")
 __all__ = ["app", "main"]
 
 
+INTERRUPTED = frozenset({130, 143})  # 128 + SIGINT, 128 + SIGTERM
+
+
 def main() -> None:
-    """The console script and ``python -m dksync``: the app as the arguments need it."""
-    for_arguments(sys.argv[1:])(prog_name="dksync")
+    """The console script and ``python -m dksync``: the app as the arguments need it.
+
+    A run stopped by a signal leaves as soon as its summary is out: the interpreter's own
+    shutdown puts the default signal handlers back, and a second Ctrl-C or SIGTERM landing
+    there (an impatient user, a service manager) would kill the process and lose the exit
+    code that says the run was interrupted and recorded."""
+    try:
+        for_arguments(sys.argv[1:])(prog_name="dksync")
+    except SystemExit as done:
+        if done.code not in INTERRUPTED:
+            raise
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(int(done.code or 0))
 
 
 def for_arguments(args: list[str]) -> typer.Typer:
