@@ -28,7 +28,13 @@ from dksync.dkplus.values import dk_amount
 from dksync.errors import Conflict, FatalError, NotFound, RecordRejected, UncertainWrite
 from dksync.kinds import InvoiceState, ObjectKind, ReasonCode
 from dksync.mapping import Mapped, Rejected
-from dksync.mapping.invoices import map_invoice, posted_facts, reference, skip_reason
+from dksync.mapping.invoices import (
+    DRAFT_STATES,
+    map_invoice,
+    posted_facts,
+    reference,
+    skip_reason,
+)
 from dksync.mapping.money import amounts_agree
 from dksync.outcome import Action, Outcome
 from dksync.records import Invoice
@@ -55,12 +61,12 @@ def sync_invoice(ctx: RunContext, invoice: Invoice) -> Outcome:
 
 
 def _decide(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
+    row = ctx.books.invoice(invoice.id)
+    if row is not None and row.status == InvoiceState.POSTED:  # before the skip: DK+ has it
+        return _posted_before(ctx, invoice, label, str(row.dk_number), row.reference)
     why_not = skip_reason(invoice)
     if why_not:
         return Outcome(KIND, invoice.id, label, Action.SKIP, why_not)
-    row = ctx.books.invoice(invoice.id)
-    if row is not None and row.status == InvoiceState.POSTED:
-        return _posted_before(ctx, invoice, label, str(row.dk_number), row.reference)
     ctx.books.refuse_taken(invoice.id, reference(invoice))  # one DK+ invoice per number
     invoice, mapped = prepare(ctx, invoice)
     if row is not None and InvoiceState(row.status).in_flight:
@@ -83,14 +89,18 @@ def _posted_before(
     ctx: RunContext, invoice: Invoice, label: str, dk_number: str, posted_as: str
 ) -> Outcome:
     """An invoice dksync posted: unchanged, or, when its number (``posted_as``, the DK+
-    ``Reference``), customer or total changed in Moment since, drift with the fields (DK+
-    is never changed: the accountant credits it)."""
+    ``Reference``), customer or total changed in Moment since, or Moment no longer has it
+    final (a draft again, "do not transfer"), drift with the fields (DK+ is never changed:
+    the accountant credits it). Never "skipped": that would read as not in DK+."""
     outcome = Outcome(KIND, invoice.id, label, Action.UNCHANGED, dk_number=dk_number)
     written, now = ctx.books.written(KIND, invoice.id), posted_facts(invoice)
     then = written.payload if written is not None else None
     changes = {k: (then.get(k), v) for k, v in (now or {}).items() if then and then.get(k) != v}
     if posted_as != reference(invoice):
         changes = {"number": (posted_as, reference(invoice)), **changes}
+    if skip_reason(invoice):  # a draft again, or "do not transfer", once posted
+        now_state = invoice.status.value if invoice.status in DRAFT_STATES else "do not transfer"
+        changes = {"state": ("final", now_state), **changes}
     if not changes:
         return outcome
     outcome.changes = changes

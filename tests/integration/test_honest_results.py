@@ -110,6 +110,28 @@ def test_an_invoice_renumbered_in_moment_after_posting_is_drift_not_unchanged(
     assert "4242" not in references and str(invoice.number) in references
 
 
+@pytest.mark.parametrize(
+    ("patch", "state"),
+    [
+        ({"invoiceState": "draft"}, "draft"),
+        ({"accountingExportState": "doNotTransfer"}, "do not transfer"),
+    ],
+)
+def test_a_posted_invoice_moment_calls_a_draft_again_is_drift_not_skipped(
+    clean: Sandbox, tmp_path: Path, patch: dict[str, str], state: str
+) -> None:
+    """Posted as DK+ N, then a draft again in Moment (or 'do not transfer'): the run said
+    'skipped: draft: not final in Moment yet', which reads as 'not in DK+'. It is drift."""
+    settings = config_for(clean, tmp_path / "state.sqlite")
+    assert _run(settings).exit_code == 0
+    invoice = next(i for i in clean.dataset.invoices if skip_reason(i) is None)
+    clean.moment.patch_raw("invoices", invoice.id, patch)
+    report = _run(settings)
+    [drift] = report.with_action(Action.DRIFT)
+    assert drift.moment_id == invoice.id and drift.changes == {"state": ("final", state)}
+    assert report.with_action(Action.SKIP) == []
+
+
 def test_a_stale_moment_clock_is_one_warning_per_run(clean: Sandbox, tmp_path: Path) -> None:
     for customer in clean.dataset.customers[:4]:
         clean.moment.patch_raw("customers", customer.id, {"phone": "5551234"})
