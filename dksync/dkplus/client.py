@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -48,15 +49,18 @@ def _object_with(key: str) -> Expect:
 
 
 def invoice_number(value: Any) -> str | None:
-    """The DK+ invoice number an answer carries: a positive whole number, which DK+ writes
-    as a string (``"14656"``) or a JSON integer; None for anything else (``0``, ``true``, a
-    fraction, a list, blank text)."""
+    """The DK+ invoice number an answer carries: DK+ writes it as a string (``"14656"``),
+    maybe as a JSON integer; None for what is none (``0``, ``true``, a fraction, a list,
+    blank text). Text that is not digits is kept as DK+ wrote it: refusing it would make a
+    booked invoice uncertain, and a lookup that lags could then post it twice."""
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value) if value > 0 else None
     text = value.strip() if isinstance(value, str) else ""
-    if text.isascii() and text.isdigit() and int(text) > 0:
-        return text
-    return None
+    if text.isascii() and text.isdigit():
+        return text if int(text) > 0 else None
+    return text or None
 
 
 def _booked_invoice(body: Any) -> str | None:

@@ -131,6 +131,7 @@ def _references(sb: Sandbox) -> dict[str, list[int]]:
         '{"Number": true}',
         '{"Number": [90001]}',
         '{"Number": 1.5}',
+        '{"Number": "0"}',
         '{"Number": " "}',
         '{"Number": {"Value": 90001}}',
     ],

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from dksync.dkplus.client import invoice_number
 from dksync.dkplus.values import dk_amount, dk_date
 
 
@@ -51,3 +52,27 @@ def test_a_dk_amount_is_bounded_or_none_never_an_overflow_later(
     the invoice was rejected as 'holds a number that cannot be an amount: fix it in Moment',
     blaming Moment for DK+'s number."""
     assert dk_amount(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("14656", "14656"),
+        (" 14656 ", "14656"),
+        (14656, "14656"),
+        (Decimal("14656.0"), "14656"),
+        ("F-14656", "F-14656"),  # not digits: kept as DK+ wrote it, never a second POST
+        (0, None),
+        ("0", None),
+        (True, None),
+        (Decimal("1.5"), None),
+        ([14656], None),
+        ({"Value": 1}, None),
+        ("  ", None),
+        (None, None),
+    ],
+)
+def test_an_invoice_number_is_a_positive_number_or_dk_s_own_text(
+    value: object, expected: str | None
+) -> None:
+    assert invoice_number(value) == expected
