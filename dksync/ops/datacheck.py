@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from dksync import moment
@@ -53,7 +53,7 @@ def scan(config: Config, client: MomentClient, limit: int, tick: Tick) -> Findin
             code, _, reason = item_code(n, line, accounts, config.invoice_rules)
             if code is None and reason:
                 lacking[reason.split(" has no product and ", 1)[-1]] += 1
-    found.invoice_items = [
+    found.invoice_items += [
         f"{what} (on {n} line{'s' if n > 1 else ''})" for what, n in sorted(lacking.items())
     ]
     found.customer_items = _customers(config, client, start, with_invoices, found, tick)
@@ -63,15 +63,22 @@ def scan(config: Config, client: MomentClient, limit: int, tick: Tick) -> Findin
 def _invoices(
     client: MomentClient, start: datetime | None, limit: int, found: Findings, tick: Tick
 ) -> Iterator[Invoice]:
-    """The final, to-be-transferred invoices of the window, parsed; ``found`` counts them
-    and notes when ``limit`` cut the scan short."""
+    """The final, to-be-transferred invoices of the window, parsed; ``found`` counts them,
+    notes when ``limit`` cut the scan short, and names each malformed one that may be final
+    (it was skipped without a word: 'invoice data ok' while the run would reject it)."""
     for raw in client.changed_since("invoices", start):
         if found.invoices >= limit:
             found.complete = False
             return
         found.invoices += 1
         tick("invoices")
-        if moment.field_problems("invoices", raw):
+        problems = moment.field_problems("invoices", raw)
+        if problems:  # the run rejects it as malformed: said here, as for a customer
+            if moment.may_be_due(raw, date.min, date.max):
+                label = moment.record_label("invoices", raw)
+                found.invoice_items.append(
+                    f"invoice {label}: its Moment record is malformed ({problems[0]})"
+                )
             continue
         invoice: Invoice = moment.parse("invoices", raw)
         if not skip_reason(invoice):

@@ -116,3 +116,23 @@ def test_start_from_in_the_future_and_no_invoice_scanned_are_warnings(
     assert checks["invoice data"]["detail"].startswith("0 invoices since 2099-01-01")
     assert document["warnings"] == 2
     assert _check(config, "--strict").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [{"invoiceState": ["finalized"]}, {"invoiceNumber": "1E+999999"}, {"invoiceDate": "soon"}],
+)
+def test_a_malformed_invoice_of_the_window_is_named_not_passed_over(
+    clean: Sandbox, tmp_path: Path, patch: dict[str, Any]
+) -> None:
+    """The scan skipped a malformed invoice without a word: 'invoice data ok', and the
+    first run then rejected it. It is named, as a malformed customer already was; a draft
+    that is malformed is not (the run skips it)."""
+    victim, draft = clean.dataset.invoices[0], clean.dataset.invoices[1]
+    clean.moment.patch_raw("invoices", victim.id, patch)
+    clean.moment.patch_raw("invoices", draft.id, {"invoiceState": "draft", "dueDate": "never"})
+    result = _check(config_file(clean, tmp_path), "--json")
+    assert result.exit_code == 1, result.output
+    items = _items(result, "invoice data")
+    [named] = [i for i in items if "its Moment record is malformed" in i]
+    assert f"'{next(iter(patch))}'" in named, named
