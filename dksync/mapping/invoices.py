@@ -3,9 +3,9 @@
 Rules: only final invoices that are not marked do-not-transfer; the Moment number goes to
 ``Reference``; the surcharge is folded into the unit price; every line needs an item code
 (the product number, else a code from the line's financial account); the kennitala is
-required; every line says its price is without VAT; a line's sign is Moment's (see
-``_amounts``); a line total that differs from Moment's by more than 0.01 is not posted; an
-item code is used at one VAT rate only.
+required; every line says its price is without VAT, at a VAT percent from 0 to 100; a
+line's sign is Moment's (see ``_amounts``); a line total that differs from Moment's by more
+than 0.01 is not posted; an item code is used at one VAT rate only.
 """
 
 from __future__ import annotations
@@ -133,13 +133,30 @@ def _line(
         "Discount": line.discount_percent,
         "Total": total,
     }
-    vat = line.vat_percent if line.vat_percent is not None else (account and account.vat_percent)
+    vat = _vat(n, line, account)
+    if isinstance(vat, str):
+        return vat
     product: Payload = {
         "ItemCode": code,
         "Description": line.product_name or (account.name if account else "") or line.description,
-        "TaxPercent": vat if vat is not None else Decimal(0),
+        "TaxPercent": vat,
     }
     return _Line(payload, product)
+
+
+def _vat(n: int, line: InvoiceLine, account: FinancialAccount | None) -> Decimal | str:
+    """The line's VAT percent (its own, else its financial account's, else none), or why it
+    is no rate: outside 0..100 it is Moment's data that is wrong, not a product's rate that
+    differs, so it is never compared with another line's or a DK+ product's."""
+    if line.vat_percent is not None:
+        vat, what = line.vat_percent, f"line {n}: VAT percent"
+    elif account is not None and account.vat_percent is not None:
+        vat = account.vat_percent
+        what = f"line {n}: VAT percent of financial account {account.number}"
+    else:
+        return Decimal(0)
+    problem = amount_problem(vat, what, percent=True)
+    return f"{problem}: fix it in Moment" if problem else vat
 
 
 def _amounts(n: int, line: InvoiceLine) -> tuple[Decimal, Decimal, Decimal] | str:
