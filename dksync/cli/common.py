@@ -45,6 +45,7 @@ EXIT_CODES = (
     (70, "an error dksync has no rule for (run again with -vv --log-file)"),
     (130, "stopped by Ctrl-C (143: by SIGTERM); the run is recorded as interrupted"),
 )
+UNEXPECTED = "run again with -vv --log-file to see the details"
 ALIASES = {
     "sync": "run",
     "push": "run",
@@ -113,13 +114,34 @@ class DksyncGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         """As Click's, but with ``--json`` a usage error (exit 2) also prints its JSON
-        error document, so a program reading stdout always gets one."""
+        error document, so a program reading stdout always gets one; an error dksync has
+        no rule for is exit 70 with its one line (and document), never a traceback."""
         given = list(sys.argv[1:] if args is None else args)
         _Mode.json = wants_json(given)
-        if not _Mode.json or not standalone_mode:
-            return super().main(given, prog_name, complete_var, standalone_mode, **extra)
         try:
-            code = super().main(given, prog_name, complete_var, False, **extra)
+            return self._main(given, prog_name, complete_var, standalone_mode, **extra)
+        except Exception as exc:  # the last line of defence outside a run (a run has its own)
+            if not standalone_mode:
+                raise
+            log.debug("unexpected error", exc_info=True)
+            message = f"unexpected error ({type(exc).__name__}); {UNEXPECTED}"
+            say_error(message)
+            if _Mode.json:
+                print_json(error_document(message, 70))
+            sys.exit(70)
+
+    def _main(
+        self,
+        given: list[str],
+        prog_name: str | None,
+        complete: str | None,
+        standalone: bool,
+        **extra: Any,
+    ) -> Any:
+        if not _Mode.json or not standalone:
+            return super().main(given, prog_name, complete, standalone, **extra)
+        try:
+            code = super().main(given, prog_name, complete, False, **extra)
         except typer.TyperException as exc:  # Click's own: usage errors, bad values
             show = getattr(exc, "show", None)
             if callable(show):
