@@ -1,7 +1,9 @@
 """Customers: create when new in DK+, update when a field of dksync's differs (writing the
 whole record back, so DK+'s own fields are kept), skip when unchanged. Never a second debtor:
-a kennitala DK+ holds under another number is rejected before any create. The payment term
-must be one of the company's.
+a kennitala DK+ holds under another number, or another Moment customer holds (claimed in the
+state), is rejected before any write, unless linked (``customers.link``) to that debtor: then
+its invoices go there and the debtor is written from the other customer only. The payment
+term must be one of the company's.
 
 An invoice's or project's customer is made to exist first (``ensure_customer``); a belief that
 a customer is in DK+ which DK+ contradicts is forgotten and the customer written again.
@@ -69,7 +71,21 @@ def _decide(ctx: RunContext, customer: Customer) -> Outcome:
             code=ReasonCode.INVALID_DATA,
         )
     payload, number = mapped.payload, str(mapped.payload["Number"])
-    ctx.books.claim_number(KIND, number, customer.id)
+    facts = (customer.number, customer.name, customer.kennitala)
+    try:
+        ctx.books.claim_number(KIND, number, customer.id)
+    except RecordRejected:
+        if customer.number.strip() not in ctx.config.customer_rules.link:
+            raise
+        return Outcome(  # linked on purpose to a debtor another Moment customer writes
+            KIND,
+            customer.id,
+            customer.number,
+            Action.UNCHANGED,
+            _shared(number),
+            dk_number=number,
+            facts=facts,
+        )
     digest = fingerprint(payload)
     outcome = Outcome(
         KIND,
@@ -79,18 +95,27 @@ def _decide(ctx: RunContext, customer: Customer) -> Outcome:
         payload=payload,
         dk_number=number,
         digest=digest,
-        facts=(customer.number, customer.name, customer.kennitala),
+        facts=facts,
     )
     written = ctx.books.written(KIND, customer.id)
     if written is not None and written.payload_hash == digest:
         return outcome
     _require_term(ctx, customer, payload)
+    if isinstance(payload.get("SSNumber"), str):
+        ctx.books.claim_kennitala(str(payload["SSNumber"]), customer.id, customer.number)
     current = ctx.dkplus.customer(number)
     if current is None:
         _create(ctx, outcome, customer, payload)
     else:
         _update(ctx, outcome, payload, current)
     return outcome
+
+
+def _shared(number: str) -> str:
+    return (
+        f"linked to DK+ customer {number}, which another Moment customer writes: not written "
+        "from this one, its invoices go to that debtor"
+    )
 
 
 def _require_term(ctx: RunContext, customer: Customer, payload: dict[str, object]) -> None:
