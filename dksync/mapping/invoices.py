@@ -18,7 +18,13 @@ from typing import Any, Literal
 from dksync.mapping import Mapped, MapResult, Payload, Rejected
 from dksync.mapping import kennitala as kt
 from dksync.mapping.customers import CustomerRules, dk_number
-from dksync.mapping.money import CENT, amount_problem, line_total, price_with_surcharge
+from dksync.mapping.money import (
+    CENT,
+    amount_problem,
+    is_amount,
+    line_total,
+    price_with_surcharge,
+)
 from dksync.records import (
     Customer,
     ExportStatus,
@@ -149,14 +155,14 @@ def _vat(n: int, line: InvoiceLine, account: FinancialAccount | None) -> Decimal
     is no rate: outside 0..100 it is Moment's data that is wrong, not a product's rate that
     differs, so it is never compared with another line's or a DK+ product's."""
     if line.vat_percent is not None:
-        vat, what = line.vat_percent, f"line {n}: VAT percent"
+        vat, whose = line.vat_percent, ""
     elif account is not None and account.vat_percent is not None:
-        vat = account.vat_percent
-        what = f"line {n}: VAT percent of financial account {account.number}"
+        vat, whose = account.vat_percent, f" of financial account {account.number}"
     else:
         return Decimal(0)
-    problem = amount_problem(vat, what, percent=True)
-    return f"{problem}: fix it in Moment" if problem else vat
+    if is_amount(vat, percent=True):
+        return vat
+    return f"{amount_problem(vat, f'line {n}: VAT percent{whose}', percent=True)}: fix it in Moment"
 
 
 def _amounts(n: int, line: InvoiceLine) -> tuple[Decimal, Decimal, Decimal] | str:
@@ -199,7 +205,16 @@ def _credit_problem(invoice: Invoice, lines: list[dict[str, Any]]) -> str | None
 
 
 def _value_problem(n: int, line: InvoiceLine) -> str | None:
-    """The first value of the line that cannot be money, checked before any arithmetic."""
+    """The first value of the line that cannot be money, checked before any arithmetic
+    (quickly when all can be, as nearly every line's can: words only for a problem)."""
+    if (
+        is_amount(line.quantity)
+        and is_amount(line.unit_price)
+        and is_amount(line.discount_percent, percent=True)
+        and is_amount(line.surcharge_percent)
+        and (line.line_total is None or is_amount(line.line_total))
+    ):
+        return None
     checks = (
         amount_problem(line.quantity, f"line {n}: quantity"),
         amount_problem(line.unit_price, f"line {n}: unit price"),
