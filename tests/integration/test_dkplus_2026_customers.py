@@ -308,6 +308,23 @@ def test_two_moment_customers_with_one_kennitala_make_one_debtor(
     assert unaccounted(company, state) == []
 
 
+def test_check_names_two_moment_customers_with_one_kennitala_before_go_live(
+    company: Sandbox, tmp_path: Path
+) -> None:
+    """Before go-live the accountant hears of the pair, with the link line; once linked,
+    the pair is one debtor on purpose and check says nothing of it."""
+    first, last = company.dataset.customers[0], company.dataset.customers[-1]
+    company.moment.change("customers", last.id, lambda c: replace(c, kennitala=first.kennitala))
+    code, checks = _check(company, tmp_path)
+    items = checks["customer data"]["items"]
+    digits = kennitala.check(first.kennitala).digits
+    said = f"customers {first.number} and {last.number} share kennitala {digits}"
+    assert code == 1 and [i for i in items if said in i], items
+    assert f"customers.link: {{{last.number}: {first.number}}}" in " ".join(items)
+    _, linked = _check(company, tmp_path, customers={"link": {last.number: first.number}})
+    assert not [i for i in linked["customer data"]["items"] if "share kennitala" in i]
+
+
 def test_payment_terms_unreadable_by_the_token_are_not_checked_but_said(
     company: Sandbox, tmp_path: Path
 ) -> None:
