@@ -1,5 +1,5 @@
 """``python -m dksync``."""
 
-from dksync.cli import app
+from dksync.cli import main
 
-app(prog_name="dksync")
+main()

@@ -256,6 +256,34 @@ def test_a_signal_stops_reading_finishes_writes_and_records_the_run(
     state.close()
 
 
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signals_until_the_process_is_gone_keep_the_interrupted_exit_code(
+    sandbox: Sandbox, tmp_path: Path, signum: int, code: int
+) -> None:
+    """A service manager that repeats SIGTERM every few milliseconds until the process is
+    gone: one lands during the interpreter's shutdown, where Python has put the default
+    handlers back; the process must still end with 130/143, not be killed by the signal."""
+    config = config_file(sandbox, tmp_path)
+    sandbox.dkplus.knobs.latency_ms = 100
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dksync", "-q", "run", "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not _customer_writes(sandbox) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    sent = 0
+    while child.poll() is None and time.monotonic() < deadline:
+        child.send_signal(signum)
+        sent += 1
+        time.sleep(0.005)
+    err = child.stderr.read() if child.stderr else ""
+    assert child.wait(timeout=30) == code, (sent, err)
+    assert "Traceback" not in err
+
+
 def test_customer_facts_are_fresh_only_after_the_customers_stream_was_read_whole(
     sandbox: Sandbox, sync: Sync
 ) -> None:
