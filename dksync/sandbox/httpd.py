@@ -94,7 +94,7 @@ class SandboxServer:
         self._limiter = RateLimiter()
         self.log: list[LogEntry] = []
         self.most_at_once = 0  # the most API requests it was answering at the same time
-        self._at_once = 0
+        self.at_once = 0  # how many it is answering now
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._admin: list[tuple[str, re.Pattern[str], Handler]] = []
         self.add_admin("GET", "/knobs", lambda r: Reply(200, asdict(self.knobs)))
@@ -173,13 +173,13 @@ class SandboxServer:
         if knobs.fault_path and knobs.fault_path != request.path:
             knobs = Knobs(rate_limit=knobs.rate_limit)
         with self.lock:
-            self._at_once += 1
-            self.most_at_once = max(self.most_at_once, self._at_once)
+            self.at_once += 1
+            self.most_at_once = max(self.most_at_once, self.at_once)
         try:
             reply, fault = self._answer(request, knobs)
         finally:
             with self.lock:
-                self._at_once -= 1
+                self.at_once -= 1
         if knobs.echo_credentials and reply.status >= 400 and isinstance(reply.body, dict):
             echoed = f"{reply.body.get('Message', '')} (sent with {_credentials(request)})"
             reply = Reply(reply.status, {**reply.body, "Message": echoed}, reply.headers)
