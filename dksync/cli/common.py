@@ -117,34 +117,13 @@ class DksyncGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         """As Click's, but with ``--json`` a usage error (exit 2) also prints its JSON
-        error document, so a program reading stdout always gets one; an error dksync has
-        no rule for is exit 70 with its one line (and document), never a traceback."""
+        error document, so a program reading stdout always gets one."""
         given = list(sys.argv[1:] if args is None else args)
         _Mode.json = wants_json(given)
+        if not _Mode.json or not standalone_mode:
+            return super().main(given, prog_name, complete_var, standalone_mode, **extra)
         try:
-            return self._main(given, prog_name, complete_var, standalone_mode, **extra)
-        except Exception as exc:  # the last line of defence outside a run (a run has its own)
-            if not standalone_mode:
-                raise
-            log.debug("unexpected error", exc_info=True)
-            message = f"unexpected error ({type(exc).__name__}); {UNEXPECTED}"
-            say_error(message)
-            if _Mode.json:
-                print_json(error_document(message, 70))
-            sys.exit(70)
-
-    def _main(
-        self,
-        given: list[str],
-        prog_name: str | None,
-        complete: str | None,
-        standalone: bool,
-        **extra: Any,
-    ) -> Any:
-        if not _Mode.json or not standalone:
-            return super().main(given, prog_name, complete, standalone, **extra)
-        try:
-            code = super().main(given, prog_name, complete, False, **extra)
+            code = super().main(given, prog_name, complete_var, False, **extra)
         except typer.TyperException as exc:  # Click's own: usage errors, bad values
             show = getattr(exc, "show", None)
             if callable(show):
@@ -161,7 +140,8 @@ class DksyncGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         """As Click's, but a Ctrl-C outside a run (a run handles its own signals) is one
         line and exit 130, with ``--json`` its error document too, where Click would say
-        "Aborted!" and exit 1, the code for rejected records."""
+        "Aborted!" and exit 1, the code for rejected records; an error dksync has no rule
+        for is one line and exit 70 (and its document), never a traceback."""
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
@@ -169,6 +149,15 @@ class DksyncGroup(TyperGroup):
             if _Mode.json:
                 print_json(error_document(INTERRUPTED, 130))
             raise typer.Exit(130) from None
+        except (typer.TyperException, typer.Exit, typer.Abort):  # Click's own: they say it
+            raise
+        except Exception as exc:  # the last line of defence outside a run (a run has its own)
+            log.debug("unexpected error", exc_info=True)
+            message = f"unexpected error ({type(exc).__name__}); {UNEXPECTED}"
+            say_error(message)
+            if _Mode.json:
+                print_json(error_document(message, 70))
+            raise typer.Exit(70) from None
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         params.install(self.get_params(ctx))
