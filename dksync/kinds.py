@@ -83,3 +83,12 @@ class ReasonCode(enum.StrEnum):
     UNREADABLE = "unreadable"  # a final Moment invoice reconcile cannot read or map
     PAYMENT_TERM = "payment_term"  # its payment term is not one of the DK+ company's codes
     KENNITALA_TAKEN = "kennitala_taken"  # DK+ holds its kennitala under another number
+
+
+class CursorState(enum.StrEnum):
+    """Where a kind's cursor stands, as ``status`` shows it in its table and its JSON."""
+
+    SET = "set"  # it holds Moment's lastModifiedDate and id of the last record done
+    NOT_STARTED = "not_started"  # no run has read this kind yet
+    IN_PROGRESS = "in_progress"  # the run going now is reading it (it moves once done)
+    NOT_MOVED = "not_moved"  # a run read it but stopped before the stream was done

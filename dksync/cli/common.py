@@ -45,6 +45,7 @@ EXIT_CODES = (
     (70, "an error dksync has no rule for (run again with -vv --log-file)"),
     (130, "stopped by Ctrl-C (143: by SIGTERM); the run is recorded as interrupted"),
 )
+UNEXPECTED = "run again with -vv --log-file to see the details"
 ALIASES = {
     "sync": "run",
     "push": "run",
@@ -139,7 +140,8 @@ class DksyncGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         """As Click's, but a Ctrl-C outside a run (a run handles its own signals) is one
         line and exit 130, with ``--json`` its error document too, where Click would say
-        "Aborted!" and exit 1, the code for rejected records."""
+        "Aborted!" and exit 1, the code for rejected records; an error dksync has no rule
+        for is one line and exit 70 (and its document), never a traceback."""
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
@@ -147,6 +149,15 @@ class DksyncGroup(TyperGroup):
             if _Mode.json:
                 print_json(error_document(INTERRUPTED, 130))
             raise typer.Exit(130) from None
+        except (typer.TyperException, typer.Exit, typer.Abort):  # Click's own: they say it
+            raise
+        except Exception as exc:  # the last line of defence outside a run (a run has its own)
+            log.debug("unexpected error", exc_info=True)
+            message = f"unexpected error ({type(exc).__name__}); {UNEXPECTED}"
+            say_error(message)
+            if _Mode.json:
+                print_json(error_document(message, 70))
+            raise typer.Exit(70) from None
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         params.install(self.get_params(ctx))

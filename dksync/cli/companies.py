@@ -185,13 +185,20 @@ def _run_one(name: str, argv: list[str], processes: _Processes) -> Result:
 def _relay(name: str, child: subprocess.Popen[bytes], errors: list[str], plain: bool) -> None:
     """Each stderr line of a company, prefixed with its name (after a journald level,
     and not at all for JSON lines, which name their company); its last ``dksync:`` error
-    line is kept for the summary."""
+    is kept whole (with its indented lines, such as a config's list of problems) for the
+    summary."""
     assert child.stderr is not None
+    inside = False  # the last line was a part of an error
     for raw in child.stderr:
         line = raw.decode("utf-8", "replace").rstrip("\n")
         level, text = _LEVEL.match(line).groups()  # type: ignore[union-attr]
         if text.startswith("dksync: "):
             errors.append(text.removeprefix("dksync: "))
+            inside = True
+        elif inside and text[:1].isspace():  # the error's next line: "  - key: problem"
+            errors[-1] += f"\n{text}"
+        else:
+            inside = False
         sys.stderr.write(f"{level or ''}[{name}] {text}\n" if plain else f"{line}\n")
         sys.stderr.flush()
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dksync.cli.common import JsonOption, errors, globals_of, load, print_json
+from dksync.cli.common import JsonOption, errors, globals_of, load_for_reading, print_json
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -62,7 +62,7 @@ def ledger(
 ) -> None:
     """The audit trail: every invoice dksync posted or adopted in the period, with its
     Moment and DK+ numbers, customer, date, currency, total without VAT, when and by
-    which run. Reads the state only."""
+    which run. Reads the state only: no secret is needed."""
     from rich.console import Console
 
     from dksync.ops import ledger as trail
@@ -77,7 +77,7 @@ def ledger(
         raise typer.BadParameter(
             "--excel is for the --csv file; give --csv PATH too", param_hint="--excel"
         )
-    settings = load(ctx)
+    settings = load_for_reading(ctx)  # the state only: no secret looked up or run
     with errors():
         if csv_path is not None:  # before anything is read, as reconcile does
             refuse_as_output(csv_path, settings.state_path, "--csv", settings.source)

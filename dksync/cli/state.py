@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from dksync.cli.common import GLOBAL_HELP, DksyncCommand, DksyncGroup, errors, globals_of, load
+from dksync.cli.common import (
+    GLOBAL_HELP,
+    DksyncCommand,
+    DksyncGroup,
+    errors,
+    globals_of,
+    load_for_reading,
+)
 
 state_app = typer.Typer(
     cls=DksyncGroup,
@@ -30,7 +37,7 @@ def backup(
     Copying the file with cp while a run writes may give a torn copy; use this instead."""
     from dksync.state import access
 
-    settings = load(ctx)
+    settings = load_for_reading(ctx)  # a copy of the state needs no secret
     with errors():
         pages = access.backup(settings.state_path, target)
     if not globals_of(ctx).quiet:

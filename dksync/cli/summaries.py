@@ -59,15 +59,26 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {
 }
 
 
+def one_line(message: str) -> str:
+    """A multi-line error (a config with several problems) whole on one table row:
+    "the config has problems: a: x; b: y", so no company's row hides its other problems."""
+    lines = [line.strip().removeprefix("- ") for line in message.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return f"{lines[0]} " + "; ".join(lines[1:])
+    return "; ".join(lines)
+
+
 def summary(command: str, result: Result) -> str:
-    """The command's one line for a company, or its error when it failed without one."""
+    """The command's one line for a company, or its whole error when it failed without
+    one (a run that did not start, such as a config error, has no outcome)."""
     doc = result.document
-    if isinstance(doc, dict) and doc.get("error") and command != "run":
-        return str(doc["error"])
+    if isinstance(doc, dict) and doc.get("error") and (command != "run" or "outcome" not in doc):
+        return one_line(str(doc["error"]))
     try:
         line = SUMMARIES[command](doc)
     except (AttributeError, KeyError, TypeError):
         line = "no readable document"
-    if result.error and result.error not in line:
-        line = f"{line} ({result.error})"
+    error = one_line(result.error) if result.error else ""
+    if error and error not in line:
+        line = f"{line} ({error})"
     return line

@@ -133,11 +133,7 @@ def status_tables(status: dict[str, Any]) -> list[Table]:
         cursors.add_column(column)
     last = status["last_run"]
     for kind, cursor in status["cursors"].items():
-        cursors.add_row(
-            kind,
-            cursor["modified"] if cursor else _no_cursor(kind, last),
-            str(cursor["id"]) if cursor else "-",
-        )
+        cursors.add_row(kind, cursor["note"], "-" if cursor["id"] is None else str(cursor["id"]))
     facts = Table(show_header=False, box=box.SIMPLE, pad_edge=False)
     facts.add_column("what", no_wrap=True)
     facts.add_column("value", overflow="fold")
@@ -159,17 +155,6 @@ def status_tables(status: dict[str, Any]) -> list[Table]:
     )
     facts.add_row("running now", _holder(status["lock"]))
     return [cursors, facts]
-
-
-def _no_cursor(kind: str, last: dict[str, Any] | None) -> str:
-    """Why a kind has no cursor: never read, or a first run is reading (or was stopped
-    while reading) it: the cursor moves only once a stream is done."""
-    if last is None or not last["counts"].get(kind, {}).get(READ, 0):
-        return "not started"
-    done = ", ".join(f"{v} {k}" for k, v in last["counts"][kind].items() if v)
-    if last["outcome"] == "running":
-        return f"in progress: run {last['id']} so far {done}"
-    return f"not moved: run {last['id']} ({last['outcome']}) {done}"
 
 
 def last_run_text(run: dict[str, Any]) -> str:

@@ -3,9 +3,9 @@
 Rules: only final invoices that are not marked do-not-transfer; the Moment number goes to
 ``Reference``; the surcharge is folded into the unit price; every line needs an item code
 (the product number, else a code from the line's financial account); the kennitala is
-required; every line says its price is without VAT; a line's sign is Moment's (see
-``_amounts``); a line total that differs from Moment's by more than 0.01 is not posted; an
-item code is used at one VAT rate only.
+required; every line says its price is without VAT, at a VAT percent from 0 to 100; a
+line's sign is Moment's (see ``_amounts``); a line total that differs from Moment's by more
+than 0.01 is not posted; an item code is used at one VAT rate only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from typing import Any, Literal
 from dksync.mapping import Mapped, MapResult, Payload, Rejected
 from dksync.mapping import kennitala as kt
 from dksync.mapping.customers import CustomerRules, dk_number
-from dksync.mapping.money import CENT, amount_problem, line_total, price_with_surcharge
+from dksync.mapping.money import (
+    CENT,
+    amount_problem,
+    is_amount,
+    line_total,
+    price_with_surcharge,
+)
 from dksync.records import (
     Customer,
     ExportStatus,
@@ -133,13 +139,30 @@ def _line(
         "Discount": line.discount_percent,
         "Total": total,
     }
-    vat = line.vat_percent if line.vat_percent is not None else (account and account.vat_percent)
+    vat = _vat(n, line, account)
+    if isinstance(vat, str):
+        return vat
     product: Payload = {
         "ItemCode": code,
         "Description": line.product_name or (account.name if account else "") or line.description,
-        "TaxPercent": vat if vat is not None else Decimal(0),
+        "TaxPercent": vat,
     }
     return _Line(payload, product)
+
+
+def _vat(n: int, line: InvoiceLine, account: FinancialAccount | None) -> Decimal | str:
+    """The line's VAT percent (its own, else its financial account's, else none), or why it
+    is no rate: outside 0..100 it is Moment's data that is wrong, not a product's rate that
+    differs, so it is never compared with another line's or a DK+ product's."""
+    if line.vat_percent is not None:
+        vat, whose = line.vat_percent, ""
+    elif account is not None and account.vat_percent is not None:
+        vat, whose = account.vat_percent, f" of financial account {account.number}"
+    else:
+        return Decimal(0)
+    if is_amount(vat, percent=True):
+        return vat
+    return f"{amount_problem(vat, f'line {n}: VAT percent{whose}', percent=True)}: fix it in Moment"
 
 
 def _amounts(n: int, line: InvoiceLine) -> tuple[Decimal, Decimal, Decimal] | str:
@@ -182,7 +205,16 @@ def _credit_problem(invoice: Invoice, lines: list[dict[str, Any]]) -> str | None
 
 
 def _value_problem(n: int, line: InvoiceLine) -> str | None:
-    """The first value of the line that cannot be money, checked before any arithmetic."""
+    """The first value of the line that cannot be money, checked before any arithmetic
+    (quickly when all can be, as nearly every line's can: words only for a problem)."""
+    if (
+        is_amount(line.quantity)
+        and is_amount(line.unit_price)
+        and is_amount(line.discount_percent, percent=True)
+        and is_amount(line.surcharge_percent)
+        and (line.line_total is None or is_amount(line.line_total))
+    ):
+        return None
     checks = (
         amount_problem(line.quantity, f"line {n}: quantity"),
         amount_problem(line.unit_price, f"line {n}: unit price"),

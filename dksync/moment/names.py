@@ -29,6 +29,7 @@ SORT_ASCENDING = "lastModifiedDate,asc"
 ENVELOPE_CONTENT, ENVELOPE_PAGE = "content", "page"
 TOTAL_PAGES, TOTAL_ELEMENTS = "totalPages", "totalElements"
 LINES = "lines"
+KENNITALA = "organizationNumber"  # a customer's (SSN/Kennitala)
 
 # The object names ``moment.field_names`` is keyed by, and the kind each one is read as.
 OBJECTS = {

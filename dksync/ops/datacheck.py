@@ -2,10 +2,11 @@
 before go-live from Moment's lists alone.
 
 Customers are judged by the very mapping a run uses (numbers DK+ cannot hold, credit days
-``customers.payment_terms`` does not map, missing names) and, for those with invoices, by
-their kennitala; invoices by the item-code rule. Customers come from Moment's customer
-list, read once (a page per ``moment.page_size`` customers), never one request each. Every
-invoice in the go-live window is scanned, up to ``limit``; past it the check says so.
+``customers.payment_terms`` does not map, missing names), by a kennitala another of them
+has (a second debtor) and, for those with invoices, by their kennitala; invoices by the
+item-code rule. Customers come from Moment's customer list, read once (a page per
+``moment.page_size`` customers), never one request each. Every invoice in the go-live
+window is scanned, up to ``limit``; past it the check says so.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from typing import Any
 from dksync import moment
 from dksync.config import Config
 from dksync.mapping import Rejected, kennitala
-from dksync.mapping.customers import map_customer
+from dksync.mapping.customers import dk_number, map_customer
 from dksync.mapping.invoices import item_code, skip_reason
 from dksync.moment import MomentClient
 from dksync.records import Customer, Invoice
 
 Tick = Callable[[str], None]
+Holders = dict[str, tuple[str, str]]
+"""Kennitala → (Moment number, DK+ number) of the first customer seen with it."""
 SCAN_LIMIT = 100_000
 """Invoices scanned at most; a window with more is said to be scanned in part."""
 
@@ -97,6 +100,7 @@ def _customers(
     invoice) would be rejected; from one read of the customer list."""
     items: list[str] = []
     seen: set[int] = set()
+    holders: Holders = {}
     for raw in client.changed_since("customers", None):
         found.customers += 1
         tick("customers")
@@ -106,13 +110,15 @@ def _customers(
         modified, ident = key
         seen.add(ident)
         if ident in with_invoices or start is None or modified >= start:
-            items += _customer_problems(config, raw, ident, ident in with_invoices)
+            items += _customer_problems(config, raw, ident, ident in with_invoices, holders)
     for ident in sorted(with_invoices - seen):  # not in the list: Moment's list is not trusted
-        items += _customer_problems(config, client.get("customers", ident), ident, True)
+        items += _customer_problems(config, client.get("customers", ident), ident, True, holders)
     return items
 
 
-def _customer_problems(config: Config, raw: Any, ident: int, has_invoices: bool) -> list[str]:
+def _customer_problems(
+    config: Config, raw: Any, ident: int, has_invoices: bool, holders: Holders
+) -> list[str]:
     if moment.field_problems("customers", raw):
         return [f"customer id {ident}: its Moment record is malformed"]
     customer: Customer = moment.parse("customers", raw)
@@ -121,4 +127,21 @@ def _customer_problems(config: Config, raw: Any, ident: int, has_invoices: bool)
     checked = kennitala.check(customer.kennitala)
     if has_invoices and checked.error:
         problems.append(f"customer {customer.number} {checked.error} but has invoices")
+    number = dk_number(customer, config.customer_rules)
+    if checked.digits and isinstance(number, str):
+        problems += _shared_kennitala(customer.number, number, checked.digits, holders)
     return problems
+
+
+def _shared_kennitala(label: str, number: str, digits: str, holders: Holders) -> list[str]:
+    """A second Moment customer with a kennitala another has: a run writes the first it
+    reaches and rejects the other (``kennitala_taken``), unless it is linked to the
+    other's DK+ customer (one debtor on purpose)."""
+    held = holders.setdefault(digits, (label, number))
+    if held[1] == number:
+        return []
+    return [
+        f"customers {held[0]} and {label} share kennitala {digits}: a run writes one and "
+        "rejects the other as kennitala_taken (a second debtor); merge them in Moment, or "
+        f"link one to the other's DK+ customer (customers.link: {{{label}: {held[1]}}})"
+    ]

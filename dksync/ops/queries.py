@@ -6,12 +6,13 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict
 from typing import Any
 
-from dksync.cli.tables import count_words, failure_json
+from dksync.cli.tables import READ, count_words, failure_json
 from dksync.config import OBJECT_TYPES, Config
 from dksync.errors import RecordNotFound
+from dksync.kinds import CursorState
 from dksync.state import access
 from dksync.state.lock import RunLock, holder
-from dksync.state.rows import RejectedRow
+from dksync.state.rows import Cursor, RejectedRow
 from dksync.state.store import State
 
 
@@ -120,16 +121,12 @@ def changes_since(config: Config, objects: tuple[str, ...]) -> str | None:
 def status(config: Config) -> dict[str, Any]:
     """Cursors, the last run, rejected records, uncertain invoices and who holds the lock."""
     with _reading(config) as state:
-        cursors = {}
-        for kind in OBJECT_TYPES:
-            cursor = state.cursor(kind)
-            cursors[kind] = (
-                None
-                if cursor is None
-                else {"modified": cursor.modified.isoformat(), "id": cursor.record_id}
-            )
         lock = holder(config.state_path)
         last = _with_outcomes(state.runs(1), lock)
+        cursors = {
+            kind: cursor_json(kind, state.cursor(kind), last[0] if last else None)
+            for kind in OBJECT_TYPES
+        }
         waiting = [
             asdict(r) for s in ("pending", "uncertain") for r in state.invoices_with_status(s)
         ]
@@ -142,6 +139,32 @@ def status(config: Config) -> dict[str, Any]:
             "posted_invoices": state.posted_count(),
             "lock": lock,
         }
+
+
+def cursor_json(kind: str, cursor: Cursor | None, last: dict[str, Any] | None) -> dict[str, Any]:
+    """A kind's cursor as ``status`` shows it: ``{"state", "modified", "id", "note"}``, the
+    same object whether it has moved or not (``modified`` and ``id`` null until it has), and
+    ``note`` the words of the table: a kind without a cursor says whether a run has read it
+    (the cursor moves only once a stream is done)."""
+    if cursor is not None:
+        modified = cursor.modified.isoformat()
+        return {
+            "state": CursorState.SET,
+            "modified": modified,
+            "id": cursor.record_id,
+            "note": modified,
+        }
+    counts = (last or {}).get("counts", {}).get(kind, {})
+    if last is None or not counts.get(READ, 0):
+        state, note = CursorState.NOT_STARTED, "not started"
+    else:
+        done = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+        if last["outcome"] == "running":
+            state, note = CursorState.IN_PROGRESS, f"in progress: run {last['id']} so far {done}"
+        else:
+            state = CursorState.NOT_MOVED
+            note = f"not moved: run {last['id']} ({last['outcome']}) {done}"
+    return {"state": state, "modified": None, "id": None, "note": note}
 
 
 def history(config: Config, limit: int) -> list[dict[str, Any]]:

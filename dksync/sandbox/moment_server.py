@@ -17,6 +17,7 @@ import base64
 import contextlib
 import copy
 import itertools
+import random
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,8 @@ from typing import Any
 
 from dksync import moment as m
 from dksync.moment import encode
-from dksync.moment.names import NUMBER_FIELDS
+from dksync.moment.names import KENNITALA, NUMBER_FIELDS
+from dksync.sandbox.generator import make_kennitala
 from dksync.sandbox.httpd import SandboxServer
 from dksync.sandbox.knobs import Knobs
 from dksync.sandbox.messages import BadRequest, Reply, Request
@@ -57,6 +59,7 @@ class MomentServer(SandboxServer):
         self.objects: dict[str, dict[int, dict[str, Any]]] = {k: {} for k in m.ENTITY_PATHS}
         self._latest = datetime(2000, 1, 1, tzinfo=UTC)
         self._invented = itertools.count(1)
+        self._kennitalas: set[str] = set()
         self._register()
 
     def authenticate(self, headers: Any) -> str | None:
@@ -185,16 +188,25 @@ class MomentServer(SandboxServer):
             for _ in range(size):
                 n = next(self._invented)
                 after += timedelta(milliseconds=1)
-                content.append(
-                    {
-                        **copy.deepcopy(model),
-                        m.ID: 900_000_000 + n,
-                        NUMBER_FIELDS[kind]: str(900_000 + n),
-                        m.MODIFIED: m.format_instant(after),
-                    }
-                )
+                invented = {
+                    **copy.deepcopy(model),
+                    m.ID: 900_000_000 + n,
+                    NUMBER_FIELDS[kind]: str(900_000 + n),
+                    m.MODIFIED: m.format_instant(after),
+                }
+                if kind == "customers":  # each its own company: one kennitala is one debtor
+                    invented[KENNITALA] = self._new_kennitala(n)
+                content.append(invented)
         page = {"number": 0, "size": size, m.TOTAL_ELEMENTS: 10**9, m.TOTAL_PAGES: 10**9}
         return Reply(200, {m.ENVELOPE_CONTENT: content, m.ENVELOPE_PAGE: page})
+
+    def _new_kennitala(self, n: int) -> str:
+        """A valid organisation kennitala no invented customer has had (callers hold the lock)."""
+        rng = random.Random(n)
+        while (text := make_kennitala(rng, organisation=True, dash=True)) in self._kennitalas:
+            pass
+        self._kennitalas.add(text)
+        return text
 
     def _shaped(self, kind: str, raw: dict[str, Any], include: bool = False) -> Any:
         """A stored object as this account answers it (callers hold the lock)."""

@@ -75,4 +75,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             "PRIMARY KEY (object_type, moment_id))"
         ),
     ),
+    (  # one Moment customer per kennitala: those written before hold theirs (the lowest id)
+        (
+            "INSERT OR IGNORE INTO claims (object_type, number, moment_id) SELECT 'kennitala', "
+            "k, moment_id FROM (SELECT replace(replace(kennitala, '-', ''), ' ', '') AS k, "
+            "moment_id FROM customer_facts) WHERE length(k) = 10 AND k NOT GLOB '*[^0-9]*' "
+            "ORDER BY moment_id"
+        ),
+    ),
 )

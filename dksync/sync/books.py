@@ -33,6 +33,8 @@ Key = tuple[ObjectKind, int | str]
 Facts = tuple[str, str, str | None]
 
 WROTE = frozenset({Action.CREATE, Action.UPDATE, Action.ADOPT})
+KENNITALA = "kennitala"
+"""The claims of customers' kennitölur, beside those of DK+ numbers (by object type)."""
 IN_DKPLUS = frozenset({Action.CREATE, Action.UPDATE, Action.UNCHANGED, Action.ADOPT, Action.DRIFT})
 """Outcomes after which the record exists in DK+ (drift: it exists, but differs)."""
 
@@ -226,7 +228,32 @@ class Books:
         refused (``duplicate_number``) when another Moment record holds it ("10001" and
         "10001 " are never merged silently, even by a run killed between write and books).
         A dry run claims in its in-memory copy of the state, the same way."""
-        refuse_number(kind, number, moment_id, self.state.claim_number(kind, number, moment_id))
+        refuse_number(kind, number, moment_id, self._claim(kind, number, moment_id))
+
+    def claim_kennitala(self, digits: str, moment_id: int, label: str) -> None:
+        """One Moment customer per kennitala, so DK+ never gets a second debtor for one
+        company: claimed in the state before the customer is written (in one transaction,
+        so two customers written at once cannot both have it), and refused
+        (``kennitala_taken``) naming the Moment customer, and DK+ customer, that holds it."""
+        other = self._claim(KENNITALA, digits, moment_id)
+        if other is None:
+            return
+        facts = self._facts(other)
+        holder = f"Moment customer {facts[0]}" if facts else f"Moment customer id {other}"
+        dk_number = self.written_number(ObjectKind.CUSTOMERS, other)
+        where = f" (DK+ customer {dk_number})" if dk_number else ""
+        link = f"customers.link: {{{label}: {dk_number}}}" if dk_number else "customers.link"
+        raise RecordRejected(
+            f"kennitala {digits} is already {holder}'s{where}; writing customer {label} too "
+            "would make a second debtor in DK+ for one kennitala. Not written: merge the two "
+            f"in Moment, give it its own kennitala, or send its invoices to that debtor with "
+            f"{link}",
+            ReasonCode.KENNITALA_TAKEN,
+        )
+
+    def _claim(self, namespace: str, number: str, moment_id: int) -> int | None:
+        """Claim ``number`` in ``namespace`` for one Moment record: the other one holding it."""
+        return self.state.claim_number(namespace, number, moment_id)
 
     def cursor(self, kind: str) -> Cursor | None:
         """Where this kind's last run left off in Moment's change stream."""

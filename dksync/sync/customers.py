@@ -1,7 +1,9 @@
 """Customers: create when new in DK+, update when a field of dksync's differs (writing the
 whole record back, so DK+'s own fields are kept), skip when unchanged. Never a second debtor:
-a kennitala DK+ holds under another number is rejected before any create. The payment term
-must be one of the company's.
+a kennitala DK+ holds under another number, or another Moment customer holds (claimed in the
+state), is rejected before any write, unless linked (``customers.link``) to that debtor: then
+its invoices go there and the debtor is written from the other customer only. The payment
+term must be one of the company's.
 
 An invoice's or project's customer is made to exist first (``ensure_customer``); a belief that
 a customer is in DK+ which DK+ contradicts is forgotten and the customer written again.
@@ -72,7 +74,21 @@ def _decide(ctx: RunContext, customer: Customer) -> Outcome:
     written = ctx.books.written(KIND, customer.id)
     if written is not None and written.number != number:
         _refuse_renumber(ctx, customer, written.number, number)
-    ctx.books.claim_number(KIND, number, customer.id)
+    facts = (customer.number, customer.name, customer.kennitala)
+    try:
+        ctx.books.claim_number(KIND, number, customer.id)
+    except RecordRejected:
+        if customer.number.strip() not in ctx.config.customer_rules.link:
+            raise
+        return Outcome(  # linked on purpose to a debtor another Moment customer writes
+            KIND,
+            customer.id,
+            customer.number,
+            Action.UNCHANGED,
+            _shared(number),
+            dk_number=number,
+            facts=facts,
+        )
     digest = fingerprint(payload)
     outcome = Outcome(
         KIND,
@@ -82,11 +98,13 @@ def _decide(ctx: RunContext, customer: Customer) -> Outcome:
         payload=payload,
         dk_number=number,
         digest=digest,
-        facts=(customer.number, customer.name, customer.kennitala),
+        facts=facts,
     )
     if written is not None and written.payload_hash == digest:
         return outcome
     _require_term(ctx, customer, payload)
+    if isinstance(payload.get("SSNumber"), str):
+        ctx.books.claim_kennitala(str(payload["SSNumber"]), customer.id, customer.number)
     current = ctx.dkplus.customer(number)
     if current is None:
         _create(ctx, outcome, customer, payload)
@@ -109,6 +127,13 @@ def _refuse_renumber(ctx: RunContext, customer: Customer, before: str, number: s
         f"writing it to {before} with customers.link: {{{customer.number.strip()}: {before}}}"
         f", or link it to {number} to start the new debtor",
         ReasonCode.KENNITALA_TAKEN,
+    )
+
+
+def _shared(number: str) -> str:
+    return (
+        f"linked to DK+ customer {number}, which another Moment customer writes: not written "
+        "from this one, its invoices go to that debtor"
     )
 
 

@@ -8,7 +8,7 @@ from dksync.kinds import ObjectKind
 from dksync.outcome import Outcome, RunReport
 from dksync.state.rows import InvoiceRow
 from dksync.state.store import State
-from dksync.sync.books import DUPLICATE, Books, Facts, held_text, refuse_number
+from dksync.sync.books import DUPLICATE, Books, Facts, held_text
 
 
 class DryBooks(Books):
@@ -20,7 +20,7 @@ class DryBooks(Books):
         super().__init__(state, report)
         self._dry_facts: dict[int, Facts] = {}
         self._dry_claims: dict[str, int] = {}
-        self._dry_numbers: dict[tuple[ObjectKind, str], int] = {}
+        self._dry_numbers: dict[tuple[str, str], int] = {}
         self._dry_forgotten: set[int] = set()
 
     def _facts(self, moment_id: int) -> Facts | None:
@@ -59,15 +59,16 @@ class DryBooks(Books):
         if other != moment_id:
             raise RecordRejected(held_text(reference, other, None, moment_id), DUPLICATE)
 
-    def claim_number(self, kind: ObjectKind, number: str, moment_id: int) -> None:
-        """The same claim as a run's, held in memory (the state is only read)."""
+    def _claim(self, namespace: str, number: str, moment_id: int) -> int | None:
+        """The same claim as a run's (a DK+ number, a kennitala), held in memory (the state
+        is only read)."""
         with self._lock:
-            other = self._dry_numbers.get((kind, number), moment_id)
+            other = self._dry_numbers.get((namespace, number), moment_id)
             if other == moment_id:
-                other = self.state.claim_holder(kind, number, moment_id) or moment_id
+                other = self.state.claim_holder(namespace, number, moment_id) or moment_id
             if other == moment_id:
-                self._dry_numbers[(kind, number)] = moment_id
-        refuse_number(kind, number, moment_id, None if other == moment_id else other)
+                self._dry_numbers[(namespace, number)] = moment_id
+        return None if other == moment_id else other
 
     def refuse_taken(self, moment_id: int, reference: str) -> None:
         super().refuse_taken(moment_id, reference)

@@ -16,7 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from dksync.cli import app
-from dksync.cli.companies import worst
+from dksync.cli.companies import _Processes, _run_one, worst
+from dksync.cli.summaries import summary
 from dksync.config import load
 from dksync.errors import ConfigError, UsageError
 from dksync.sandbox.generator import generate
@@ -222,3 +223,40 @@ def test_two_companies_naming_one_state_file_are_refused(tmp_path: Path) -> None
         assert not pairs[0].dkplus.snapshot()["invoices"]
         assert not pairs[1].dkplus.snapshot()["invoices"]
         assert pairs[2].dkplus.snapshot()["invoices"]
+
+
+BAD_CONFIG = (
+    "moment: {company: acme, api_key: k, page_size: -3}\n"
+    "dkplus: {token: t, sales_person: '1', concurrency: 0, bogus: 1}\n"
+)
+
+
+@pytest.mark.parametrize("command", ["run", "status", "check"])
+def test_a_company_with_several_config_problems_shows_them_all(
+    tmp_path: Path, command: str
+) -> None:
+    """The bureau reads one row per company: a config with three problems names all three
+    on its row (joined with "; "), and its JSON document holds the error whole."""
+    folder = tmp_path / "companies"
+    folder.mkdir()
+    (folder / "bad.yaml").write_text(BAD_CONFIG + f"state: {{path: {tmp_path / 'b.sqlite'}}}\n")
+    table = runner.invoke(app, ["-c", str(folder), command])
+    assert table.exit_code == 4
+    row = " ".join(line for line in table.stdout.splitlines() if "│" in line)
+    for problem in ("dkplus.bogus", "dkplus.concurrency", "moment.page_size"):
+        assert problem in row, (problem, table.stdout)
+    assert "the config has problems: dkplus.bogus: unknown key;" in table.stdout
+    document = json.loads(runner.invoke(app, ["-c", str(folder), command, "--json"]).stdout)
+    error = document["companies"]["bad"]["error"]
+    assert error.startswith("the config has problems:\n") and error.count("\n  - ") == 3
+
+
+def test_the_whole_error_is_kept_when_a_company_prints_no_document() -> None:
+    """A company's process that died without its document: its error, read from its
+    stderr, is kept with every indented line, in the row and in the document."""
+    lines = "dksync: it has problems:\\n  - a: x\\n  - b: y\\nlater\\n"
+    say = f"import sys; sys.stderr.write('{lines}')"
+    result = _run_one("co", [sys.executable, "-c", say], _Processes())
+    assert result.error == "it has problems:\n  - a: x\n  - b: y"
+    assert result.document["error"] == result.error
+    assert summary("run", result) == "it has problems: a: x; b: y"

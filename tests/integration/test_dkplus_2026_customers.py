@@ -305,21 +305,56 @@ def _invoices_of(sb: Sandbox, customer_id: int) -> list[Any]:
     return [i for i in sb.dataset.invoices if i.customer_id == customer_id and not skip_reason(i)]
 
 
-def test_two_moment_customers_with_one_kennitala_are_not_taken_from_each_other(
-    company: Sandbox, tmp_path: Path
+@pytest.mark.parametrize(("use_lists", "concurrency"), [(True, 4), (False, 4), (False, 1)])
+def test_two_moment_customers_with_one_kennitala_make_one_debtor(
+    company: Sandbox, tmp_path: Path, use_lists: bool, concurrency: int
 ) -> None:
-    """Only a DK+ customer dksync did not write makes a kennitala taken: Moment is master,
-    and two Moment customers may share one (departments of one company)."""
+    """DK+ accepts a second customer with one SSNumber: two debtors for one company. The
+    first Moment customer to claim the kennitala (in the state, so even two written at
+    once) is written; the other is rejected naming it, until linked to that debtor: then
+    its invoices go there, and no DK+ customer is made from it."""
     first, last = company.dataset.customers[0], company.dataset.customers[-1]
     company.moment.change("customers", last.id, lambda c: replace(c, kennitala=first.kennitala))
-    settings = config_for(company, tmp_path / "state.sqlite")
-    clients = engine.connect(settings, FAST_RETRIES)
-    engine.run(settings, engine.RunOptions(only=("customers",), limit=1), clients)
-    report = engine.run(settings, engine.RunOptions(), clients)
-    assert report.exit_code == 0, report.with_action(Action.REJECT)
-    assert any("/customer/page/" in e.path for e in company.dkplus.log), "the list was read"
+    state, dkplus = tmp_path / "state.sqlite", {"use_lists": use_lists, "concurrency": concurrency}
+    report = _run(company, state, dkplus=dkplus)
+    [taken] = [o for o in report.with_action(Action.REJECT) if o.object_type == "customers"]
+    winner = first if taken.label == last.number else last
+    assert taken.label in (first.number, last.number) and taken.code is ReasonCode.KENNITALA_TAKEN
+    digits = kennitala.check(first.kennitala).digits
+    assert f"kennitala {digits} is already Moment customer {winner.number}'s" in taken.detail
+    assert f"customers.link: {{{taken.label}: {winner.number}}}" in taken.detail
     held = _dk_customers(company)
-    assert held[first.number]["SSNumber"] == held[last.number]["SSNumber"]
+    assert taken.label not in held and held[winner.number]["SSNumber"] == digits
+    assert [c["Number"] for c in held.values() if c.get("SSNumber") == digits] == [winner.number]
+    again = _run(company, state, dkplus=dkplus)
+    assert [o.label for o in again.with_action(Action.REJECT) if o.object_type == "customers"] == [
+        taken.label
+    ], "claimed for good: the next run says the same"
+    linked = _run(company, state, dkplus=dkplus, customers={"link": {taken.label: winner.number}})
+    assert linked.exit_code == 0, linked.with_action(Action.REJECT)
+    assert taken.label not in _dk_customers(company)
+    loser = next(c for c in company.dataset.customers if c.number == taken.label)
+    theirs = {str(i.number) for i in company.dataset.invoices if i.customer_id == loser.id}
+    booked = [i for i in company.dkplus.snapshot()["invoices"] if i["Reference"] in theirs]
+    assert booked and {i["CNumber"] for i in booked} == {winner.number}
+    assert unaccounted(company, state) == []
+
+
+def test_check_names_two_moment_customers_with_one_kennitala_before_go_live(
+    company: Sandbox, tmp_path: Path
+) -> None:
+    """Before go-live the accountant hears of the pair, with the link line; once linked,
+    the pair is one debtor on purpose and check says nothing of it."""
+    first, last = company.dataset.customers[0], company.dataset.customers[-1]
+    company.moment.change("customers", last.id, lambda c: replace(c, kennitala=first.kennitala))
+    code, checks = _check(company, tmp_path)
+    items = checks["customer data"]["items"]
+    digits = kennitala.check(first.kennitala).digits
+    said = f"customers {first.number} and {last.number} share kennitala {digits}"
+    assert code == 1 and [i for i in items if said in i], items
+    assert f"customers.link: {{{last.number}: {first.number}}}" in " ".join(items)
+    _, linked = _check(company, tmp_path, customers={"link": {last.number: first.number}})
+    assert not [i for i in linked["customer data"]["items"] if "share kennitala" in i]
 
 
 def test_payment_terms_unreadable_by_the_token_are_not_checked_but_said(

@@ -337,3 +337,30 @@ def test_a_currency_is_booked_as_its_iso_code_or_rejected(tmp_path: Path) -> Non
         assert "ÍSK" in (outcome.detail or "")
         result = _reconcile(sb, tmp_path)
         assert str(data.invoices[lower].number) not in {p.invoice for p in result.problems}
+
+
+def test_a_vat_percent_outside_0_to_100_is_invalid_data_not_a_mismatch(tmp_path: Path) -> None:
+    """-24 or 240 % is Moment's data that is wrong: the invoice is rejected as invalid
+    data naming the line's VAT percent, no product is made at that rate, and an invoice at
+    24 % on the same item code is booked (it clashes with nothing)."""
+    data = generate(3, 12, 4, 24)
+    slots, numbers = iter(_eligible(data)), {}
+    for rate in ("-24", "240", "24"):
+        n = next(slots)
+        invoice = _with_lines(data.invoices[n], False, (("1", "500", "500.00"),))
+        line = replace(invoice.lines[0], product_number="BADVAT", vat_percent=Decimal(rate))
+        data.invoices[n] = replace(invoice, lines=(line,))
+        numbers[str(invoice.number)] = rate
+    with Sandbox(seed=3, dataset=data) as sb:
+        report = _sync(sb, tmp_path)
+        outcomes = {o.label: o for o in report.outcomes if o.label in numbers}
+        for number, rate in numbers.items():
+            outcome = outcomes[number]
+            if rate == "24":
+                assert outcome.action is Action.CREATE, outcome
+                continue
+            assert (outcome.action, outcome.code) == (Action.REJECT, "invalid_data"), outcome
+            assert f"line 1: VAT percent {rate} is not between 0 and 100 %" in outcome.detail
+        assert str(sb.dkplus.snapshot()["products"]["BADVAT"]["TaxPercent"]) == "24"
+        booked = {i["Reference"] for i in sb.dkplus.snapshot()["invoices"]}
+        assert {n for n, r in numbers.items() if r != "24"}.isdisjoint(booked)

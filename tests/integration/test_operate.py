@@ -100,7 +100,9 @@ def test_status_after_runs_and_while_locked(sandbox: Sandbox, tmp_path: Path) ->
     with RunLock(tmp_path / "state.sqlite"):
         document = json.loads(_invoke("status", "--json", "-c", config).stdout)
         shown = _invoke("status", "-c", config).output
-    assert all(document["cursors"][k] for k in ("customers", "projects", "invoices"))
+    for kind in ("customers", "projects", "invoices"):
+        assert document["cursors"][kind]["state"] == "set", document["cursors"]
+        assert document["cursors"][kind]["modified"] and document["cursors"][kind]["id"]
     assert document["last_run"]["outcome"] == "rejected"
     assert document["last_run"]["counts"]["invoices"]["created"] > 0
     assert len(document["rejected"]) == 9

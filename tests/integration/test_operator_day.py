@@ -188,6 +188,7 @@ def test_status_tells_a_going_run_with_its_counts_and_invoices_being_posted(
     with RunLock(path, "run"):
         going = _invoke("status", "-c", config)
         probe = _invoke("status", "--check", "-c", config)
+        going_json = json.loads(_invoke("status", "--json", "-c", config).stdout)["cursors"]
     assert "running; customers 40 read, 40 created" in going.output, going.output
     assert "being posted" in going.output and "1007" in going.output
     assert re.search(r"uncertain invoices +none", going.output)
@@ -196,6 +197,16 @@ def test_status_tells_a_going_run_with_its_counts_and_invoices_being_posted(
     after = _invoke("status", "-c", config)
     assert "interrupted" in after.output and "1007 (pending since" in after.output
     assert "not moved: run 1 (interrupted) 40 read, 40 created" in after.output
+    after_json = json.loads(_invoke("status", "--json", "-c", config).stdout)["cursors"]
+    for cursors, table, customers in (
+        (going_json, going.output, "in_progress"),
+        (after_json, after.output, "not_moved"),
+    ):
+        assert cursors["customers"]["state"] == customers, cursors
+        assert cursors["projects"]["state"] == cursors["invoices"]["state"] == "not_started"
+        for kind, cursor in cursors.items():
+            assert cursor["modified"] is cursor["id"] is None
+            assert re.search(rf"{kind} +{re.escape(cursor['note'])} +-", table), (kind, table)
 
 
 ACTIONS = ("created", "updated", "unchanged", "adopted", "skipped", "drift", "rejected")
@@ -559,8 +570,12 @@ def test_status_during_and_after_a_real_run_stopped_by_ctrl_c(
     after = _invoke("status", "-c", str(path))
     document = json.loads(_invoke("status", "--json", "-c", str(path)).stdout)
     assert document["last_run"]["outcome"] == "interrupted"
-    assert document["posted_invoices"] >= 1 and document["cursors"]["invoices"] is None
-    assert document["cursors"]["customers"] is not None
+    assert document["posted_invoices"] >= 1
+    assert document["cursors"]["invoices"]["state"] == "not_moved"
+    assert document["cursors"]["invoices"]["note"].startswith("not moved: run 1 (interrupted)")
+    customers = document["cursors"]["customers"]
+    assert customers["state"] == "set" and customers["note"] == customers["modified"]
+    assert f"customers {customers['modified']} {customers['id']}" in _plain(after.stdout)
     assert re.search(
         r"invoices +not moved: run 1 \(interrupted\) \d+ read, \d+ created", after.stdout
     )

@@ -6,6 +6,7 @@ the same run over real HTTP. Only a failure outside every record is exit 70.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +174,45 @@ def test_a_failure_outside_every_record_is_exit_70_and_recorded(
     state = State.open(tmp_path / "state.sqlite")
     assert state.runs()[0]["outcome"] == "failed"
     state.close()
+
+
+def test_exit_70_with_json_still_prints_the_run_document(
+    clean: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A program reading stdout gets one well-formed document for a run stopped by an
+    error with no rule: its outcome, exit code 70 and the error, and the counts so far."""
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("bookkeeping broke")
+
+    monkeypatch.setattr(streams, "safe_cursor", broken)
+    result = _run(clean, tmp_path, "run", "--json")
+    assert result.exit_code == 70, result.output
+    document = json.loads(result.stdout)
+    assert (document["outcome"], document["exit_code"]) == ("failed", 70)
+    assert document["error"].startswith("unexpected error (RuntimeError)")
+    assert document["counts"]["customers"]["read"] > 0
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [["status"], ["history"], ["failures"], ["ledger"]])
+def test_an_error_with_no_rule_outside_a_run_is_exit_70_and_its_document(
+    clean: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """Outside the run's own boundary too: one line, exit 70, with --json its document."""
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("the state broke")
+
+    assert _run(clean, tmp_path, "run").exit_code == 0
+    monkeypatch.setattr(State, "read_only", broken)
+    for json_flag in ([], ["--json"]):
+        result = _run(clean, tmp_path, *command, *json_flag)
+        assert result.exit_code == 70, result.output
+        assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+        assert result.stderr.startswith("dksync: unexpected error (RuntimeError); run again")
+        if json_flag:
+            assert json.loads(result.stdout) == {
+                "error": result.stderr.removeprefix("dksync: ").strip(),
+                "exit_code": 70,
+            }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -66,3 +67,38 @@ def test_a_string_command_is_split_without_a_shell(tmp_path: Path) -> None:
     text = f"{sys.executable} -c 'print(\"{SECRET}\")' ; touch {marker}"
     loaded = config.from_mapping(_raw(text), {})
     assert loaded.dkplus.token.reveal() == SECRET and not marker.exists()
+
+
+def test_commands_that_read_the_state_only_never_run_a_secret_command(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A password manager locked (its command fails) leaves the operator's look at the
+    state whole: ledger, status, history, failures, show and state backup work, and none
+    of them runs the command; a run still needs it and says so (exit 4)."""
+    synced = config_file(sandbox, tmp_path)
+    assert runner.invoke(app, ["run", "-q", "-c", str(synced)]).exit_code == 1
+    marker = tmp_path / "the command ran"
+    failing = _python(f"open({str(marker)!r}, 'a').close(); raise SystemExit(3)")
+    locked = str(
+        config_file(
+            sandbox,
+            tmp_path,
+            moment={"api_key": None, "api_key_command": failing},
+            dkplus={"token": None, "token_command": failing},
+        )
+    )
+    for command in (
+        ["ledger", "--json"],
+        ["status", "--json"],
+        ["history", "--json"],
+        ["failures", "--json"],
+        ["show", "invoice", str(sandbox.dataset.invoices[0].number)],
+        ["state", "backup", str(tmp_path / "copy.sqlite")],
+    ):
+        result = runner.invoke(app, [*command, "-c", locked])
+        assert result.exit_code in (0, 1) and "token_command" not in result.output, command
+        assert not marker.exists(), f"{command} ran a secret command"
+    assert json.loads(runner.invoke(app, ["ledger", "--json", "-c", locked]).stdout)["invoices"]
+    ran = runner.invoke(app, ["run", "-c", locked])
+    assert ran.exit_code == 4 and "dkplus.token_command: exited with status 3" in ran.output
+    assert marker.exists()

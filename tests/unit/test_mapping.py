@@ -345,3 +345,26 @@ def test_customer_numbers_up_to_12_map_and_longer_reject(number: str, name: str)
     elif isinstance(result, Mapped):
         assert result.payload["Number"] == number.strip()
         assert schema.errors("Customer", result.payload) == []
+
+
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=2).filter(
+        lambda v: not Decimal(0) <= v <= Decimal(100)
+    ),
+    st.booleans(),
+)
+def test_a_vat_percent_outside_0_to_100_rejects_the_line_naming_it(
+    vat: Decimal, on_account: bool
+) -> None:
+    """The line's own VAT percent, or its financial account's when it has none."""
+    if on_account:
+        accounts = {1: replace(ACCOUNTS[1], vat_percent=vat)}
+        line = replace(LINE, product_number=None, account_id=1, vat_percent=None)
+        named = "line 1: VAT percent of financial account 3000"
+    else:
+        accounts, line, named = ACCOUNTS, replace(LINE, vat_percent=vat), "line 1: VAT percent"
+    result = map_invoice(
+        replace(INVOICE, lines=(line,)), CUSTOMER, accounts, CustomerRules(), RULES
+    )
+    assert isinstance(result, Rejected) and named in result.message, result
+    assert _body(_invoice(lines=(replace(LINE, vat_percent=Decimal(100)),)))

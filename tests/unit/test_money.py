@@ -4,7 +4,7 @@ rounding, one VAT rate per item code, amounts compared as DK keeps them."""
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from hypothesis import given
@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 from dksync.mapping import Mapped, Rejected
 from dksync.mapping.customers import CustomerRules
 from dksync.mapping.invoices import map_invoice
-from dksync.mapping.money import amounts_agree, line_total, price_with_surcharge, round_half_up
+from dksync.mapping.money import (
+    EXACT,
+    amount_problem,
+    amounts_agree,
+    is_amount,
+    line_total,
+    price_with_surcharge,
+    round_half_up,
+)
 from dksync.reconcile.compare import moments_total
 from dksync.records import InvoiceLine
 from dksync.sandbox import schema
@@ -200,3 +208,60 @@ def test_what_is_booked_adds_up_to_what_reconcile_expects(
         assert booked == moments_total(invoice)
     else:
         assert credit and (moments_total(invoice) or 0) > 0
+
+
+AMOUNTS = (
+    st.decimals(allow_nan=True, allow_infinity=True)
+    | st.builds(
+        lambda digits, exponent: Decimal(digits).scaleb(exponent),
+        st.integers(-(10**16), 10**16),
+        st.integers(-16, 16),
+    )
+    | st.sampled_from([Decimal("1.000000000000"), Decimal("0E-50"), Decimal("1E+3")])
+)
+
+
+@given(AMOUNTS, st.booleans())
+def test_the_quick_amount_check_is_amount_problems_answer(value: Decimal, percent: bool) -> None:
+    assert is_amount(value, percent=percent) is (
+        amount_problem(value, "x", percent=percent) is None
+    )
+
+
+def _in_exact(compute: Any) -> Any:
+    """The arithmetic as it was written before EXACT's methods: operators inside
+    ``localcontext(EXACT)``; its value, or the class of what it raised."""
+    try:
+        with localcontext(EXACT):
+            return compute()
+    except ArithmeticError as exc:
+        return type(exc)
+
+
+def _raised(compute: Any) -> Any:
+    try:
+        return compute()
+    except ArithmeticError as exc:
+        return type(exc)
+
+
+@given(AMOUNTS, AMOUNTS, AMOUNTS)
+def test_the_arithmetic_is_what_the_operators_in_exact_gave(
+    quantity: Decimal, price: Decimal, percent: Decimal
+) -> None:
+    """The same values, the same exponents and the same errors, whatever Moment sends."""
+
+    def old_plain(value: Decimal) -> Decimal:
+        with localcontext(EXACT):
+            exponent = value.normalize().as_tuple().exponent
+            places = max(2, -exponent) if isinstance(exponent, int) and value else 2
+            return value.quantize(Decimal(1).scaleb(-places))
+
+    old_price = _in_exact(lambda: old_plain(price * (1 + percent / 100)))
+    new_price = _raised(lambda: price_with_surcharge(price, percent))
+    assert str(new_price) == str(old_price)
+    old_exact = _in_exact(lambda: quantity * price * (1 - percent / 100))
+    old_total = (
+        old_exact if isinstance(old_exact, type) else _raised(lambda: round_half_up(old_exact))
+    )
+    assert str(_raised(lambda: line_total(quantity, price, percent))) == str(old_total)

@@ -87,3 +87,26 @@ def test_a_file_of_every_earlier_schema_migrates_in_place(tmp_path: Path, versio
     invoice = state.invoice(9)
     assert invoice is not None and invoice.dk_number == 90001
     state.close()
+
+
+def test_customers_written_before_kennitala_claims_hold_theirs(tmp_path: Path) -> None:
+    """A state from before one customer per kennitala: each kennitala of a customer it
+    wrote is claimed by the lowest Moment id, so a new customer with it is not a second
+    debtor; one that is no kennitala (9 digits) claims nothing."""
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    for statements in MIGRATIONS[:-1]:
+        for statement in statements:
+            db.execute(statement)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+    for moment_id, kennitala in ((8, "530269 2619"), (5, "530269-2619"), (6, "12345678-9")):
+        db.execute(
+            "INSERT INTO customer_facts VALUES (?, ?, 'n', ?, 'at')",
+            (moment_id, str(moment_id), kennitala),
+        )
+    db.commit()
+    db.close()
+    state = State.open(path)
+    assert state.claim_number("kennitala", "5302692619", 9) == 5
+    assert state.claim_number("kennitala", "123456789", 9) is None
+    state.close()
