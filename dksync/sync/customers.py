@@ -75,20 +75,9 @@ def _decide(ctx: RunContext, customer: Customer) -> Outcome:
     if written is not None and written.number != number:
         _refuse_renumber(ctx, customer, written.number, number)
     facts = (customer.number, customer.name, customer.kennitala)
-    try:
-        ctx.books.claim_number(KIND, number, customer.id)
-    except RecordRejected:
-        if customer.number.strip() not in ctx.config.customer_rules.link:
-            raise
-        return Outcome(  # linked on purpose to a debtor another Moment customer writes
-            KIND,
-            customer.id,
-            customer.number,
-            Action.UNCHANGED,
-            _shared(number),
-            dk_number=number,
-            facts=facts,
-        )
+    shared = _claim(ctx, customer, number, facts)
+    if shared is not None:
+        return shared
     digest = fingerprint(payload)
     outcome = Outcome(
         KIND,
@@ -128,6 +117,30 @@ def _refuse_renumber(ctx: RunContext, customer: Customer, before: str, number: s
         f", or link it to {number} to start the new debtor",
         ReasonCode.KENNITALA_TAKEN,
     )
+
+
+def _claim(
+    ctx: RunContext, customer: Customer, number: str, facts: tuple[str, str, str | None]
+) -> Outcome | None:
+    """Claim the DK+ number for this Moment customer (one Moment customer per DK+ number);
+    None when it is this one's to write. Held by another Moment customer, it is refused,
+    unless ``customers.link`` names it on purpose: then this one's invoices go to that
+    debtor and no DK+ customer is written from it."""
+    try:
+        ctx.books.claim_number(KIND, number, customer.id)
+    except RecordRejected:
+        if customer.number.strip() not in ctx.config.customer_rules.link:
+            raise
+        return Outcome(  # linked on purpose to a debtor another Moment customer writes
+            KIND,
+            customer.id,
+            customer.number,
+            Action.UNCHANGED,
+            _shared(number),
+            dk_number=number,
+            facts=facts,
+        )
+    return None
 
 
 def _shared(number: str) -> str:
