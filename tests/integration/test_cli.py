@@ -158,6 +158,7 @@ def test_sandbox_command_prints_what_it_promises_and_serves(tmp_path: Path) -> N
         stdout=subprocess.PIPE,
         text=True,
     )
+    printed: list[str] = []
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(5)]
@@ -177,11 +178,14 @@ def test_sandbox_command_prints_what_it_promises_and_serves(tmp_path: Path) -> N
             headers={"Authorization": f"Bearer {token}"},
             timeout=5,
         ).json()
+        # the Ctrl-C once it says it serves (before that it is an interrupted start)
+        while not printed or printed[-1] not in ("Serving until Ctrl-C.\n", ""):
+            printed.append(process.stdout.readline())
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
     assert process.stdout is not None
-    rest = process.stdout.read()
+    rest = "".join(printed) + process.stdout.read()
     assert "base_url: http://127.0.0.1" in rest and "Stopped." in rest
     assert process.returncode == 0
 
