@@ -13,7 +13,9 @@ lookup reads the whole list, which costs ``ceil(held / P) + 1`` requests (the la
 the empty one that proves the end). So a run with a few records to write never lists, and a
 big one pays at most ``K`` GETs before the list pays for itself. Invoice references are
 learned for a window of invoice dates (±``WINDOW`` days around the invoice that triggers
-it), each window read once.
+it), each window read once; or, when the state cannot vouch that a window's "not there"
+is safe (a new, restored or copied state: ``state/lineage.py``), from DK+'s whole invoice
+list, every date, read once: an invoice dated anywhere is in it.
 
 A list that is missing (404/405), refused, or answers something that is not a list is not
 "empty": that kind falls back to one GET per record for the rest of the run, said at -v.
@@ -52,6 +54,8 @@ log = logging.getLogger("dksync.learned")
 
 MIN_LOOKUPS = 3
 WINDOW = timedelta(days=45)
+EVERY_DATE = (date.min, date.max)
+"""The window of a lookup that may not trust dates: DK+'s whole invoice list."""
 PROJECT_FIELDS = ("Number", "Name", "CustomerToBill", "CustomerNameToBill")
 PRODUCT_FIELDS = ("ItemCode", "TaxPercent")
 INVOICE_FIELDS = ("Number", "Reference", "InvoiceDate", "CNumber", "TotalAmount")
@@ -134,10 +138,11 @@ class ListedDkPlus:
         """Always asked one by one: after a POST, only DK+ itself can say."""
         return self._client.invoices_by_reference(reference)
 
-    def held_invoices(self, reference: str, on: date) -> list[dict[str, Any]]:
+    def held_invoices(self, reference: str, on: date | None) -> list[dict[str, Any]]:
         """DK+'s invoices with this reference, before a first POST: from the learned window
-        of invoice dates holding ``on`` once lists pay, else one by one. A window is read
-        outside the lock (other lookups go on); a lookup in a window being read waits."""
+        of invoice dates holding ``on`` (None: the whole list, any date) once lists pay,
+        else one by one. A window is read outside the lock (other lookups go on); a lookup
+        in a window being read waits."""
         state = self._kinds[ObjectKind.INVOICES]
         while True:
             with self._lock:
@@ -146,7 +151,7 @@ class ListedDkPlus:
                     return [jsonio.loads(text) for text in held]
                 if state.unavailable is not None:
                     break
-                pending = next((e for first, last, e in self._pending if first <= on <= last), None)
+                pending = next((e for f, t, e in self._pending if _holds((f, t), on)), None)
                 mine = pending is None
                 if pending is None:
                     state.lookups += 1
@@ -300,12 +305,15 @@ class ListedDkPlus:
     def _products(self) -> Iterable[dict[str, Any]]:
         return self._lists.products(include=PRODUCT_FIELDS)
 
-    def _covered(self, on: date) -> bool:
-        return any(first <= on <= last for first, last in self._windows)
+    def _covered(self, on: date | None) -> bool:
+        return any(_holds(window, on) for window in self._windows)
 
-    def _gap(self, on: date) -> tuple[date, date]:
+    def _gap(self, on: date | None) -> tuple[date, date]:
         """±``WINDOW`` around ``on``, cut where a learned or pending window begins: windows
-        never overlap, so no invoice is read twice (callers hold the lock)."""
+        never overlap, so no invoice is read twice (callers hold the lock). Every date when
+        ``on`` is None (a run reads either windows or the whole list, never both)."""
+        if on is None:
+            return EVERY_DATE
         first, last = on - WINDOW, on + WINDOW
         taken = [(f, t) for f, t in self._windows] + [(f, t) for f, t, _ in self._pending]
         for begins, ends in taken:
@@ -335,10 +343,11 @@ class ListedDkPlus:
 
     def _read_window(self, first: date, last: date) -> dict[str, list[str]] | None:
         found: dict[str, list[str]] = {}
+        whole = (first, last) == EVERY_DATE  # no bounds at all, never date.min - 1 day
         try:
             for item in self._lists.sales_invoices(
-                created_after=first - timedelta(days=1),
-                created_before=last + timedelta(days=1),
+                created_after=None if whole else first - timedelta(days=1),
+                created_before=None if whole else last + timedelta(days=1),
                 include_lines=False,
                 include=INVOICE_FIELDS,
             ):
@@ -365,3 +374,8 @@ class ListedDkPlus:
                 state.objects[key] = None
             elif state.reading is not None:
                 state.held_meanwhile.add(key)
+
+
+def _holds(window: tuple[date, date], on: date | None) -> bool:
+    """Whether a learned window answers a lookup of ``on`` (None: only the whole list)."""
+    return window == EVERY_DATE if on is None else window[0] <= on <= window[1]
