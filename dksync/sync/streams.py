@@ -77,6 +77,7 @@ def sync_stream(
     log.info(
         "%s: reading Moment changes since %s", kind, start.isoformat() if start else "the start"
     )
+    ctx.books.begin_stream(stream.kind)
     tracker, worked, limited = CursorTracker(), 0, False
     rejected = {row.moment_id for row in ctx.books.waiting(kind)}
     workers = 1 if options.limit is not None else ctx.workers()
