@@ -10,7 +10,8 @@ from dksync.config import Config
 from dksync.dkplus.client import DkPlusClient
 from dksync.dkplus.lists import DkPlusLists
 from dksync.moment import MomentClient
-from dksync.transport.http import Endpoint, Pacer, RetryPolicy
+from dksync.transport.http import Endpoint, RetryPolicy
+from dksync.transport.pace import Pacer
 
 
 @dataclass(frozen=True)

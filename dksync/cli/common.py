@@ -100,6 +100,9 @@ def error_document(message: str, exit_code: int) -> dict[str, Any]:
     return {"error": message, "exit_code": exit_code}
 
 
+INTERRUPTED = "interrupted (Ctrl-C)"
+
+
 class DksyncGroup(TyperGroup):
     """The top-level group: global options are accepted after the command too, and help
     shows no Python type names."""
@@ -132,6 +135,18 @@ class DksyncGroup(TyperGroup):
             print_json(error_document("aborted", 1))
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx: Any) -> Any:
+        """As Click's, but a Ctrl-C outside a run (a run handles its own signals) is one
+        line and exit 130, with ``--json`` its error document too, where Click would say
+        "Aborted!" and exit 1, the code for rejected records."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            say_error(INTERRUPTED)
+            if _Mode.json:
+                print_json(error_document(INTERRUPTED, 130))
+            raise typer.Exit(130) from None
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         params.install(self.get_params(ctx))

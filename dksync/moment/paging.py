@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
+from threading import Thread
 from typing import Any
 
 from dksync.moment.parsing import format_instant, record_key
@@ -37,6 +39,8 @@ class Page:
 
 
 FetchPage = Callable[[datetime | None, int, int], Page]
+Answer = tuple[Page, datetime | None]
+"""A page and Moment's clock as it answered (what a future-stamped record is told by)."""
 
 
 class _Window:
@@ -105,6 +109,34 @@ class ListRead:
         self._ahead_first: str | None = None  # stamped later than Moment's clock: the first
         self._ahead_count = 0  # and how many
         self._clock_seen: datetime | None = None
+        self._first: Future[Answer] | None = None
+
+    def start(self) -> None:
+        """Ask for the first page now, on a thread of its own, so the first answers of
+        several reads come back together: a run with nothing to do waits one answer time,
+        not one per kind. The iteration takes the answer, or raises its error, where it
+        would have asked; an answer never taken (the run stopped first) is dropped."""
+        if self._first is None and not self.pages:
+            first: Future[Answer] = Future()
+            name = f"dksync-read-{self.kind}"
+            Thread(target=self._fill, args=(first,), name=name, daemon=True).start()
+            self._first = first
+
+    def _fill(self, first: Future[Answer]) -> None:
+        try:
+            first.set_result(self._answer(self.since, 0, self._size))
+        except BaseException as exc:  # handed to the iteration, which raises it
+            first.set_exception(exc)
+
+    def _answer(self, bound: datetime | None, page: int, size: int) -> Answer:
+        content = self._fetch(bound, page, size)
+        return content, self._clock() if self._clock else None
+
+    def _ask(self, at: _Position) -> Answer:
+        first, self._first = self._first, None
+        if first is not None and (at.bound, at.page, at.size) == (self.since, 0, self._size):
+            return first.result()
+        return self._answer(at.bound, at.page, at.size)
 
     def __iter__(self) -> Iterator[Any]:
         at, seen, given = _Position(self.since, 0, self._size), _Window(), _Window()
@@ -112,7 +144,7 @@ class ListRead:
             if self.pages >= self._max_pages:
                 self._warn(f"stopped after {self.pages} pages, the most one read takes")
                 return
-            page = self._fetch(at.bound, at.page, at.size)
+            page, now = self._ask(at)
             self.pages += 1
             keys = [record_key(raw) for raw in page.content]
             if at.by_key and not self._honest(at, keys, page):
@@ -126,7 +158,7 @@ class ListRead:
                 self._warn(f"page {at.page} repeated objects already read; the read stops there")
                 return
             new = [(raw, k) for raw, k in zip(page.content, keys, strict=True) if _new(k, given)]
-            self._note(keys, [k for _, k in new])
+            self._note(keys, [k for _, k in new], now)
             for raw, _ in new:
                 yield self._prepare(raw)
             if not self._advance(at, page, keys):
@@ -175,9 +207,8 @@ class ListRead:
             return page.total_elements >= total - below
         return True
 
-    def _note(self, keys: list[Key | None], fresh: list[Key | None]) -> None:
+    def _note(self, keys: list[Key | None], fresh: list[Key | None], now: datetime | None) -> None:
         """Order across the read, and records stamped later than Moment's own clock."""
-        now = self._clock() if self._clock else None
         if now is not None:
             self.clock_limit = now + FUTURE_SKEW
         for key in keys:

@@ -93,6 +93,8 @@ class SandboxServer:
         self.faults = FaultPlan(seed)
         self._limiter = RateLimiter()
         self.log: list[LogEntry] = []
+        self.most_at_once = 0  # the most API requests it was answering at the same time
+        self.at_once = 0  # how many it is answering now
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._admin: list[tuple[str, re.Pattern[str], Handler]] = []
         self.add_admin("GET", "/knobs", lambda r: Reply(200, asdict(self.knobs)))
@@ -170,7 +172,14 @@ class SandboxServer:
         knobs = self.knobs
         if knobs.fault_path and knobs.fault_path != request.path:
             knobs = Knobs(rate_limit=knobs.rate_limit)
-        reply, fault = self._answer(request, knobs)
+        with self.lock:
+            self.at_once += 1
+            self.most_at_once = max(self.most_at_once, self.at_once)
+        try:
+            reply, fault = self._answer(request, knobs)
+        finally:
+            with self.lock:
+                self.at_once -= 1
         if knobs.echo_credentials and reply.status >= 400 and isinstance(reply.body, dict):
             echoed = f"{reply.body.get('Message', '')} (sent with {_credentials(request)})"
             reply = Reply(reply.status, {**reply.body, "Message": echoed}, reply.headers)

@@ -20,6 +20,7 @@ import itertools
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from dksync import moment as m
@@ -288,10 +289,17 @@ def _instant(request: Request, name: str) -> datetime | None:
         raise BadRequest(400, f"{name} is not an ISO-8601 time") from exc
 
 
+@lru_cache(maxsize=1 << 17)
+def _parsed(value: str) -> datetime:
+    """Every list request reads every object's time: parsed once per distinct text, so a
+    company of many thousands answers in the latency asked for, not in its parsing."""
+    return m.parse_instant(value)
+
+
 def _instant_of(obj: dict[str, Any]) -> datetime:
     """An object's time for sorting; one that cannot be read sorts first."""
     try:
-        return m.parse_instant(obj[m.MODIFIED])
+        return _parsed(obj[m.MODIFIED])
     except (TypeError, ValueError, AttributeError):
         return datetime.min.replace(tzinfo=UTC)
 

@@ -43,7 +43,7 @@ from dksync.sync.invoices import resolve_lost
 from dksync.sync.live import LiveCounts
 from dksync.sync.settle import Settle
 from dksync.sync.signals import StopSignal
-from dksync.sync.streams import STREAMS, selected, sync_raw, sync_stream
+from dksync.sync.streams import STREAMS, open_streams, selected, sync_raw, sync_stream
 
 log = logging.getLogger("dksync.engine")
 
@@ -92,7 +92,7 @@ def _sync_all(
     try:
         with _boundary(report, stop):
             ctx = _context(config, clients, state, report, options.dry_run)
-            for stream in selected(config, options):
+            for stream in open_streams(ctx, selected(config, options), options):
                 sync_stream(ctx, stream, options, stop)
                 if notes is not None:
                     notes.now()

@@ -52,13 +52,35 @@ def selected(config: Config, options: RunOptions) -> list[Stream]:
     return [s for s in STREAMS if s.object_type in wanted]
 
 
-def sync_stream(
-    ctx: RunContext,
-    stream: Stream,
-    options: RunOptions,
-    stop: StopSignal,
-) -> None:
-    """Read one kind from its cursor, sync each record, settle lost answers, then move the
+@dataclass(frozen=True)
+class Opened:
+    """A stream about to be synced: where its cursor stood, where its read starts, the read."""
+
+    stream: Stream
+    stored: Cursor | None
+    start: datetime | None
+    read: moment.ListRead
+
+
+def open_streams(ctx: RunContext, streams: list[Stream], options: RunOptions) -> list[Opened]:
+    """Each stream's read from its cursor, its first page asked for at once: the first
+    answers of all kinds come back together. A stream moves only its own cursor, so where
+    each starts is the same now as when its turn comes."""
+    opened = [_open(ctx, stream, options) for stream in streams]
+    for each in opened:
+        each.read.start()
+    return opened
+
+
+def _open(ctx: RunContext, stream: Stream, options: RunOptions) -> Opened:
+    kind = stream.object_type
+    stored = ctx.books.cursor(kind)
+    start = read_from(stored, ctx.config.sync.lookback, ctx.config.sync.start_from, options.since)
+    return Opened(stream, stored, start, ctx.moment.changed_since(kind, start))
+
+
+def sync_stream(ctx: RunContext, opened: Opened, options: RunOptions, stop: StopSignal) -> None:
+    """Sync each record the stream's read brings, settle lost answers, then move the
     cursor past what is done.
 
     Moment is read in this thread, page by page; records are synced on up to
@@ -66,14 +88,8 @@ def sync_stream(
     ``auto`` as many in flight as DK+'s rate and measured latency call for.
     A stop signal ends the read; the writes in flight finish; the cursor does not move.
     """
+    stream, stored, start, read = opened.stream, opened.stored, opened.start, opened.read
     kind = stream.object_type
-    stored = ctx.books.cursor(kind)
-    start = read_from(
-        stored,
-        ctx.config.sync.lookback,
-        ctx.config.sync.start_from,
-        options.since,
-    )
     log.info(
         "%s: reading Moment changes since %s", kind, start.isoformat() if start else "the start"
     )
@@ -81,7 +97,6 @@ def sync_stream(
     tracker, worked, limited = CursorTracker(), 0, False
     rejected = {row.moment_id for row in ctx.books.waiting(kind)}
     workers = 1 if options.limit is not None else ctx.workers()
-    read = ctx.moment.changed_since(kind, start)
     with Writers(workers, tracker) as writers:
         for raw in read:
             if stop():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -254,6 +255,65 @@ def test_a_signal_stops_reading_finishes_writes_and_records_the_run(
     assert written == len(sandbox.dkplus.snapshot()["customers"]) > 0, "true counts"
     assert state.cursor("customers") is None, "an interrupted read does not move the cursor"
     state.close()
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signals_until_the_process_is_gone_keep_the_interrupted_exit_code(
+    sandbox: Sandbox, tmp_path: Path, signum: int, code: int
+) -> None:
+    """A service manager that repeats SIGTERM every few milliseconds until the process is
+    gone: one lands during the interpreter's shutdown, where Python has put the default
+    handlers back; the process must still end with 130/143, not be killed by the signal."""
+    config = config_file(sandbox, tmp_path)
+    sandbox.dkplus.knobs.latency_ms = 100
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dksync", "-q", "run", "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not _customer_writes(sandbox) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    sent = 0
+    while child.poll() is None and time.monotonic() < deadline:
+        child.send_signal(signum)
+        sent += 1
+        time.sleep(0.005)
+    err = child.stderr.read() if child.stderr else ""
+    assert child.wait(timeout=30) == code, (sent, err)
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_at_any_moment_of_start_up_is_no_traceback(
+    sandbox: Sandbox, tmp_path: Path, signum: int, code: int
+) -> None:
+    """Ctrl-C or SIGTERM while dksync is still loading, reading its config or opening the
+    state (before the run handles signals): no traceback, and the interrupted exit code or
+    the signal's own death (SIGTERM before the run), which a shell reports as the same
+    130/143. Once the run reads Moment, exactly 130/143. A signal during the interpreter's
+    own start-up (its ``site`` module, streams, or runpy finding ``dksync``: a traceback
+    naming no dksync file) is Python's to report."""
+    config = config_file(sandbox, tmp_path)
+    sandbox.moment.knobs.latency_ms = 300
+    command = [sys.executable, "-m", "dksync", "-q", "run", "-c", str(config)]
+    for delay in (0.01, 0.03, 0.05, 0.08, 0.12, 0.18, 0.25, None):
+        child = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        if delay is None:  # the last one once the run is reading Moment
+            deadline = time.monotonic() + 30
+            while not sandbox.moment.at_once and time.monotonic() < deadline:
+                time.sleep(0.005)
+        else:
+            time.sleep(delay)
+        child.send_signal(signum)
+        _, err = child.communicate(timeout=60)
+        if "Traceback" in err and not re.search(r'File "[^"]*[/\\]dksync[/\\]', err):
+            continue  # Python itself was not up yet (its site module, streams, runpy)
+        assert "Traceback" not in err, (delay, err)
+        assert child.returncode in ({code} if delay is None else {code, -signum}), (delay, err)
 
 
 def test_customer_facts_are_fresh_only_after_the_customers_stream_was_read_whole(

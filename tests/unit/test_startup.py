@@ -77,3 +77,40 @@ def test_a_bad_option_value_still_gets_typers_message() -> None:
     )
     assert done.returncode == 2
     assert "Invalid value for '--limit'" in done.stderr
+
+
+def _commands(args: list[str]) -> list[str]:
+    from typer.main import get_command
+
+    from dksync.cli import for_arguments
+
+    return sorted(get_command(for_arguments(args)).commands)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("args", "built"),
+    [
+        (["-q", "run", "--json"], ["run"]),
+        (["-c", "run", "run"], ["run"]),  # a config file called 'run' is not the command
+        (["status", "-c", "x.yaml"], ["status"]),
+        (["failures", "drop", "5"], ["failures"]),
+    ],
+)
+def test_a_named_command_is_the_only_one_built(args: list[str], built: list[str]) -> None:
+    assert _commands(args) == built
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["sync"], ["-q", "rn"], ["--version"]])
+def test_without_a_known_command_every_command_is_built(args: list[str]) -> None:
+    from dksync.cli import app
+
+    assert _commands(args) == _commands(["--help"])
+    assert len(_commands(args)) == len(app.registered_commands) + len(app.registered_groups)
+
+
+def test_a_misspelt_command_is_still_told_the_right_one() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "dksync", "sync"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert "No such command 'sync'. Did you mean 'run'?" in done.stderr
