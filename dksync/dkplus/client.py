@@ -220,9 +220,9 @@ class DkPlusClient:
     def forget(self, kind: str, key: str) -> None:
         """Nothing is cached in this client: every lookup asks DK+."""
 
-    def held_invoices(self, reference: str, on: date) -> list[dict[str, Any]]:
+    def held_invoices(self, reference: str, on: date | None) -> list[dict[str, Any]]:
         """The invoices DK+ holds under this reference (``on``, the invoice date, lets a list
-        answer it; this client asks one by one)."""
+        answer it, None its whole history; this client asks one by one)."""
         return self.invoices_by_reference(reference)
 
     def invoices_by_reference(self, reference: str) -> list[dict[str, Any]]:

@@ -41,7 +41,7 @@ class DryDkPlus:
     def invoices_by_reference(self, reference: str) -> list[dict[str, Any]]:
         return self._client.invoices_by_reference(reference)
 
-    def held_invoices(self, reference: str, on: date) -> list[dict[str, Any]]:
+    def held_invoices(self, reference: str, on: date | None) -> list[dict[str, Any]]:
         return self._client.held_invoices(reference, on)
 
     def create_customer(self, body: Mapping[str, Any]) -> None:

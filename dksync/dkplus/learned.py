@@ -13,7 +13,9 @@ lookup reads the whole list, which costs ``ceil(held / P) + 1`` requests (the la
 the empty one that proves the end). So a run with a few records to write never lists, and a
 big one pays at most ``K`` GETs before the list pays for itself. Invoice references are
 learned for a window of invoice dates (±``WINDOW`` days around the invoice that triggers
-it), each window read once.
+it), each window read once; or, when the state cannot vouch that a window's "not there"
+is safe (a new, restored or copied state: ``state/lineage.py``), from DK+'s whole invoice
+list, every date, read once: an invoice dated anywhere is in it.
 
 A list that is missing (404/405), refused, or answers something that is not a list is not
 "empty": that kind falls back to one GET per record for the rest of the run, said at -v.
@@ -25,14 +27,12 @@ answer which DK+ customers hold a kennitala (by ``SSNumber`` or by a kennitala-s
 number, with or without the dash) before a customer is created.
 
 Memory stays flat in the data size: a learned object is kept as its compact JSON text (a
-fraction of a dict's size), and what this run writes is not kept at all. A listed key it
-updates is only marked held; a customer or project it creates adds nothing: the state
-records the write, and a later lookup of a key the list lacks but the state says dksync
-wrote (rare: the state answers records dksync wrote) asks DK+. Products, which the state
-does not record and are few, are marked held. A window keeps only the references the state
-does not hold (those it holds are decided from the state first), windows never overlap, and
-lists are read outside the lock: a lookup of a kind or window being read waits for it, the
-others go on.
+fraction of a dict's size), and what this run writes is not kept: a listed key it updates
+is marked held, a customer or project it creates adds nothing (a key the list lacks that
+the state says dksync wrote is asked from DK+), a product (few, not in the state) is marked.
+A window keeps only the references the state does not hold (those are decided from the
+state first), windows never overlap, and lists are read outside the lock: a lookup of a
+kind or window being read waits for it, the others go on.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ log = logging.getLogger("dksync.learned")
 
 MIN_LOOKUPS = 3
 WINDOW = timedelta(days=45)
+EVERY_DATE = (date.min, date.max)
+"""The window of a lookup that may not trust dates: DK+'s whole invoice list."""
 PROJECT_FIELDS = ("Number", "Name", "CustomerToBill", "CustomerNameToBill")
 PRODUCT_FIELDS = ("ItemCode", "TaxPercent")
 INVOICE_FIELDS = ("Number", "Reference", "InvoiceDate", "CNumber", "TotalAmount")
@@ -143,10 +145,11 @@ class ListedDkPlus:
         """Always asked one by one: after a POST, only DK+ itself can say."""
         return self._client.invoices_by_reference(reference)
 
-    def held_invoices(self, reference: str, on: date) -> list[dict[str, Any]]:
+    def held_invoices(self, reference: str, on: date | None) -> list[dict[str, Any]]:
         """DK+'s invoices with this reference, before a first POST: from the learned window
-        of invoice dates holding ``on`` once lists pay, else one by one. A window is read
-        outside the lock (other lookups go on); a lookup in a window being read waits."""
+        of invoice dates holding ``on`` (None: the whole list, any date) once lists pay,
+        else one by one. A window is read outside the lock (other lookups go on); a lookup
+        in a window being read waits."""
         state = self._kinds[ObjectKind.INVOICES]
         while True:
             with self._lock:
@@ -155,7 +158,7 @@ class ListedDkPlus:
                     return [jsonio.loads(text) for text in held]
                 if state.unavailable is not None:
                     break
-                pending = next((e for first, last, e in self._pending if first <= on <= last), None)
+                pending = next((e for f, t, e in self._pending if _holds((f, t), on)), None)
                 mine = pending is None
                 if pending is None:
                     state.lookups += 1
@@ -218,8 +221,8 @@ class ListedDkPlus:
         state = self._kinds[kind]
         if self._learned(kind, state, learn):
             with self._lock:
-                objects = None if key in state.direct else state.objects
-                text, missing = (None, False) if objects is None else _entry(objects, key)
+                objects = None if key in state.direct else state.objects  # None: ask DK+
+                text, missing = (objects or {}).get(key), objects is not None and key not in objects
             if text is not None:
                 found: dict[str, Any] = jsonio.loads(text)
                 return found
@@ -309,12 +312,15 @@ class ListedDkPlus:
     def _products(self) -> Iterable[dict[str, Any]]:
         return self._lists.products(include=PRODUCT_FIELDS)
 
-    def _covered(self, on: date) -> bool:
-        return any(first <= on <= last for first, last in self._windows)
+    def _covered(self, on: date | None) -> bool:
+        return any(_holds(window, on) for window in self._windows)
 
-    def _gap(self, on: date) -> tuple[date, date]:
+    def _gap(self, on: date | None) -> tuple[date, date]:
         """±``WINDOW`` around ``on``, cut where a learned or pending window begins: windows
-        never overlap, so no invoice is read twice (callers hold the lock)."""
+        never overlap, so no invoice is read twice (callers hold the lock). Every date when
+        ``on`` is None (a run reads either windows or the whole list, never both)."""
+        if on is None:
+            return EVERY_DATE
         first, last = on - WINDOW, on + WINDOW
         taken = [(f, t) for f, t in self._windows] + [(f, t) for f, t, _ in self._pending]
         for begins, ends in taken:
@@ -344,10 +350,11 @@ class ListedDkPlus:
 
     def _read_window(self, first: date, last: date) -> dict[str, list[str]] | None:
         found: dict[str, list[str]] = {}
+        whole = (first, last) == EVERY_DATE  # no bounds at all, never date.min - 1 day
         try:
             for item in self._lists.sales_invoices(
-                created_after=first - timedelta(days=1),
-                created_before=last + timedelta(days=1),
+                created_after=None if whole else first - timedelta(days=1),
+                created_before=None if whole else last + timedelta(days=1),
                 include_lines=False,
                 include=INVOICE_FIELDS,
             ):
@@ -376,14 +383,14 @@ class ListedDkPlus:
                 state.held_meanwhile.add(key)
 
 
-def _entry(objects: Objects, key: str) -> tuple[str | None, bool]:
-    """A learned key's text (None: held, ask DK+), and whether the list lacks the key."""
-    return objects.get(key), key not in objects
-
-
 def _mark(kind: ObjectKind, objects: Objects, key: str) -> None:
     """Mark a key this run wrote held: a listed one loses its (now stale) text; a customer
     or project the list lacks adds nothing (the state records the write, ``wrote``
     answers it); a product, which the state does not record, is added."""
     if key in objects or kind is ObjectKind.PRODUCTS:
         objects[key] = None
+
+
+def _holds(window: tuple[date, date], on: date | None) -> bool:
+    """Whether a learned window answers a lookup of ``on`` (None: only the whole list)."""
+    return window == EVERY_DATE if on is None else window[0] <= on <= window[1]

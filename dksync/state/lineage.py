@@ -7,9 +7,9 @@ put the reference in DK+ outside that window: then an invoice the state does not
 posted was never posted by dksync. A new state file, a restored backup or a copy breaks the
 argument (the lost runs' POSTs are unknown), so the state's lineage (a token and a count of
 finished runs) is mirrored in a small file beside it, ``<state>.lineage``. When the two
-disagree, or the state is new, first POSTs are preceded by a lookup by reference (one GET
-each), until a run has read the invoices stream whole from the start of Moment's history
-with every first POST asked one by one.
+disagree, or the state is new, first POSTs are checked against DK+'s whole invoice list,
+every date (read once; one lookup by reference each where it cannot be read), until a run
+has read the invoices stream whole from the start of Moment's history in that mode.
 """
 
 from __future__ import annotations

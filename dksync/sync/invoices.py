@@ -66,10 +66,11 @@ def _decide(ctx: RunContext, invoice: Invoice, label: str) -> Outcome:
         if age < ctx.settle.seconds:  # a POST of a run that just died may still land
             outcome = Outcome(KIND, invoice.id, label, Action.CREATE, payload=mapped.payload)
             return ctx.settle.defer(outcome, Lost(invoice, mapped, age), "a POST seconds ago")
-    if (row is not None and InvoiceState(row.status).in_flight) or not ctx.window_trusted:
-        found = ctx.dkplus.invoices_by_reference(reference(invoice))  # one by one
-    else:
-        found = ctx.dkplus.held_invoices(reference(invoice), invoice.invoice_date)
+    if row is not None and InvoiceState(row.status).in_flight:
+        found = ctx.dkplus.invoices_by_reference(reference(invoice))  # after a POST: DK+ itself
+    else:  # a state that cannot vouch for a window asks DK+'s whole list, any date
+        on = invoice.invoice_date if ctx.window_trusted else None
+        found = ctx.dkplus.held_invoices(reference(invoice), on)
     if found:
         return adopt(ctx, invoice, label, mapped, found)
     ensure_products(ctx, mapped)

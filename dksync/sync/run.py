@@ -155,7 +155,7 @@ def _context(
     if not trusted:
         log.info(
             "invoices: this state file is new, restored or copied; first POSTs are "
-            "looked up one by one in DK+"
+            "checked against DK+'s whole invoice list, not a window of dates"
         )
     clients.moment.known_number = partial(_stored_number, state)
     moment_reads, direct_client = MomentReads(clients.moment), clients.dkplus
