@@ -27,11 +27,12 @@ answer which DK+ customers hold a kennitala (by ``SSNumber`` or by a kennitala-s
 number, with or without the dash) before a customer is created.
 
 Memory stays flat in the data size: a learned object is kept as its compact JSON text (a
-fraction of a dict's size), and what this run writes is not kept at all: the key is only
-marked held, and a later lookup of it (rare: the state answers records dksync wrote) asks
-DK+. A window keeps only the references the state does not hold (those it holds are decided
-from the state first), windows never overlap, and lists are read outside the lock: a lookup
-of a kind or window being read waits for it, the others go on.
+fraction of a dict's size), and what this run writes is not kept: a listed key it updates
+is marked held, a customer or project it creates adds nothing (a key the list lacks that
+the state says dksync wrote is asked from DK+), a product (few, not in the state) is marked.
+A window keeps only the references the state does not hold (those are decided from the
+state first), windows never overlap, and lists are read outside the lock: a lookup of a
+kind or window being read waits for it, the others go on.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ Objects = dict[str, str | None]
 """Learned objects by key as compact JSON text, or None for a key this run wrote (held in
 DK+; its fields are asked from DK+ when needed)."""
 
+Wrote = Callable[[ObjectKind, str], bool]
+"""Whether dksync's state says it wrote a record of this kind under this DK+ key."""
+
 
 class _Kind:
     """One kind's learning: lookups so far, and once learned the objects by key (or None
@@ -88,12 +92,15 @@ class ListedDkPlus:
         lists: DkPlusLists,
         written: Mapping[str, int],
         known: Callable[[str], bool] = lambda reference: False,
+        wrote: Wrote = lambda kind, key: False,
     ) -> None:
         """``written``: records per kind dksync's state says it wrote; ``known``: whether
         the state already holds an invoice with this reference (a window does not keep
-        it: it is never asked here)."""
+        it: it is never asked here); ``wrote``: whether the state says dksync wrote this
+        customer or project (a key the list lacks is then asked from DK+)."""
         self._client = client
         self._known = known
+        self._wrote = wrote
         self._lists = lists
         self._lock = threading.RLock()
         page = lists.page_size
@@ -214,13 +221,13 @@ class ListedDkPlus:
         state = self._kinds[kind]
         if self._learned(kind, state, learn):
             with self._lock:
-                if state.objects is not None and key not in state.direct:
-                    if key not in state.objects:
-                        return None
-                    text = state.objects[key]
-                    if text is not None:
-                        found: dict[str, Any] = jsonio.loads(text)
-                        return found
+                objects = None if key in state.direct else state.objects  # None: ask DK+
+                text, missing = (objects or {}).get(key), objects is not None and key not in objects
+            if text is not None:
+                found: dict[str, Any] = jsonio.loads(text)
+                return found
+            if missing and (kind is ObjectKind.PRODUCTS or not self._wrote(kind, key)):
+                return None
         return one(key)
 
     def _learned(
@@ -258,7 +265,7 @@ class ListedDkPlus:
                 if objects is None:
                     return
                 for held in state.held_meanwhile:
-                    objects[held] = None
+                    _mark(kind, objects, held)
                 state.objects, state.held_meanwhile = objects, set()
             log.info("%s: learned %d from the DK+ list", kind.value, len(objects))
         finally:
@@ -371,9 +378,17 @@ class ListedDkPlus:
         with self._lock:
             state = self._kinds[kind]
             if state.objects is not None:
-                state.objects[key] = None
+                _mark(kind, state.objects, key)
             elif state.reading is not None:
                 state.held_meanwhile.add(key)
+
+
+def _mark(kind: ObjectKind, objects: Objects, key: str) -> None:
+    """Mark a key this run wrote held: a listed one loses its (now stale) text; a customer
+    or project the list lacks adds nothing (the state records the write, ``wrote``
+    answers it); a product, which the state does not record, is added."""
+    if key in objects or kind is ObjectKind.PRODUCTS:
+        objects[key] = None
 
 
 def _holds(window: tuple[date, date], on: date | None) -> bool:

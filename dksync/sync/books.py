@@ -5,9 +5,10 @@ reason and code, what was written (its hash, and a customer's facts), an invoice
 this run's standing of the record, which later records of the run depend on. ``DryBooks`` is
 its twin for a dry run: the same decisions, kept in memory, nothing written.
 
-The per-run standings table holds one small entry per (kind, key) that is in DK+ or rejected;
-after a stream is read whole the "in DK+" entries of that kind are dropped (the state answers
-them from then on), so memory stays flat however big the run.
+The per-run standings table holds one small entry per (kind, key) that is in DK+ or rejected.
+An "in DK+" entry the state stores (its hash) is not kept while its own kind's stream runs
+(nothing in that stream reads it, and the state answers it from then on), and those recorded
+before the stream are dropped at its end, so memory stays flat however big the run.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class Books:
         self.report = report
         self._table: dict[Key, Standing] = {}
         self._fresh: set[ObjectKind] = set()
+        self._streaming: ObjectKind | None = None
         self._posting: set[int] = set()
         self._lock = threading.Lock()
 
@@ -168,8 +170,10 @@ class Books:
         with self._lock:
             if kind is ObjectKind.INVOICES:
                 self._posting.discard(outcome.moment_id)
-            if standing is not None:
+            if standing is not None and self._keeps(kind, standing):
                 self._table[(kind, key)] = standing
+            elif standing is not None:
+                self._table.pop((kind, key), None)
         self.report.add(outcome)
         return outcome
 
@@ -270,12 +274,25 @@ class Books:
         """The rejected queue of this kind: records tried again until fixed or dropped."""
         return self.state.rejected(kind)
 
+    def begin_stream(self, kind: ObjectKind) -> None:
+        """A stream of ``kind`` starts: its stored "in DK+" standings are not kept in RAM
+        while it runs (see the module doc)."""
+        with self._lock:
+            self._streaming = kind
+
+    def _keeps(self, kind: ObjectKind, standing: Standing) -> bool:
+        """Whether a standing stays in RAM (callers hold the lock): all but the stored
+        "in DK+" ones of the kind whose stream runs, which the state answers."""
+        stored = standing.in_dkplus and standing.stored
+        return self._keep_in_memory or not (stored and kind is self._streaming)
+
     def end_stream(self, kind: ObjectKind, read_whole: bool) -> None:
         """A stream is done. Its "in DK+" standings leave RAM (the state answers them now);
         when it was read whole from its cursor, customers' stored facts are current."""
         if read_whole:
             self._fresh.add(kind)
         with self._lock:
+            self._streaming = None
             self._table = {
                 key: value
                 for key, value in self._table.items()

@@ -148,6 +148,7 @@ def _context(
             clients.lists,
             state.written_counts(),
             known=lambda reference: state.reference_holder(reference, 0) is not None,
+            wrote=lambda kind, key: state.wrote_number(kind, key),
         )
     settle = Settle(config.dkplus.settle_seconds)
     trusted = lineage.window_trusted(state, dry_run=dry_run)

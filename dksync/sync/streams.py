@@ -94,6 +94,7 @@ def sync_stream(ctx: RunContext, opened: Opened, options: RunOptions, stop: Stop
     log.info(
         "%s: reading Moment changes since %s", kind, start.isoformat() if start else "the start"
     )
+    ctx.books.begin_stream(stream.kind)
     tracker, worked, limited = CursorTracker(), 0, False
     rejected = {row.moment_id for row in ctx.books.waiting(kind)}
     workers = 1 if options.limit is not None else ctx.workers()

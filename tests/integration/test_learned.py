@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from dksync.clients import connect
-from dksync.dkplus.learned import MIN_LOOKUPS
+from dksync.dkplus.learned import MIN_LOOKUPS, ListedDkPlus
 from dksync.outcome import Action, RunReport
 from dksync.sandbox.generator import generate
 from dksync.sandbox.pair import Sandbox
@@ -154,3 +154,25 @@ def test_after_the_state_is_lost_a_list_window_never_decides_a_first_post(
     assert again.count("invoices", Action.CREATE) == 0
     assert again.count("invoices", Action.ADOPT) == first.count("invoices", Action.CREATE)
     assert unaccounted(company, state) == []
+
+
+def test_a_created_customer_is_not_kept_the_state_says_whether_to_ask_dkplus(
+    company: Sandbox, tmp_path: Path
+) -> None:
+    """Issue 21, memory flat in the data: a customer created after the list was learned adds
+    nothing to it; a number the list lacks is asked from DK+ only when the state says
+    dksync wrote it (then DK+ answers what it holds), else it is "not there" for free."""
+    clients = connect(config_for(company, tmp_path / "state.sqlite"), FAST_RETRIES)
+    wrote: set[str] = set()
+    listed = ListedDkPlus(clients.dkplus, clients.lists, {}, wrote=lambda kind, key: key in wrote)
+    for number in ("X1", "X2", "X3", "X4"):  # past the first lookups: the list is read
+        assert listed.customer(number) is None
+    assert any("/customer/page/" in e.path for e in company.dkplus.log)
+    listed.create_customer({"Number": "N1", "Name": "Nýr viðskiptavinur"})
+    wrote.add("N1")
+    start = len(company.dkplus.log)
+    assert listed.customer("N2") is None, "neither listed nor written: not there"
+    assert len(company.dkplus.log) == start, "and no request for it"
+    found = listed.customer("N1")
+    assert found is not None and found["Name"] == "Nýr viðskiptavinur", "asked from DK+"
+    assert len(company.dkplus.log) == start + 1
