@@ -67,3 +67,16 @@ def test_encoded_records_parse_back_unchanged() -> None:
         assert moment.parse("customers", moment.encode_customer(customer)) == customer
     for project in data.projects:
         assert moment.parse("projects", moment.encode_project(project)) == project
+
+
+def test_each_customer_has_its_own_kennitala_in_a_big_company() -> None:
+    """Random draws collide (8 of the bench's 5,000 customers shared 4 kennitalas), and dksync
+    refuses a second debtor for one kennitala: the generator gives each customer its own."""
+    from collections import Counter
+
+    from dksync.mapping import kennitala
+    from dksync.sandbox.generator import generate
+
+    data = generate(11, 5000, 500, 100, plant=False)
+    digits = Counter(kennitala.check(c.kennitala).digits for c in data.customers)
+    assert all(count == 1 for count in digits.values()), digits.most_common(3)
