@@ -27,8 +27,8 @@ from typing import Any
 from dksync import moment as m
 from dksync.moment import encode
 from dksync.moment.names import KENNITALA, NUMBER_FIELDS
-from dksync.sandbox.generator import make_kennitala
 from dksync.sandbox.httpd import SandboxServer
+from dksync.sandbox.kennitalas import make_kennitala
 from dksync.sandbox.knobs import Knobs
 from dksync.sandbox.messages import BadRequest, Reply, Request
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dksync.mapping import kennitala
-from dksync.sandbox.generator import make_kennitala
+from dksync.sandbox.kennitalas import make_kennitala
 
 
 @pytest.mark.parametrize(
