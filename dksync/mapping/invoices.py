@@ -178,8 +178,9 @@ def _amounts(n: int, line: InvoiceLine) -> tuple[Decimal, Decimal, Decimal] | st
         negative = line.line_total < 0
     else:
         negative = (line.quantity < 0) != (price < 0)
-    sign = -1 if negative and magnitude else 1  # no "-0.00" for a line worth nothing
-    quantity, total = sign * abs(line.quantity), sign * magnitude
+    sign = -1 if negative else 1
+    quantity = sign * abs(line.quantity)  # Moment's sign, even on a line worth 0.00
+    total = sign * magnitude if magnitude else magnitude  # never "-0.00"
     expected = line.line_total
     if expected is not None and abs(total - expected) > CENT:
         return (

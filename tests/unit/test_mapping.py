@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dksync.mapping import Mapped, Rejected, differences, kennitala
@@ -328,6 +328,22 @@ def test_every_line_total_is_quantity_times_price_less_discount(line: InvoiceLin
 
 
 @given(lines(), st.sampled_from([Decimal(10), Decimal(25), Decimal(50)]))
+@example(  # worth 0.00 without the surcharge, -0.01 with it: the quantity's sign is Moment's
+    InvoiceLine(
+        description="",
+        quantity=Decimal("0.007"),
+        unit_price=Decimal("-0.48"),
+        discount_percent=Decimal("0.00"),
+        surcharge_percent=Decimal("0"),
+        vat_percent=Decimal("24"),
+        line_total=None,
+        product_id=None,
+        product_number=None,
+        product_name=None,
+        account_id=1,
+    ),
+    Decimal(50),
+)
 def test_a_surcharge_changes_only_the_price(line: InvoiceLine, surcharge: Decimal) -> None:
     plain = _body(_invoice(lines=(replace(line, surcharge_percent=Decimal(0)),)))["Lines"][0]
     marked = _body(_invoice(lines=(replace(line, surcharge_percent=surcharge),)))["Lines"][0]
